@@ -1,0 +1,39 @@
+# coffre: the two commands of the quick start are `make run` and `make test`.
+# Both install what they need (scripts/setup) and build with CMake.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+DATA       ?= var/dev
+LISTEN     ?= 127.0.0.1:8443
+JOBS       ?= $(shell nproc)
+
+.PHONY: all setup build run test test-release test-asan clean
+
+all: build
+
+setup:
+	@./scripts/setup
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Creates a development vault in $(DATA) the first time (its administrator
+# password is printed once), then serves it on https://$(LISTEN).
+run: build
+	@test -f $(DATA)/vault.db || $(BUILD)/coffre init --data $(DATA) --dev --listen $(LISTEN)
+	@exec $(BUILD)/coffre serve --data $(DATA) --listen $(LISTEN)
+
+# The whole suite, twice: a release build, then under ASan + UBSan.
+test: test-release test-asan
+
+test-release: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j 2
+
+test-asan: setup
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCOFFRE_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

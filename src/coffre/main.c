@@ -1,0 +1,326 @@
+/*
+ * main.c - the coffre binary: `init` and `serve` work on the data directory
+ * directly; every other command is an HTTPS client of the daemon (cli*.c),
+ * so that it is authenticated and audited like any client.
+ * Only main paths may exit. Exit codes: 0 ok, 1 refused, 2 usage,
+ * 3 connection, 4 server error, 5 local I/O error.
+ */
+#include "common/cf.h"
+#include "cli.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "http/http.h"
+#include "vault/vault.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define EXIT_IO 5
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: coffre <command> [options]\n\n"
+		   "A personal-data vault for public services.\n\n"
+		   "Vault (on the data directory):\n"
+		   "  init      create a vault: keys, development certificate, administrator\n"
+		   "  serve     run the HTTPS daemon\n"
+		   "  routes    print the daemon's route table\n\n"
+		   "Client commands (HTTPS client of the daemon):\n");
+	cf_cli_usage(f);
+	fprintf(f, "\nEvery command takes --help. Exit codes: 0 ok, 1 refused by the server, 2 usage error,\n"
+		   "3 connection or TLS failure, 4 server error, 5 local I/O error.\n"
+		   "See coffre(1) and docs/ for the full manual.\n");
+}
+
+/* Reads the first line of a file (passphrases); the caller wipes buf. */
+static int read_secret_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	size_t n;
+	if (f == NULL) {
+		fprintf(stderr, "coffre: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	if (f != stdin)
+		fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"dev", no_argument, NULL, 'D'},
+					     {"passphrase-file", required_argument, NULL, 'p'},
+					     {"listen", required_argument, NULL, 'l'},
+					     {"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *dir = NULL, *passfile = NULL, *listen = "127.0.0.1:8443";
+	bool dev = false, as_json = false;
+	char pass[1024] = "", admin_pw[64] = "", abs[PATH_MAX], ca[PATH_MAX + 16];
+	cf_err err = {0};
+	int c, passlen = 0, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'D': dev = true; break;
+		case 'p': passfile = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'j': as_json = true; break;
+		case 'h':
+			printf("usage: coffre init --data DIR (--dev | --passphrase-file FILE) [--listen ADDR] [--json]\n\n"
+			       "Creates a vault in DIR: the root key (development: a key file DIR/root.key;\n"
+			       "otherwise sealed by an Argon2id key derived from the passphrase, and the daemon\n"
+			       "starts sealed until `coffre unseal`), the keystore DIR/keys.db apart from the\n"
+			       "records in DIR/vault.db, a local CA and a server certificate for localhost in\n"
+			       "DIR/tls, DIR/coffre.conf, and the instance administrator `admin` whose one-time\n"
+			       "password is printed once. --json prints {url, ca_cert, admin_user, admin_password}.\n");
+			return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL || dev == (passfile != NULL)) {
+		fprintf(stderr, "coffre init: --data DIR and exactly one of --dev or --passphrase-file are required\n");
+		return EXIT_USAGE;
+	}
+	if (passfile != NULL) {
+		passlen = read_secret_file(passfile, pass, sizeof(pass));
+		if (passlen < 0)
+			return EXIT_IO;
+		if (passlen < 12) {
+			fprintf(stderr, "coffre init: the passphrase must be at least 12 characters\n");
+			cf_wipe(pass, sizeof(pass));
+			return EXIT_USAGE;
+		}
+	}
+	if (cf_vault_init(dir, dev ? CF_SEAL_DEV_KEYFILE : CF_SEAL_PASSPHRASE, pass, (size_t)passlen, listen,
+			  cf_env_system(), admin_pw, sizeof(admin_pw), &err) != CF_OK) {
+		fprintf(stderr, "coffre init: %s\n", err.detail);
+		rc = err.rc == CF_EEXIST ? 1 : EXIT_IO;
+		goto out;
+	}
+	if (realpath(dir, abs) == NULL)
+		(void)snprintf(abs, sizeof(abs), "%s", dir);
+	(void)snprintf(ca, sizeof(ca), "%s/tls/ca.pem", abs);
+	if (as_json) {
+		char url[256];
+		json_t *j;
+		char *s;
+		(void)snprintf(url, sizeof(url), "https://%s", listen);
+		j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "url", url, "ca_cert", ca, "admin_user", "admin",
+			      "admin_password", admin_pw, "data_dir", abs, "root_key", dev ? "dev-keyfile" : "passphrase");
+		s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		if (s != NULL) {
+			puts(s);
+			cf_wipe_free(s, strlen(s));
+		}
+		json_decref(j);
+	} else {
+		printf("coffre: vault created in %s\n"
+		       "  url:            https://%s\n"
+		       "  ca_cert:        %s\n"
+		       "  root key:       %s\n"
+		       "  admin_user:     admin\n"
+		       "  admin_password: %s   (shown once)\n",
+		       abs, listen, ca, dev ? "development key file (refused in production)" : "sealed by passphrase",
+		       admin_pw);
+	}
+out:
+	cf_wipe(pass, sizeof(pass));
+	cf_wipe(admin_pw, sizeof(admin_pw));
+	return rc;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+	if (f == NULL)
+		return NULL;
+	buf = calloc(1, 65536);
+	if (buf != NULL) {
+		n = fread(buf, 1, 65535, f);
+		if (ferror(f) || n == 65535) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"listen", required_argument, NULL, 'l'},
+					     {"config", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *dir = NULL, *listen = NULL, *cfgpath = NULL;
+	char path[PATH_MAX], cpath[PATH_MAX];
+	char *cert = NULL, *key = NULL;
+	cf_config cfg;
+	cf_err err = {0};
+	cf_vault *v = NULL;
+	cf_server *srv = NULL;
+	cf_log_level lvl;
+	sigset_t set;
+	int c, sig, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'c': cfgpath = optarg; break;
+		case 'h':
+			printf("usage: coffre serve --data DIR [--listen ADDR] [--config FILE]\n\n"
+			       "Serves the HTTPS API (TLS 1.2 and 1.3 only). The configuration file defaults to\n"
+			       "DIR/coffre.conf; COFFRE_<KEY> environment variables override it; --listen\n"
+			       "overrides both. SIGTERM or SIGINT drain requests in flight and stop.\n\n"
+			       "Configuration keys (key, default, meaning):\n");
+			cf_config_print_keys(stdout);
+			return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "coffre serve: --data DIR is required\n");
+		return EXIT_USAGE;
+	}
+	cf_config_defaults(&cfg);
+	if (cfgpath == NULL) {
+		if (cf_vault_path(dir, "coffre.conf", cpath, sizeof(cpath)) != CF_OK)
+			return EXIT_USAGE;
+		cfgpath = cpath;
+	}
+	if (cf_config_load(&cfg, cfgpath, false, &err) != CF_OK) {
+		fprintf(stderr, "coffre serve: %s\n", err.detail);
+		return EXIT_USAGE;
+	}
+	if (listen != NULL && cf_config_set(&cfg, "listen", listen, &err) != CF_OK) {
+		fprintf(stderr, "coffre serve: --listen: %s\n", err.detail);
+		return EXIT_USAGE;
+	}
+	if (cf_log_level_parse(cfg.log_level, &lvl) == CF_OK)
+		cf_log_set_level(lvl);
+
+	/* Signals are taken synchronously by this thread only; the server's threads inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cf_vault_path(dir, "tls/server.pem", path, sizeof(path)) != CF_OK || (cert = slurp(path)) == NULL ||
+	    cf_vault_path(dir, "tls/server.key", path, sizeof(path)) != CF_OK || (key = slurp(path)) == NULL) {
+		fprintf(stderr, "coffre serve: cannot read the TLS certificate and key in %s/tls\n", dir);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (cf_vault_open(dir, &cfg, cf_env_system(), &v, &err) != CF_OK) {
+		fprintf(stderr, "coffre serve: %s\n", err.detail);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (cf_server_start(v, &cfg, cert, key, &srv, &err) != CF_OK) {
+		fprintf(stderr, "coffre serve: %s\n", err.detail);
+		rc = EXIT_IO;
+		goto out;
+	}
+	cf_log(CF_LOG_INFO, "coffre %s serving https://%s (%s, environment %s, %ld threads)", COFFRE_VERSION, cfg.listen,
+	       cf_vault_sealed(v) ? "sealed: waiting for unseal" : "unsealed", cf_environment_name(cfg.environment),
+	       cfg.threads);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			cf_log(CF_LOG_INFO, "SIGHUP ignored (restart to apply configuration changes)");
+			continue;
+		}
+		cf_log(CF_LOG_INFO, "signal %d: draining requests in flight (up to %ld s)", sig, cfg.shutdown_grace_seconds);
+		break;
+	}
+	cf_server_stop(srv, cfg.shutdown_grace_seconds);
+	cf_log(CF_LOG_INFO, "stopped");
+out:
+	cf_vault_close(v);
+	if (key != NULL)
+		cf_wipe_free(key, strlen(key));
+	free(cert);
+	return rc;
+}
+
+static int cmd_routes(int argc, char **argv)
+{
+	json_t *r = cf_http_routes_json();
+	bool as_json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	size_t i;
+	json_t *it;
+
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: coffre routes [--json]\n\nPrints every route the daemon serves (method and path).\n");
+		json_decref(r);
+		return 0;
+	}
+	if (as_json) {
+		char *s = json_dumps(r, JSON_INDENT(2));
+		puts(s ? s : "[]");
+		free(s);
+	} else {
+		json_array_foreach(r, i, it)
+		{
+			printf("%-7s %s\n", json_string_value(json_object_get(it, "method")),
+			       json_string_value(json_object_get(it, "path")));
+		}
+	}
+	json_decref(r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (cf_crypto_init() != CF_OK) {
+		fprintf(stderr, "coffre: cannot initialize the cryptographic library\n");
+		return EXIT_IO;
+	}
+	cf_process_harden();
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("coffre %s\n", COFFRE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "routes") == 0)
+		return cmd_routes(argc - 1, argv + 1);
+	rc = cf_cli_dispatch(argc - 1, argv + 1);
+	if (rc == -1) {
+		fprintf(stderr, "coffre: unknown command '%s' (see coffre --help)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * audit.h - audit entries: who (user, organization, roles, auth method,
+ * client address), when, what (action, resource, field names), why
+ * (purpose, legal basis) and the outcome. An entry is canonical JSON
+ * (sorted keys, no spaces) appended to the trail through the store, in the
+ * caller's transaction. It must never contain a personal value: subjects
+ * appear only as pseudonyms, fields only by name.
+ */
+#ifndef CF_AUDIT_H
+#define CF_AUDIT_H
+
+#include "common/cf.h"
+#include "store/store.h"
+#include <jansson.h>
+
+/* Who acts and from where; any member may be NULL when unknown. */
+typedef struct cf_actor {
+	const char *user;
+	const char *org;
+	const json_t *roles; /* JSON array of strings, borrowed */
+	const char *auth;    /* "password", "api_key" */
+	const char *ip;
+	const char *trace_id;
+} cf_actor;
+
+/* A new entry {time, trace_id, actor, action}; NULL on allocation failure. */
+json_t *cf_audit_entry_new(const cf_env *env, const cf_actor *actor, const char *action);
+/* Sets resource {org, collection, record, subject}; NULL members are omitted. */
+void cf_audit_set_resource(json_t *entry, const char *org, const char *collection, const char *record,
+			   const char *subject);
+/* Sets a string member (purpose, legal_basis, reason, outcome, ...) when value is non-NULL. */
+void cf_audit_set(json_t *entry, const char *key, const char *value);
+/* Sets "outcome" and, when denied, "reason". */
+void cf_audit_outcome(json_t *entry, bool allowed, const char *reason);
+
+/*
+ * Appends the canonical bytes of entry in tx. Any failure is reported as
+ * CF_EAUDIT / audit-unavailable: the caller must then roll back and answer
+ * 503 without revealing anything (fail closed).
+ */
+cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
+
+#endif

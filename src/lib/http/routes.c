@@ -1,0 +1,366 @@
+/*
+ * routes.c - the route table and its handlers. Each handler unpacks path
+ * parameters and hands the parsed body to the vault, which authorizes,
+ * audits and answers. Authentication, body parsing, content type and the
+ * sealed state are checked here once, from the table's flags.
+ */
+#include "common/cf.h"
+#include "http/http.h"
+#include "http/http_int.h"
+#include "common/json.h"
+#include "common/log.h"
+
+enum {
+	R_AUTH = 1u << 0,     /* a bearer token or API key is required */
+	R_BODY = 1u << 1,     /* a JSON body is required */
+	R_UNSEALED = 1u << 2, /* refused with 503 while sealed */
+};
+
+typedef struct hctx {
+	cf_http_call *call;
+	cf_vault *v;
+	cf_request *r;
+	json_t *body;
+	const char *p[CF_HTTP_MAX_PARAMS];
+} hctx;
+
+typedef cf_rc (*handler_fn)(hctx *h, json_t **answer, int *status, cf_err *err);
+
+typedef struct route {
+	const char *method;
+	const char *path;
+	handler_fn fn;
+	unsigned flags;
+} route;
+
+#define V h->v
+#define R h->r
+#define P(i) h->p[i]
+
+static cf_rc h_health(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	bool sealed = cf_vault_sealed(V);
+	*a = json_pack("{s:s, s:b, s:s}", "status", sealed ? "sealed" : "ok", "sealed", sealed, "version", COFFRE_VERSION);
+	*st = sealed ? 503 : 200;
+	return CF_OK;
+}
+
+static cf_rc h_unseal(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	const char *pass = NULL;
+	cf_rc rc = cf_json_unpack(err, "unseal body", h->body, "{s:s}", "passphrase", &pass);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_vault_unseal(V, pass, strlen(pass), err);
+	if (rc == CF_OK)
+		*a = json_pack("{s:b}", "sealed", false);
+	return rc;
+}
+
+static cf_rc h_openapi(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	h->call->raw = cf_openapi_json;
+	h->call->raw_len = cf_openapi_json_len;
+	return CF_OK;
+}
+
+static cf_rc h_login(hctx *h, json_t **a, int *st, cf_err *err) { return cf_vault_login(V, R, h->body, a, err); }
+
+static cf_rc h_logout(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 204;
+	return cf_vault_logout(V, R, err);
+}
+
+static cf_rc h_me(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*a = cf_vault_me(R);
+	return CF_OK;
+}
+
+static cf_rc h_org_create(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_org_create(V, R, h->body, a, err);
+}
+static cf_rc h_org_list(hctx *h, json_t **a, int *st, cf_err *err) { return cf_vault_org_list(V, R, a, err); }
+static cf_rc h_org_get(hctx *h, json_t **a, int *st, cf_err *err) { return cf_vault_org_get(V, R, P(0), a, err); }
+static cf_rc h_user_add(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_user_add(V, R, P(0), h->body, a, err);
+}
+static cf_rc h_user_list(hctx *h, json_t **a, int *st, cf_err *err) { return cf_vault_user_list(V, R, P(0), a, err); }
+static cf_rc h_user_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_user_get(V, R, P(0), P(1), a, err);
+}
+static cf_rc h_user_patch(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_user_patch(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_apikey_create(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_apikey_create(V, R, P(0), h->body, a, err);
+}
+static cf_rc h_apikey_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_apikey_list(V, R, P(0), a, err);
+}
+static cf_rc h_apikey_revoke(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 204;
+	return cf_vault_apikey_revoke(V, R, P(0), P(1), err);
+}
+static cf_rc h_coll_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_collection_put(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_coll_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_collection_list(V, R, P(0), a, err);
+}
+static cf_rc h_coll_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_collection_get(V, R, P(0), P(1), a, err);
+}
+static cf_rc h_grants_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_grants_put(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_grants_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_grants_get(V, R, P(0), P(1), a, err);
+}
+static cf_rc h_record_create(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_record_create(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_record_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_record_get(V, R, P(0), P(1), P(2), a, err);
+}
+static cf_rc h_record_patch(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_record_patch(V, R, P(0), P(1), P(2), h->body, a, err);
+}
+static cf_rc h_record_delete(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 204;
+	return cf_vault_record_delete(V, R, P(0), P(1), P(2), err);
+}
+static cf_rc h_lookup(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_subject_lookup(V, R, P(0), h->body, a, err);
+}
+
+/* Every route the daemon serves; the OpenAPI document must list exactly these. */
+static const route routes[] = {
+	{"GET", "/v1/sys/health", h_health, 0},
+	{"POST", "/v1/sys/unseal", h_unseal, R_BODY},
+	{"GET", "/v1/openapi.json", h_openapi, 0},
+	{"POST", "/v1/auth/login", h_login, R_BODY | R_UNSEALED},
+	{"POST", "/v1/auth/logout", h_logout, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/me", h_me, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs", h_org_create, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs", h_org_list, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}", h_org_get, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/users", h_user_add, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/users", h_user_list, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/users/{username}", h_user_get, R_AUTH | R_UNSEALED},
+	{"PATCH", "/v1/orgs/{org}/users/{username}", h_user_patch, R_AUTH | R_BODY | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/api-keys", h_apikey_create, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/api-keys", h_apikey_list, R_AUTH | R_UNSEALED},
+	{"DELETE", "/v1/orgs/{org}/api-keys/{id}", h_apikey_revoke, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/collections", h_coll_list, R_AUTH | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/collections/{name}", h_coll_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/collections/{name}", h_coll_get, R_AUTH | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/roles/{role}/grants", h_grants_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/roles/{role}/grants", h_grants_get, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/collections/{c}/records", h_record_create, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_get, R_AUTH | R_UNSEALED},
+	{"PATCH", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_patch, R_AUTH | R_BODY | R_UNSEALED},
+	{"DELETE", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_delete, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/lookup", h_lookup, R_AUTH | R_BODY | R_UNSEALED},
+};
+
+json_t *cf_http_routes_json(void)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < CF_ARRAY_LEN(routes); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "method", routes[i].method, "path", routes[i].path));
+	return a;
+}
+
+#define MAX_SEGMENTS 12
+#define MAX_SEGMENT_LEN 256
+
+/* Splits "/a/b/c" into segments pointing into buf. Returns the count, or -1 when malformed. */
+static int split_path(const char *path, char *buf, size_t bufsize, const char *seg[MAX_SEGMENTS])
+{
+	size_t len = strlen(path);
+	int n = 0;
+	char *p;
+
+	if (len == 0 || len >= bufsize || path[0] != '/')
+		return -1;
+	memcpy(buf, path, len + 1);
+	p = buf + 1;
+	while (*p != '\0') {
+		char *slash = strchr(p, '/');
+		if (n == MAX_SEGMENTS)
+			return -1;
+		seg[n++] = p;
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+		p = slash + 1;
+		if (*p == '\0')
+			return -1; /* trailing slash */
+	}
+	return n;
+}
+
+/* Matches url segments against a route template; fills params. */
+static bool match(const char *tmpl, const char *useg[], int un, const char *params[CF_HTTP_MAX_PARAMS])
+{
+	char tbuf[256];
+	const char *tseg[MAX_SEGMENTS];
+	int tn = split_path(tmpl, tbuf, sizeof(tbuf), tseg), np = 0;
+
+	if (tn != un)
+		return false;
+	for (int i = 0; i < tn; i++) {
+		if (tseg[i][0] == '{') {
+			if (useg[i][0] == '\0' || strlen(useg[i]) > MAX_SEGMENT_LEN || np == CF_HTTP_MAX_PARAMS)
+				return false;
+			params[np++] = useg[i];
+		} else if (strcmp(tseg[i], useg[i]) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool bearer_of(const char *authz, const char **out)
+{
+	*out = NULL;
+	if (authz == NULL)
+		return false;
+	if (strncasecmp(authz, "Bearer ", 7) != 0)
+		return false;
+	authz += 7;
+	while (*authz == ' ')
+		authz++;
+	*out = authz;
+	return true;
+}
+
+static bool is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+void cf_http_dispatch(cf_http_call *call)
+{
+	char ubuf[2048];
+	const char *useg[MAX_SEGMENTS];
+	const route *rt = NULL;
+	hctx h;
+	cf_request req;
+	json_t *answer = NULL;
+	int un, status = 0;
+	size_t allow_len = 0;
+	cf_rc rc;
+
+	memset(&h, 0, sizeof(h));
+	memset(&req, 0, sizeof(req));
+	cf_err_clear(&call->err);
+	un = split_path(call->url, ubuf, sizeof(ubuf), useg);
+	if (un < 0) {
+		cf_err_set(&call->err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such route");
+		return;
+	}
+	call->allow[0] = '\0';
+	for (size_t i = 0; i < CF_ARRAY_LEN(routes); i++) {
+		const char *params[CF_HTTP_MAX_PARAMS] = {0};
+		if (!match(routes[i].path, useg, un, params))
+			continue;
+		if (strcmp(routes[i].method, call->method) == 0) {
+			rt = &routes[i];
+			memcpy(h.p, params, sizeof(params));
+			break;
+		}
+		if (allow_len + strlen(routes[i].method) + 3 < sizeof(call->allow)) {
+			if (allow_len > 0) {
+				memcpy(call->allow + allow_len, ", ", 2);
+				allow_len += 2;
+			}
+			memcpy(call->allow + allow_len, routes[i].method, strlen(routes[i].method) + 1);
+			allow_len += strlen(routes[i].method);
+		}
+	}
+	if (rt == NULL) {
+		if (allow_len > 0)
+			cf_err_set(&call->err, CF_EINVAL, CF_P_METHOD_NOT_ALLOWED, "%s is not allowed here", call->method);
+		else
+			cf_err_set(&call->err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such route");
+		return;
+	}
+	call->allow[0] = '\0';
+	call->route = rt->path;
+
+	if ((rt->flags & R_UNSEALED) && cf_vault_sealed(call->vault)) {
+		cf_err_set(&call->err, CF_ESEALED, CF_P_SEALED, "the vault is sealed; an operator must unseal it");
+		return;
+	}
+	if (rt->flags & R_BODY) {
+		if (call->body_len == 0) {
+			cf_err_set(&call->err, CF_EINVAL, CF_P_MALFORMED_JSON, "a JSON body is required");
+			return;
+		}
+		if (!is_json_type(call->content_type)) {
+			cf_err_set(&call->err, CF_EINVAL, CF_P_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+			return;
+		}
+		if (cf_json_parse(call->body, call->body_len, CF_JSON_MAX_DEPTH, &h.body, &call->err) != CF_OK)
+			return;
+	}
+	req.ip = call->ip;
+	req.trace_id = call->trace_id;
+	req.purpose = (call->purpose != NULL && call->purpose[0] != '\0') ? call->purpose : NULL;
+	if (req.purpose != NULL && strlen(req.purpose) > 64) {
+		cf_err_set(&call->err, CF_EINVAL, CF_P_INVALID_VALUE, "X-Purpose: at most 64 characters");
+		goto out;
+	}
+	if (rt->flags & R_AUTH) {
+		const char *bearer = NULL;
+		if (!bearer_of(call->authorization, &bearer)) {
+			cf_err_set(&call->err, CF_EUNAUTH, CF_P_UNAUTHENTICATED, "Authorization: Bearer <token> is required");
+			goto out;
+		}
+		if (cf_vault_authenticate(call->vault, &req, bearer, &call->err) != CF_OK)
+			goto out;
+	}
+	h.call = call;
+	h.v = call->vault;
+	h.r = &req;
+	rc = rt->fn(&h, &answer, &status, &call->err);
+	if (rc != CF_OK) {
+		if (call->err.rc == CF_OK)
+			cf_err_set(&call->err, rc, CF_P_NONE, NULL);
+		json_decref(answer);
+		goto out;
+	}
+	cf_err_clear(&call->err);
+	call->answer = answer;
+	call->status = status ? status : 200;
+out:
+	json_decref(h.body);
+	cf_principal_release(&req.who);
+}

@@ -1,0 +1,218 @@
+/*
+ * store.h - the one persistence interface of coffre. SQLite is behind it
+ * (store_sqlite.c); nothing above this header knows SQL or SQLite, and no
+ * SQL exists outside this module. The keystore (wrapped keys) lives in its
+ * own file, DIR/keys.db, apart from the records in DIR/vault.db, so that a
+ * copy of the record store never carries a key.
+ *
+ * Every operation runs inside a transaction (cf_tx). A transaction holds the
+ * store for its thread until commit or rollback; waits are bounded
+ * (busy timeout), after which CF_ESTORE is returned: the store never hangs
+ * a request. The store stores only what it is given: ciphertexts, hashes,
+ * pseudonyms, blind indexes. It never sees a plaintext personal value.
+ *
+ * Strings returned through out-parameters are malloc'd and owned by the
+ * caller; row structs are released with their _release function.
+ * Lookups of a missing object return CF_ENOTFOUND; inserting a duplicate
+ * returns CF_EEXIST; any SQLite failure returns CF_ESTORE with the detail.
+ */
+#ifndef CF_STORE_H
+#define CF_STORE_H
+
+#include "common/cf.h"
+#include <jansson.h>
+
+typedef struct cf_store cf_store;
+typedef struct cf_tx cf_tx;
+
+#define CF_ID_MAX 64        /* org ids, record ids, pseudonyms, key names */
+
+typedef struct cf_store_options {
+	int busy_timeout_ms; /* bounded wait for locks; default 5000 when 0 */
+	bool sync_full;      /* PRAGMA synchronous=FULL (durable commit); default NORMAL when false */
+} cf_store_options;
+
+/*
+ * Opens (creating if needed, mode 0600) DIR/vault.db and DIR/keys.db, sets
+ * WAL, foreign keys, secure_delete, and migrates the schema (user_version).
+ * `opts` may be NULL for defaults.
+ */
+cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *opts, cf_store **out,
+		    cf_err *err) CF_MUST_CHECK;
+void cf_store_close(cf_store *s);
+
+/* Begin a transaction (write=true: immediate write lock). */
+cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err) CF_MUST_CHECK;
+/* Commit; the tx is freed whatever the result. On failure, everything is rolled back. */
+cf_rc cf_tx_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+/* Roll back and free; NULL is fine. */
+void cf_tx_rollback(cf_tx *tx);
+
+/* Instance metadata, key -> text value. */
+cf_rc cf_st_meta_get(cf_tx *tx, const char *key, char **value, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_meta_set(cf_tx *tx, const char *key, const char *value, cf_err *err) CF_MUST_CHECK;
+
+/* Organizations. */
+cf_rc cf_st_org_insert(cf_tx *tx, const char *id, const char *name, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_org_get(cf_tx *tx, const char *id, char **name, cf_err *err) CF_MUST_CHECK;
+/* [{"id","name","created_us"}] ordered by id; new reference. */
+cf_rc cf_st_org_list(cf_tx *tx, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Users (global: a person may be a member of several organizations). */
+typedef struct cf_user_row {
+	int64_t id;
+	char *username;
+	char *pwhash;          /* Argon2id string, or NULL for users that log in otherwise */
+	char *instance_roles;  /* JSON array text, e.g. ["admin"] or [] */
+	int failed_logins;
+	int64_t locked_until_us;
+	int64_t created_us;
+} cf_user_row;
+void cf_user_row_release(cf_user_row *u);
+
+cf_rc cf_st_user_insert(cf_tx *tx, const char *username, const char *pwhash, const char *instance_roles_json,
+			int64_t now_us, int64_t *id_out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_user_get(cf_tx *tx, const char *username, cf_user_row *out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_user_get_by_id(cf_tx *tx, int64_t id, cf_user_row *out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_user_set_login_state(cf_tx *tx, int64_t id, int failed_logins, int64_t locked_until_us,
+				 cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_user_set_password(cf_tx *tx, int64_t id, const char *pwhash, cf_err *err) CF_MUST_CHECK;
+/* Users with a non-empty instance_roles: [{"username","roles":[..],"created_us"}]. */
+cf_rc cf_st_user_list_instance(cf_tx *tx, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Memberships: a user's roles in one organization. */
+typedef struct cf_member_row {
+	int64_t user_id;
+	char *org;
+	char *roles;        /* JSON array text */
+	bool blocked;
+	int64_t created_us;
+} cf_member_row;
+void cf_member_row_release(cf_member_row *m);
+
+cf_rc cf_st_member_insert(cf_tx *tx, int64_t user_id, const char *org, const char *roles_json, int64_t now_us,
+			  cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_member_get(cf_tx *tx, int64_t user_id, const char *org, cf_member_row *out, cf_err *err) CF_MUST_CHECK;
+/* roles_json NULL keeps the roles; blocked < 0 keeps the flag. */
+cf_rc cf_st_member_update(cf_tx *tx, int64_t user_id, const char *org, const char *roles_json, int blocked,
+			  cf_err *err) CF_MUST_CHECK;
+/* [{"username","roles":[..],"blocked":bool,"created_us"}] ordered by username. */
+cf_rc cf_st_member_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Session tokens, stored by the hash of the token. */
+typedef struct cf_token_row {
+	char hash[65];
+	int64_t user_id;
+	char *org;        /* NULL for an instance-level session */
+	char method[16];  /* "password" */
+	int64_t created_us;
+	int64_t expires_us;
+} cf_token_row;
+void cf_token_row_release(cf_token_row *t);
+cf_rc cf_st_token_insert(cf_tx *tx, const cf_token_row *t, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_token_get(cf_tx *tx, const char *hash, cf_token_row *out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_token_delete(cf_tx *tx, const char *hash, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_token_purge_expired(cf_tx *tx, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+
+/* API keys for technical users, stored by the hash of the secret. */
+typedef struct cf_apikey_row {
+	char id[CF_ID_MAX + 1];
+	char hash[65];
+	int64_t user_id;
+	char *org;
+	char *description;
+	int64_t created_us;
+	bool revoked;
+} cf_apikey_row;
+void cf_apikey_row_release(cf_apikey_row *k);
+cf_rc cf_st_apikey_insert(cf_tx *tx, const cf_apikey_row *k, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_apikey_get(cf_tx *tx, const char *id, cf_apikey_row *out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_apikey_revoke(cf_tx *tx, const char *org, const char *id, cf_err *err) CF_MUST_CHECK;
+/* [{"id","username","description","created_us","revoked"}] of one org. */
+cf_rc cf_st_apikey_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Collections: the normalized definition as JSON text; put bumps the version. */
+cf_rc cf_st_collection_put(cf_tx *tx, const char *org, const char *name, const char *def_json, int64_t now_us,
+			   int64_t *version_out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_collection_get(cf_tx *tx, const char *org, const char *name, char **def_json, int64_t *version,
+			   cf_err *err) CF_MUST_CHECK;
+/* [{"name","version","updated_us"}] ordered by name. */
+cf_rc cf_st_collection_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Grants of a role in an org, as normalized JSON text. get: CF_ENOTFOUND when none set. */
+cf_rc cf_st_grants_put(cf_tx *tx, const char *org, const char *role, const char *grants_json, int64_t now_us,
+		       cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_grants_get(cf_tx *tx, const char *org, const char *role, char **grants_json, cf_err *err) CF_MUST_CHECK;
+/* {"role": [grants...], ...} for one org. */
+cf_rc cf_st_grants_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/* Subjects: found by keyed blind index, named by a per-organization pseudonym. */
+cf_rc cf_st_subject_find(cf_tx *tx, const char *org, const char *blind_index, char pseudonym[CF_ID_MAX + 1],
+			 cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_subject_insert(cf_tx *tx, const char *org, const char *pseudonym, const char *blind_index,
+			   const uint8_t *enc_nid, size_t enc_len, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_subject_exists(cf_tx *tx, const char *org, const char *pseudonym, cf_err *err) CF_MUST_CHECK;
+
+/* Records: metadata in clear, each field value a separate ciphertext. */
+typedef struct cf_record_row {
+	char id[CF_ID_MAX + 1];
+	char org[CF_ID_MAX + 1];
+	char collection[CF_ID_MAX + 1];
+	char subject[CF_ID_MAX + 1]; /* pseudonym */
+	int64_t version;             /* starts at 1 */
+	int64_t created_us;
+	int64_t updated_us;
+} cf_record_row;
+
+typedef struct cf_field_ct {
+	char *name;
+	uint8_t *ct;
+	size_t len;
+} cf_field_ct;
+void cf_field_cts_free(cf_field_ct *f, size_t n);
+
+/* Inserts a record at row->version with its field ciphertexts. */
+cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n,
+			  cf_err *err) CF_MUST_CHECK;
+/* The current version of a live record and its field ciphertexts (*fields malloc'd, cf_field_cts_free). */
+cf_rc cf_st_record_get(cf_tx *tx, const char *org, const char *collection, const char *id, cf_record_row *row,
+		       cf_field_ct **fields, size_t *n, cf_err *err) CF_MUST_CHECK;
+/*
+ * Stores a new version: row->version must be the current version + 1 (else
+ * CF_EEXIST: a concurrent update won). Earlier versions are kept (history for
+ * rectification); fields are the complete field set of the new version.
+ */
+cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n,
+			  cf_err *err) CF_MUST_CHECK;
+/* Deletes a record and every version's ciphertexts (secure_delete zeroes the pages). */
+cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, const char *id,
+			  cf_err *err) CF_MUST_CHECK;
+/* [{"collection","id","version","created_us","updated_us"}] of one subject in one org. */
+cf_rc cf_st_record_list_by_subject(cf_tx *tx, const char *org, const char *subject, json_t **out,
+				   cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Keystore (DIR/keys.db): wrapped keys by (kind, org, name). kind is a short
+ * label such as "org" or "subject"; org is "" for instance keys.
+ */
+cf_rc cf_st_key_put(cf_tx *tx, const char *kind, const char *org, const char *name, const uint8_t *wrapped,
+		    size_t len, int64_t now_us, cf_err *err) CF_MUST_CHECK; /* CF_EEXIST if present */
+cf_rc cf_st_key_get(cf_tx *tx, const char *kind, const char *org, const char *name, uint8_t **wrapped, size_t *len,
+		    cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_key_delete(cf_tx *tx, const char *kind, const char *org, const char *name, cf_err *err) CF_MUST_CHECK;
+
+/* Audit trail: append-only entries, numbered from 0 in commit order. */
+cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * ---- Added by the store module (not in the original contract) ----
+ * Integrity check of both files (PRAGMA quick_check on vault.db and
+ * keys.db). Takes the store lock like a transaction (bounded wait).
+ * CF_OK when both are sound, CF_EINTEGRITY when either is damaged,
+ * CF_ESTORE when the check could not run.
+ */
+cf_rc cf_store_check(cf_store *s, cf_err *err) CF_MUST_CHECK;
+
+#endif

@@ -1,0 +1,882 @@
+/*
+ * store_data.c - the store's personal-data side: collection definitions,
+ * role grants, subjects (blind index -> pseudonym), versioned records with
+ * one ciphertext per field, the keystore in keys.db, and the append-only
+ * audit trail. It stores what it is given - ciphertexts, pseudonyms, blind
+ * indexes, wrapped keys - and must never receive, log or put into an error
+ * detail a plaintext personal value or a key.
+ */
+#include "common/cf.h"
+#include "store/store.h"
+#include "store/store_impl.h"
+
+#define BLIND_INDEX_MAX 128
+
+/* ---- collections ---- */
+
+cf_rc cf_st_collection_put(cf_tx *tx, const char *org, const char *name, const char *def_json, int64_t now_us,
+			   int64_t *version_out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (version_out != NULL)
+		*version_out = 0;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(name, "collection name", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_json(def_json, "collection definition", JSON_OBJECT, false, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_COLLECTION_PUT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, name);
+	cf_sti_bind_text(st, &src, 3, def_json);
+	cf_sti_bind_int(st, &src, 4, now_us);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "collection", err);
+		goto out;
+	}
+	rc = cf_sti_returning(tx->s, st, "collection", err);
+	if (rc != CF_OK)
+		goto out;
+	if (version_out != NULL)
+		*version_out = sqlite3_column_int64(st, 0);
+	rc = cf_sti_exec(tx->s, st, "collection", err);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *def_json is malloc'd for the caller. */
+cf_rc cf_st_collection_get(cf_tx *tx, const char *org, const char *name, char **def_json, int64_t *version,
+			   cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (def_json == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*def_json = NULL;
+	if (version != NULL)
+		*version = 0;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(name, "collection name", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_COLLECTION_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, name);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "collection", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "collection", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 0, false, def_json, err);
+	if (rc == CF_OK && version != NULL)
+		*version = sqlite3_column_int64(st, 1);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *out is a new reference for the caller. */
+cf_rc cf_st_collection_list(cf_tx *tx, const char *org, json_t **out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL;
+	const char *name;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (out == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_COLLECTION_LIST, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "collection list", err);
+		goto out;
+	}
+	arr = json_array();
+	if (arr == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cf_sti_col_text(st, 0, &name, err);
+		if (rc == CF_OK)
+			rc = cf_sti_append(arr,
+					   json_pack("{s:s, s:I, s:I}", "name", name, "version",
+						     (json_int_t)sqlite3_column_int64(st, 1), "updated_us",
+						     (json_int_t)sqlite3_column_int64(st, 2)),
+					   err);
+		if (rc != CF_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, "collection list", err);
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- grants ---- */
+
+cf_rc cf_st_grants_put(cf_tx *tx, const char *org, const char *role, const char *grants_json, int64_t now_us,
+		       cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(role, "role", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_json(grants_json, "grants", JSON_ARRAY, false, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_GRANTS_PUT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, role);
+	cf_sti_bind_text(st, &src, 3, grants_json);
+	cf_sti_bind_int(st, &src, 4, now_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "grants", err) : cf_sti_exec(tx->s, st, "grants", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *grants_json is malloc'd for the caller. */
+cf_rc cf_st_grants_get(cf_tx *tx, const char *org, const char *role, char **grants_json, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (grants_json == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*grants_json = NULL;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(role, "role", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_GRANTS_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, role);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "grants", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "grants", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 0, false, grants_json, err);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *out is a new reference for the caller. */
+cf_rc cf_st_grants_list(cf_tx *tx, const char *org, json_t **out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *obj = NULL, *grants = NULL;
+	const char *role, *text;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (out == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_GRANTS_LIST, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "grants list", err);
+		goto out;
+	}
+	obj = json_object();
+	if (obj == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cf_sti_col_text(st, 0, &role, err);
+		if (rc == CF_OK)
+			rc = cf_sti_col_text(st, 1, &text, err);
+		if (rc == CF_OK)
+			rc = cf_sti_load_json(text, "grants", &grants, err);
+		if (rc != CF_OK)
+			goto out;
+		if (json_object_set_new(obj, role, grants) != 0) {
+			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory building a list");
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, "grants list", err);
+		goto out;
+	}
+	*out = obj;
+	obj = NULL;
+out:
+	json_decref(obj);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- subjects ---- */
+
+cf_rc cf_st_subject_find(cf_tx *tx, const char *org, const char *blind_index, char pseudonym[CF_ID_MAX + 1],
+			 cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (pseudonym == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	pseudonym[0] = '\0';
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_str(blind_index, "blind index", BLIND_INDEX_MAX, false, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_SUBJECT_FIND, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, blind_index);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "subject", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "subject", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_copy(st, 0, pseudonym, CF_ID_MAX + 1, err);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+/* CF_EEXIST when the pseudonym or the blind index is already taken in this organization. */
+cf_rc cf_st_subject_insert(cf_tx *tx, const char *org, const char *pseudonym, const char *blind_index,
+			   const uint8_t *enc_nid, size_t enc_len, int64_t now_us, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(pseudonym, "pseudonym", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_str(blind_index, "blind index", BLIND_INDEX_MAX, false, err);
+	if (rc != CF_OK)
+		return rc;
+	if ((enc_nid == NULL && enc_len > 0) || enc_len > CF_STI_BLOB_MAX)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: encrypted identifier is invalid");
+	rc = cf_sti_stmt(tx, STI_SUBJECT_INSERT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, pseudonym);
+	cf_sti_bind_text(st, &src, 3, blind_index);
+	cf_sti_bind_blob(st, &src, 4, enc_nid, enc_len);
+	cf_sti_bind_int(st, &src, 5, now_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "subject", err) : cf_sti_exec(tx->s, st, "subject", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* CF_OK when the subject exists in the organization, CF_ENOTFOUND otherwise. */
+cf_rc cf_st_subject_exists(cf_tx *tx, const char *org, const char *pseudonym, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(pseudonym, "pseudonym", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_SUBJECT_EXISTS, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, pseudonym);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "subject", err) : cf_sti_row(tx->s, st, "subject", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- records ---- */
+
+void cf_field_cts_free(cf_field_ct *f, size_t n)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(f[i].name);
+		free(f[i].ct);
+	}
+	free(f);
+}
+
+static cf_rc check_record_key(const char *org, const char *collection, const char *id, cf_err *err)
+{
+	cf_rc rc = cf_sti_check_id(org, "organization id", err);
+
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(collection, "collection name", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(id, "record id", err);
+	return rc;
+}
+
+static cf_rc check_fields(const cf_field_ct *fields, size_t n, cf_err *err)
+{
+	size_t i;
+	cf_rc rc;
+
+	if (n > CF_STI_FIELDS_MAX)
+		return cf_err_set(err, CF_EINVAL, CF_P_TOO_LONG, "store: a record has more than %d fields",
+				  CF_STI_FIELDS_MAX);
+	if (n > 0 && fields == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no fields");
+	for (i = 0; i < n; i++) {
+		rc = cf_sti_check_id(fields[i].name, "field name", err);
+		if (rc != CF_OK)
+			return rc;
+		if ((fields[i].ct == NULL && fields[i].len > 0) || fields[i].len > CF_STI_BLOB_MAX)
+			return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: a field ciphertext is invalid");
+	}
+	return CF_OK;
+}
+
+/* Inserts the field ciphertexts of one record version. */
+static cf_rc insert_fields(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int src;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, STI_FIELD_INSERT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		src = SQLITE_OK;
+		cf_sti_bind_text(st, &src, 1, row->org);
+		cf_sti_bind_text(st, &src, 2, row->collection);
+		cf_sti_bind_text(st, &src, 3, row->id);
+		cf_sti_bind_int(st, &src, 4, row->version);
+		cf_sti_bind_text(st, &src, 5, fields[i].name);
+		cf_sti_bind_blob(st, &src, 6, fields[i].ct, fields[i].len);
+		rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record field", err)
+					: cf_sti_exec(tx->s, st, "record field", err);
+		cf_sti_done(st);
+		if (rc != CF_OK)
+			return rc;
+	}
+	return CF_OK;
+}
+
+cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (row == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no record");
+	rc = check_record_key(row->org, row->collection, row->id, err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(row->subject, "pseudonym", err);
+	if (rc == CF_OK)
+		rc = check_fields(fields, n, err);
+	if (rc != CF_OK)
+		return rc;
+	if (row->version < 1)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: record version must be at least 1");
+	rc = cf_sti_stmt(tx, STI_RECORD_INSERT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, row->org);
+	cf_sti_bind_text(st, &src, 2, row->collection);
+	cf_sti_bind_text(st, &src, 3, row->id);
+	cf_sti_bind_text(st, &src, 4, row->subject);
+	cf_sti_bind_int(st, &src, 5, row->version);
+	cf_sti_bind_int(st, &src, 6, row->created_us);
+	cf_sti_bind_int(st, &src, 7, row->updated_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	return insert_fields(tx, row, fields, n, err);
+}
+
+/* Reads the field ciphertexts of one version into a malloc'd array. */
+static cf_rc read_fields(cf_tx *tx, const cf_record_row *row, cf_field_ct **out, size_t *n_out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	cf_field_ct *f = NULL, *grown;
+	size_t n = 0, cap = 0, bytes;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, STI_FIELDS_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, row->org);
+	cf_sti_bind_text(st, &src, 2, row->collection);
+	cf_sti_bind_text(st, &src, 3, row->id);
+	cf_sti_bind_int(st, &src, 4, row->version);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "record fields", err);
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap == 0 ? 8 : cap * 2;
+
+			if (n >= CF_STI_FIELDS_MAX) {
+				rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: a record has too many fields");
+				goto out;
+			}
+			if (!cf_size_mul(ncap, sizeof(*f), &bytes)) {
+				rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+				goto out;
+			}
+			grown = realloc(f, bytes);
+			if (grown == NULL) {
+				rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+				goto out;
+			}
+			f = grown;
+			cap = ncap;
+		}
+		memset(&f[n], 0, sizeof(f[n]));
+		n++;
+		rc = cf_sti_col_dup(st, 0, false, &f[n - 1].name, err);
+		if (rc == CF_OK)
+			rc = cf_sti_col_blob(st, 1, &f[n - 1].ct, &f[n - 1].len, err);
+		if (rc != CF_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, "record fields", err);
+		goto out;
+	}
+	*out = f;
+	*n_out = n;
+	f = NULL;
+	n = 0;
+	rc = CF_OK;
+out:
+	cf_field_cts_free(f, n);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *fields is malloc'd (cf_field_cts_free); on failure *fields is NULL and *n 0. */
+cf_rc cf_st_record_get(cf_tx *tx, const char *org, const char *collection, const char *id, cf_record_row *row,
+		       cf_field_ct **fields, size_t *n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (row == NULL || fields == NULL || n == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	memset(row, 0, sizeof(*row));
+	*fields = NULL;
+	*n = 0;
+	rc = check_record_key(org, collection, id, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_RECORD_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "record", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "record", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_copy(st, 0, row->subject, sizeof(row->subject), err);
+	if (rc != CF_OK)
+		goto out;
+	/* The key was checked against CF_ID_MAX above: these copies fit. */
+	memcpy(row->org, org, strlen(org) + 1);
+	memcpy(row->collection, collection, strlen(collection) + 1);
+	memcpy(row->id, id, strlen(id) + 1);
+	row->version = sqlite3_column_int64(st, 1);
+	row->created_us = sqlite3_column_int64(st, 2);
+	row->updated_us = sqlite3_column_int64(st, 3);
+	cf_sti_done(st);
+	st = NULL;
+	rc = read_fields(tx, row, fields, n, err);
+out:
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		memset(row, 0, sizeof(*row));
+	return rc;
+}
+
+/* Tells a stale version (CF_EEXIST) from a missing record (CF_ENOTFOUND). */
+static cf_rc why_no_bump(cf_tx *tx, const cf_record_row *row, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, STI_RECORD_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, row->org);
+	cf_sti_bind_text(st, &src, 2, row->collection);
+	cf_sti_bind_text(st, &src, 3, row->id);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_row(tx->s, st, "record", err);
+	cf_sti_done(st);
+	if (rc == CF_OK)
+		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT,
+				"store: the record is not at the version before the one given");
+	return rc;
+}
+
+cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (row == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no record");
+	rc = check_record_key(row->org, row->collection, row->id, err);
+	if (rc == CF_OK)
+		rc = check_fields(fields, n, err);
+	if (rc != CF_OK)
+		return rc;
+	if (row->version < 1)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: record version must be at least 1");
+	rc = cf_sti_stmt(tx, STI_RECORD_BUMP, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, row->org);
+	cf_sti_bind_text(st, &src, 2, row->collection);
+	cf_sti_bind_text(st, &src, 3, row->id);
+	cf_sti_bind_int(st, &src, 4, row->version);
+	cf_sti_bind_int(st, &src, 5, row->updated_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	if (sqlite3_changes64(tx->s->db) == 0)
+		return why_no_bump(tx, row, err);
+	return insert_fields(tx, row, fields, n, err);
+}
+
+cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, const char *id, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = check_record_key(org, collection, id, err);
+	if (rc != CF_OK)
+		return rc;
+	/* Children first: the foreign key refuses a record row removed before its ciphertexts. */
+	rc = cf_sti_stmt(tx, STI_FIELDS_DELETE, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record fields", err)
+				: cf_sti_exec(tx->s, st, "record fields", err);
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_RECORD_DELETE, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	if (src != SQLITE_OK)
+		rc = cf_sti_fail(tx->s, src, "record", err);
+	else
+		rc = cf_sti_exec(tx->s, st, "record", err);
+	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
+		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such record");
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *out is a new reference for the caller. */
+cf_rc cf_st_record_list_by_subject(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL;
+	const char *collection, *id;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (out == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(subject, "pseudonym", err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_RECORD_LIST_BY_SUBJECT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, subject);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "record list", err);
+		goto out;
+	}
+	arr = json_array();
+	if (arr == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = cf_sti_col_text(st, 0, &collection, err);
+		if (rc == CF_OK)
+			rc = cf_sti_col_text(st, 1, &id, err);
+		if (rc == CF_OK)
+			rc = cf_sti_append(arr,
+					   json_pack("{s:s, s:s, s:I, s:I, s:I}", "collection", collection, "id", id,
+						     "version", (json_int_t)sqlite3_column_int64(st, 2), "created_us",
+						     (json_int_t)sqlite3_column_int64(st, 3), "updated_us",
+						     (json_int_t)sqlite3_column_int64(st, 4)),
+					   err);
+		if (rc != CF_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, "record list", err);
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- keystore (schema ks = keys.db) ---- */
+
+static cf_rc check_key_name(const char *kind, const char *org, const char *name, cf_err *err)
+{
+	cf_rc rc = cf_sti_check_id(kind, "key kind", err);
+
+	if (rc == CF_OK)
+		rc = cf_sti_check_str(org, "organization id", CF_ID_MAX, true, err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(name, "key name", err);
+	return rc;
+}
+
+cf_rc cf_st_key_put(cf_tx *tx, const char *kind, const char *org, const char *name, const uint8_t *wrapped,
+		    size_t len, int64_t now_us, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = check_key_name(kind, org, name, err);
+	if (rc != CF_OK)
+		return rc;
+	if (wrapped == NULL || len == 0 || len > CF_STI_BLOB_MAX)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: wrapped key is invalid");
+	rc = cf_sti_stmt(tx, STI_KEY_PUT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, kind);
+	cf_sti_bind_text(st, &src, 2, org);
+	cf_sti_bind_text(st, &src, 3, name);
+	cf_sti_bind_blob(st, &src, 4, wrapped, len);
+	cf_sti_bind_int(st, &src, 5, now_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "key", err) : cf_sti_exec(tx->s, st, "key", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *wrapped is malloc'd for the caller. */
+cf_rc cf_st_key_get(cf_tx *tx, const char *kind, const char *org, const char *name, uint8_t **wrapped, size_t *len,
+		    cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (wrapped == NULL || len == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*wrapped = NULL;
+	*len = 0;
+	rc = check_key_name(kind, org, name, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_KEY_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, kind);
+	cf_sti_bind_text(st, &src, 2, org);
+	cf_sti_bind_text(st, &src, 3, name);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "key", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "key", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_blob(st, 0, wrapped, len, err);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+cf_rc cf_st_key_delete(cf_tx *tx, const char *kind, const char *org, const char *name, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = check_key_name(kind, org, name, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_KEY_DELETE, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, kind);
+	cf_sti_bind_text(st, &src, 2, org);
+	cf_sti_bind_text(st, &src, 3, name);
+	if (src != SQLITE_OK)
+		rc = cf_sti_fail(tx->s, src, "key", err);
+	else
+		rc = cf_sti_exec(tx->s, st, "key", err);
+	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
+		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such key");
+	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- audit trail ---- */
+
+/* A failure here is the caller's cue to refuse the audited operation (CF_EAUDIT is theirs to map). */
+cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, int64_t *index_out, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (index_out != NULL)
+		*index_out = -1;
+	if ((entry == NULL && len > 0) || len > CF_STI_BLOB_MAX)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit entry is invalid");
+	rc = cf_sti_stmt(tx, STI_AUDIT_APPEND, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_blob(st, &src, 1, entry, len);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "audit entry", err);
+		goto out;
+	}
+	rc = cf_sti_returning(tx->s, st, "audit entry", err);
+	if (rc != CF_OK)
+		goto out;
+	if (index_out != NULL)
+		*index_out = sqlite3_column_int64(st, 0);
+	rc = cf_sti_exec(tx->s, st, "audit entry", err);
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	cf_rc rc;
+
+	if (count == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*count = 0;
+	rc = cf_sti_stmt(tx, STI_AUDIT_COUNT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_returning(tx->s, st, "audit count", err);
+	if (rc == CF_OK)
+		*count = sqlite3_column_int64(st, 0);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *entry is malloc'd for the caller, NUL-terminated after its len bytes. */
+cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t *bytes = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (entry == NULL || len == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*entry = NULL;
+	*len = 0;
+	rc = cf_sti_stmt(tx, STI_AUDIT_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_int(st, &src, 1, index);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "audit entry", err);
+		goto out;
+	}
+	rc = cf_sti_row(tx->s, st, "audit entry", err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_blob(st, 0, &bytes, len, err);
+	if (rc == CF_OK)
+		*entry = (char *)bytes;
+out:
+	cf_sti_done(st);
+	return rc;
+}

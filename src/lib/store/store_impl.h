@@ -1,0 +1,151 @@
+/*
+ * store_impl.h - private to the store module: the connection and
+ * transaction structs, the prepared-statement catalogue, and the small
+ * helpers the store_*.c files share. Nothing outside src/lib/store may
+ * include it: the rest of coffre sees only store.h and never SQLite.
+ */
+#ifndef CF_STORE_IMPL_H
+#define CF_STORE_IMPL_H
+
+#include "common/cf.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+/* Every statement the store runs after open, by name; SQL text in store_sql.c. */
+typedef enum cf_sti_id {
+	STI_BEGIN_READ,
+	STI_BEGIN_WRITE,
+	STI_COMMIT,
+	STI_ROLLBACK,
+	STI_META_GET,
+	STI_META_SET,
+	STI_ORG_INSERT,
+	STI_ORG_GET,
+	STI_ORG_LIST,
+	STI_USER_INSERT,
+	STI_USER_GET,
+	STI_USER_GET_BY_ID,
+	STI_USER_SET_LOGIN,
+	STI_USER_SET_PASSWORD,
+	STI_USER_LIST_INSTANCE,
+	STI_MEMBER_INSERT,
+	STI_MEMBER_GET,
+	STI_MEMBER_UPDATE,
+	STI_MEMBER_LIST,
+	STI_TOKEN_INSERT,
+	STI_TOKEN_GET,
+	STI_TOKEN_DELETE,
+	STI_TOKEN_PURGE,
+	STI_APIKEY_INSERT,
+	STI_APIKEY_GET,
+	STI_APIKEY_REVOKE,
+	STI_APIKEY_LIST,
+	STI_COLLECTION_PUT,
+	STI_COLLECTION_GET,
+	STI_COLLECTION_LIST,
+	STI_GRANTS_PUT,
+	STI_GRANTS_GET,
+	STI_GRANTS_LIST,
+	STI_SUBJECT_FIND,
+	STI_SUBJECT_INSERT,
+	STI_SUBJECT_EXISTS,
+	STI_RECORD_INSERT,
+	STI_RECORD_GET,
+	STI_RECORD_BUMP,
+	STI_RECORD_DELETE,
+	STI_RECORD_LIST_BY_SUBJECT,
+	STI_FIELD_INSERT,
+	STI_FIELDS_GET,
+	STI_FIELDS_DELETE,
+	STI_KEY_PUT,
+	STI_KEY_GET,
+	STI_KEY_DELETE,
+	STI_AUDIT_APPEND,
+	STI_AUDIT_COUNT,
+	STI_AUDIT_GET,
+	STI__COUNT
+} cf_sti_id;
+
+/* SQL text of each statement (store_sql.c); every value is a bound parameter. */
+extern const char *const cf_sti_sql[STI__COUNT];
+/* The schema scripts of version CF_STI_SCHEMA_VERSION (constant text, no values). */
+#define CF_STI_SCHEMA_VERSION 1
+extern const char cf_sti_schema_main_v1[];
+extern const char cf_sti_schema_ks_v1[];
+
+struct cf_store {
+	sqlite3 *db;
+	pthread_mutex_t mu; /* held by the one open cf_tx */
+	int busy_timeout_ms;
+	const cf_env *env;
+	sqlite3_stmt *stmts[STI__COUNT]; /* prepared lazily, finalized at close */
+};
+
+struct cf_tx {
+	cf_store *s;
+	bool write;
+};
+
+/* Caps on what the store accepts (the layers above enforce tighter rules). */
+#define CF_STI_NAME_MAX 256           /* usernames, meta keys */
+#define CF_STI_TEXT_MAX 4096          /* descriptions, password hash strings */
+#define CF_STI_JSON_MAX (1u << 20)    /* roles, definitions, grants, meta values */
+#define CF_STI_BLOB_MAX (16u << 20)   /* one ciphertext, one audit entry, one wrapped key */
+#define CF_STI_FIELDS_MAX 1024        /* fields in one record version */
+
+/*
+ * The cached statement `id` for a call inside tx, reset and ready to bind.
+ * Fails when tx is not live (SQLite rolled it back after an I/O error) or
+ * when a statement that writes is used in a read transaction.
+ */
+cf_rc cf_sti_stmt(cf_tx *tx, cf_sti_id id, sqlite3_stmt **out, cf_err *err) CF_MUST_CHECK;
+/* Resets a statement and drops its bindings, so no value outlives the call. */
+void cf_sti_done(sqlite3_stmt *st);
+
+/*
+ * Maps an SQLite result code to a coffre one and fills err: unique/primary
+ * key -> CF_EEXIST, foreign key -> CF_ENOTFOUND (a referenced object is
+ * missing), check/not-null/type -> CF_EINVAL, out of memory -> CF_ENOMEM,
+ * anything else -> CF_ESTORE. `what` names the object, never a value.
+ */
+cf_rc cf_sti_fail(cf_store *s, int src, const char *what, cf_err *err);
+
+/* Binders that do nothing once *src is an error, so a call binds all then checks once. */
+void cf_sti_bind_text(sqlite3_stmt *st, int *src, int i, const char *v); /* NULL binds NULL */
+void cf_sti_bind_int(sqlite3_stmt *st, int *src, int i, int64_t v);
+void cf_sti_bind_blob(sqlite3_stmt *st, int *src, int i, const void *p, size_t n);
+
+/* Steps a statement that returns no row (or whose rows are ignored) to the end. */
+cf_rc cf_sti_exec(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) CF_MUST_CHECK;
+/* Steps to the first row: CF_OK with a row, CF_ENOTFOUND when none. */
+cf_rc cf_sti_row(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) CF_MUST_CHECK;
+
+/* Steps an INSERT ... RETURNING to its row: no row is a store failure, not "not found". */
+cf_rc cf_sti_returning(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) CF_MUST_CHECK;
+
+/* A required text column, borrowed until the next step/reset. */
+cf_rc cf_sti_col_text(sqlite3_stmt *st, int i, const char **out, cf_err *err) CF_MUST_CHECK;
+/* A text column copied to a malloc'd string (*out NULL for SQL NULL when nullable). */
+cf_rc cf_sti_col_dup(sqlite3_stmt *st, int i, bool nullable, char **out, cf_err *err) CF_MUST_CHECK;
+/* A required text column copied into buf[cap] (CF_EINTEGRITY if it does not fit). */
+cf_rc cf_sti_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap, cf_err *err) CF_MUST_CHECK;
+/* A required blob column copied to malloc'd bytes (at least one byte allocated). */
+cf_rc cf_sti_col_blob(sqlite3_stmt *st, int i, uint8_t **out, size_t *len, cf_err *err) CF_MUST_CHECK;
+
+/* Argument checks: NULL, empty (unless allowed) and over-long strings are refused. */
+cf_rc cf_sti_check_str(const char *v, const char *what, size_t max, bool allow_empty, cf_err *err) CF_MUST_CHECK;
+#define cf_sti_check_id(v, what, err) cf_sti_check_str((v), (what), CF_ID_MAX, false, (err))
+/*
+ * JSON text that must parse (strict, duplicate keys refused) to `type`
+ * (JSON_ARRAY or JSON_OBJECT); for roles, an array of non-empty strings.
+ */
+cf_rc cf_sti_check_json(const char *v, const char *what, json_type type, bool strings_only,
+			cf_err *err) CF_MUST_CHECK;
+/* Parses stored JSON text for a list result; CF_EINTEGRITY if it no longer parses. */
+cf_rc cf_sti_load_json(const char *text, const char *what, json_t **out, cf_err *err) CF_MUST_CHECK;
+/* Appends a new reference (stolen, also on failure) to a list array. */
+cf_rc cf_sti_append(json_t *arr, json_t *item, cf_err *err) CF_MUST_CHECK;
+
+#endif

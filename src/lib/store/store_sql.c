@@ -1,0 +1,253 @@
+/*
+ * store_sql.c - every line of SQL in coffre: the schema (version 1) and the
+ * statement catalogue the store prepares. SQL here is constant text; every
+ * value reaches SQLite as a bound parameter (?N), so no value can change a
+ * statement's meaning and no value appears in an SQLite error message.
+ * Never build SQL from a value, never add SQL anywhere else.
+ */
+#include "common/cf.h"
+#include "store/store_impl.h"
+
+/*
+ * vault.db, version 1. STRICT tables (types enforced), NOT NULL everywhere
+ * a value is required, foreign keys for every reference inside vault.db,
+ * an index for every list and every foreign key child column.
+ * The audit table is append-only in SQL too: inserts must take the next
+ * index, updates and deletes abort.
+ */
+const char cf_sti_schema_main_v1[] =
+	"CREATE TABLE main.meta ("
+	"  key TEXT NOT NULL PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE main.orgs ("
+	"  id TEXT NOT NULL PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+
+	/* AUTOINCREMENT: a user id is never reused, so a stale reference never names someone else. */
+	"CREATE TABLE main.users ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  username TEXT NOT NULL UNIQUE,"
+	"  pwhash TEXT,"
+	"  instance_roles TEXT NOT NULL DEFAULT '[]',"
+	"  failed_logins INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),"
+	"  locked_until_us INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL"
+	") STRICT;"
+
+	"CREATE TABLE main.members ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  roles TEXT NOT NULL,"
+	"  blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, org)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.members_by_org ON members(org);"
+
+	"CREATE TABLE main.tokens ("
+	"  hash TEXT NOT NULL PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  org TEXT REFERENCES orgs(id),"
+	"  method TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  expires_us INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.tokens_by_expiry ON tokens(expires_us);"
+	"CREATE INDEX main.tokens_by_user ON tokens(user_id);"
+	"CREATE INDEX main.tokens_by_org ON tokens(org);"
+
+	"CREATE TABLE main.apikeys ("
+	"  id TEXT NOT NULL PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  description TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.apikeys_by_org ON apikeys(org, id);"
+	"CREATE INDEX main.apikeys_by_user ON apikeys(user_id);"
+
+	"CREATE TABLE main.collections ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  name TEXT NOT NULL,"
+	"  def TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  updated_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, name)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE main.grants ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  role TEXT NOT NULL,"
+	"  grants TEXT NOT NULL,"
+	"  updated_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, role)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE main.subjects ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  pseudonym TEXT NOT NULL,"
+	"  blind_index TEXT NOT NULL,"
+	"  enc_nid BLOB NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, pseudonym),"
+	"  UNIQUE (org, blind_index)"
+	") STRICT;"
+
+	"CREATE TABLE main.records ("
+	"  org TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  created_us INTEGER NOT NULL,"
+	"  updated_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, collection, id),"
+	"  FOREIGN KEY (org, collection) REFERENCES collections(org, name),"
+	"  FOREIGN KEY (org, subject) REFERENCES subjects(org, pseudonym)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.records_by_subject ON records(org, subject);"
+
+	/* Ciphertexts can be large: a rowid table keeps them out of the key b-tree. */
+	"CREATE TABLE main.record_fields ("
+	"  org TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  record_id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  field TEXT NOT NULL,"
+	"  ct BLOB NOT NULL,"
+	"  PRIMARY KEY (org, collection, record_id, version, field),"
+	"  FOREIGN KEY (org, collection, record_id) REFERENCES records(org, collection, id)"
+	") STRICT;"
+
+	"CREATE TABLE main.audit ("
+	"  idx INTEGER PRIMARY KEY CHECK (idx >= 0),"
+	"  entry BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TRIGGER main.audit_append_in_order BEFORE INSERT ON audit"
+	"  WHEN NEW.idx IS NOT (SELECT coalesce(max(idx) + 1, 0) FROM audit)"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries are appended in index order'); END;"
+	"CREATE TRIGGER main.audit_no_update BEFORE UPDATE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+	"CREATE TRIGGER main.audit_no_delete BEFORE DELETE ON audit"
+	"  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"
+
+	"PRAGMA main.user_version = 1;";
+
+/* keys.db, version 1: the keystore and nothing else. */
+const char cf_sti_schema_ks_v1[] =
+	"CREATE TABLE ks.keys ("
+	"  kind TEXT NOT NULL,"
+	"  org TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  wrapped BLOB NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, org, name)"
+	") STRICT;"
+
+	"PRAGMA ks.user_version = 1;";
+
+const char *const cf_sti_sql[STI__COUNT] = {
+	[STI_BEGIN_READ] = "BEGIN DEFERRED",
+	[STI_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[STI_COMMIT] = "COMMIT",
+	[STI_ROLLBACK] = "ROLLBACK",
+
+	[STI_META_GET] = "SELECT value FROM main.meta WHERE key = ?1",
+	[STI_META_SET] = "INSERT INTO main.meta (key, value) VALUES (?1, ?2)"
+			 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+
+	[STI_ORG_INSERT] = "INSERT INTO main.orgs (id, name, created_us) VALUES (?1, ?2, ?3)",
+	[STI_ORG_GET] = "SELECT name FROM main.orgs WHERE id = ?1",
+	[STI_ORG_LIST] = "SELECT id, name, created_us FROM main.orgs ORDER BY id",
+
+	[STI_USER_INSERT] = "INSERT INTO main.users (username, pwhash, instance_roles, created_us)"
+			    " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[STI_USER_GET] = "SELECT id, username, pwhash, instance_roles, failed_logins, locked_until_us, created_us"
+			 " FROM main.users WHERE username = ?1",
+	[STI_USER_GET_BY_ID] = "SELECT id, username, pwhash, instance_roles, failed_logins, locked_until_us,"
+			       " created_us FROM main.users WHERE id = ?1",
+	[STI_USER_SET_LOGIN] = "UPDATE main.users SET failed_logins = ?2, locked_until_us = ?3 WHERE id = ?1",
+	[STI_USER_SET_PASSWORD] = "UPDATE main.users SET pwhash = ?2 WHERE id = ?1",
+	[STI_USER_LIST_INSTANCE] = "SELECT username, instance_roles, created_us FROM main.users"
+				   " WHERE instance_roles <> '[]' ORDER BY username",
+
+	[STI_MEMBER_INSERT] = "INSERT INTO main.members (user_id, org, roles, blocked, created_us)"
+			      " VALUES (?1, ?2, ?3, 0, ?4)",
+	[STI_MEMBER_GET] = "SELECT user_id, org, roles, blocked, created_us FROM main.members"
+			   " WHERE user_id = ?1 AND org = ?2",
+	[STI_MEMBER_UPDATE] = "UPDATE main.members SET roles = coalesce(?3, roles),"
+			      " blocked = CASE WHEN ?4 < 0 THEN blocked ELSE ?4 END"
+			      " WHERE user_id = ?1 AND org = ?2",
+	[STI_MEMBER_LIST] = "SELECT u.username, m.roles, m.blocked, m.created_us"
+			    " FROM main.members AS m JOIN main.users AS u ON u.id = m.user_id"
+			    " WHERE m.org = ?1 ORDER BY u.username",
+
+	[STI_TOKEN_INSERT] = "INSERT INTO main.tokens (hash, user_id, org, method, created_us, expires_us)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STI_TOKEN_GET] = "SELECT hash, user_id, org, method, created_us, expires_us FROM main.tokens"
+			  " WHERE hash = ?1",
+	[STI_TOKEN_DELETE] = "DELETE FROM main.tokens WHERE hash = ?1",
+	[STI_TOKEN_PURGE] = "DELETE FROM main.tokens WHERE expires_us <= ?1",
+
+	[STI_APIKEY_INSERT] = "INSERT INTO main.apikeys (id, hash, user_id, org, description, created_us, revoked)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STI_APIKEY_GET] = "SELECT id, hash, user_id, org, description, created_us, revoked FROM main.apikeys"
+			   " WHERE id = ?1",
+	[STI_APIKEY_REVOKE] = "UPDATE main.apikeys SET revoked = 1 WHERE org = ?1 AND id = ?2",
+	[STI_APIKEY_LIST] = "SELECT k.id, u.username, k.description, k.created_us, k.revoked"
+			    " FROM main.apikeys AS k JOIN main.users AS u ON u.id = k.user_id"
+			    " WHERE k.org = ?1 ORDER BY k.id",
+
+	[STI_COLLECTION_PUT] = "INSERT INTO main.collections (org, name, def, version, updated_us)"
+			       " VALUES (?1, ?2, ?3, 1, ?4)"
+			       " ON CONFLICT (org, name) DO UPDATE SET def = excluded.def,"
+			       " version = version + 1, updated_us = excluded.updated_us"
+			       " RETURNING version",
+	[STI_COLLECTION_GET] = "SELECT def, version FROM main.collections WHERE org = ?1 AND name = ?2",
+	[STI_COLLECTION_LIST] = "SELECT name, version, updated_us FROM main.collections WHERE org = ?1"
+				" ORDER BY name",
+
+	[STI_GRANTS_PUT] = "INSERT INTO main.grants (org, role, grants, updated_us) VALUES (?1, ?2, ?3, ?4)"
+			   " ON CONFLICT (org, role) DO UPDATE SET grants = excluded.grants,"
+			   " updated_us = excluded.updated_us",
+	[STI_GRANTS_GET] = "SELECT grants FROM main.grants WHERE org = ?1 AND role = ?2",
+	[STI_GRANTS_LIST] = "SELECT role, grants FROM main.grants WHERE org = ?1 ORDER BY role",
+
+	[STI_SUBJECT_FIND] = "SELECT pseudonym FROM main.subjects WHERE org = ?1 AND blind_index = ?2",
+	[STI_SUBJECT_INSERT] = "INSERT INTO main.subjects (org, pseudonym, blind_index, enc_nid, created_us)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STI_SUBJECT_EXISTS] = "SELECT 1 FROM main.subjects WHERE org = ?1 AND pseudonym = ?2",
+
+	[STI_RECORD_INSERT] = "INSERT INTO main.records (org, collection, id, subject, version, created_us,"
+			      " updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STI_RECORD_GET] = "SELECT subject, version, created_us, updated_us FROM main.records"
+			   " WHERE org = ?1 AND collection = ?2 AND id = ?3",
+	/* The version check and the bump are one statement: no window between them. */
+	[STI_RECORD_BUMP] = "UPDATE main.records SET version = ?4, updated_us = ?5"
+			    " WHERE org = ?1 AND collection = ?2 AND id = ?3 AND version = ?4 - 1",
+	[STI_RECORD_DELETE] = "DELETE FROM main.records WHERE org = ?1 AND collection = ?2 AND id = ?3",
+	[STI_RECORD_LIST_BY_SUBJECT] = "SELECT collection, id, version, created_us, updated_us FROM main.records"
+				       " WHERE org = ?1 AND subject = ?2 ORDER BY collection, id",
+	[STI_FIELD_INSERT] = "INSERT INTO main.record_fields (org, collection, record_id, version, field, ct)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STI_FIELDS_GET] = "SELECT field, ct FROM main.record_fields"
+			   " WHERE org = ?1 AND collection = ?2 AND record_id = ?3 AND version = ?4"
+			   " ORDER BY field",
+	[STI_FIELDS_DELETE] = "DELETE FROM main.record_fields WHERE org = ?1 AND collection = ?2 AND record_id = ?3",
+
+	[STI_KEY_PUT] = "INSERT INTO ks.keys (kind, org, name, wrapped, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STI_KEY_GET] = "SELECT wrapped FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",
+	[STI_KEY_DELETE] = "DELETE FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",
+
+	/* The index is the number of entries so far; the trigger refuses anything else. */
+	[STI_AUDIT_APPEND] = "INSERT INTO main.audit (idx, entry)"
+			     " VALUES ((SELECT coalesce(max(idx) + 1, 0) FROM main.audit), ?1) RETURNING idx",
+	[STI_AUDIT_COUNT] = "SELECT coalesce(max(idx) + 1, 0) FROM main.audit",
+	[STI_AUDIT_GET] = "SELECT entry FROM main.audit WHERE idx = ?1",
+};

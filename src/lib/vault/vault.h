@@ -1,0 +1,112 @@
+/*
+ * vault.h - the core of coffre: every operation on organizations, users,
+ * collections, grants, subjects and records goes through here, with its
+ * authorization check and its audit entry. The HTTP layer only parses,
+ * routes and answers; the CLI only calls the HTTP API.
+ *
+ * The vault holds the unsealed root key (or none while sealed), caches
+ * organization keys in guarded memory, and never returns or logs a key.
+ * Personal values exist in clear only inside a request, in memory that is
+ * wiped when the answer has been built.
+ */
+#ifndef CF_VAULT_H
+#define CF_VAULT_H
+
+#include "common/cf.h"
+#include "config/config.h"
+#include <jansson.h>
+
+typedef struct cf_vault cf_vault;
+
+#define CF_USERNAME_MAX 64
+
+/* The authenticated caller of one request. */
+typedef struct cf_principal {
+	bool authenticated;
+	int64_t user_id;
+	char username[CF_USERNAME_MAX + 1];
+	char org[65];      /* "" for an instance-level session */
+	json_t *roles;     /* array of strings: org roles, or instance roles; owned */
+	bool is_admin;     /* instance administrator */
+	char auth[16];     /* "password" | "api_key" */
+	char token_hash[65];
+} cf_principal;
+
+/* Per-request context: caller, client address, trace id, purpose. */
+typedef struct cf_request {
+	cf_principal who;
+	const char *ip;
+	const char *trace_id;
+	const char *purpose; /* X-Purpose, or NULL */
+} cf_request;
+
+void cf_principal_release(cf_principal *p);
+
+/* Root key protection chosen at init. */
+typedef enum cf_seal_mode { CF_SEAL_DEV_KEYFILE, CF_SEAL_PASSPHRASE } cf_seal_mode;
+
+/*
+ * Creates a new vault in dir (created 0700 if absent; must be empty of a
+ * previous vault): key hierarchy, store, configuration template, dev PKI
+ * (dir/tls), instance administrator "admin" with a random one-time password
+ * written to admin_password (NUL-terminated, caller wipes).
+ */
+cf_rc cf_vault_init(const char *dir, cf_seal_mode mode, const char *passphrase, size_t passlen, const char *listen,
+		    const cf_env *env, char *admin_password, size_t pwsize, cf_err *err) CF_MUST_CHECK;
+
+/* Opens an existing vault; unsealed at once in key-file mode, sealed in passphrase mode. */
+cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf_vault **out,
+		    cf_err *err) CF_MUST_CHECK;
+void cf_vault_close(cf_vault *v);
+bool cf_vault_sealed(cf_vault *v);
+/* Unseals with the passphrase; CF_EUNAUTH when wrong. Already unsealed: CF_OK. */
+cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err) CF_MUST_CHECK;
+/* Path of a file in the vault's directory (static buffer per call site is not used: writes into out). */
+cf_rc cf_vault_path(const char *dir, const char *name, char *out, size_t outsize) CF_MUST_CHECK;
+
+/* Authentication. */
+cf_rc cf_vault_login(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_logout(cf_vault *v, cf_request *r, cf_err *err) CF_MUST_CHECK;
+/* Resolves "Bearer ..." credentials into r->who. */
+cf_rc cf_vault_authenticate(cf_vault *v, cf_request *r, const char *bearer, cf_err *err) CF_MUST_CHECK;
+json_t *cf_vault_me(const cf_request *r);
+
+/* Administration. Each checks the caller's right and writes an audit entry. */
+cf_rc cf_vault_org_create(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_org_list(cf_vault *v, cf_request *r, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_org_get(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_user_add(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
+			cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_user_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_user_get(cf_vault *v, cf_request *r, const char *org, const char *username, json_t **answer,
+			cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const char *username, json_t *body,
+			  json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_apikey_create(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
+			     cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_apikey_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_apikey_revoke(cf_vault *v, cf_request *r, const char *org, const char *id, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_collection_put(cf_vault *v, cf_request *r, const char *org, const char *name, json_t *body,
+			      json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_collection_get(cf_vault *v, cf_request *r, const char *org, const char *name, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_collection_list(cf_vault *v, cf_request *r, const char *org, json_t **answer,
+			       cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_grants_put(cf_vault *v, cf_request *r, const char *org, const char *role, json_t *body,
+			  json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_grants_get(cf_vault *v, cf_request *r, const char *org, const char *role, json_t **answer,
+			  cf_err *err) CF_MUST_CHECK;
+
+/* Personal data. Each requires r->purpose and writes its audit entry before answering. */
+cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,
+			     json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_record_get(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			  json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_record_patch(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			    json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_record_delete(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			     cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * vault_int.h - what the vault's files share and nobody else may see.
+ */
+#ifndef CF_VAULT_INT_H
+#define CF_VAULT_INT_H
+
+#include "common/cf.h"
+#include "audit/audit.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#include <limits.h>
+#include <pthread.h>
+
+typedef struct org_keys {
+	char org[65];
+	cf_key *kek;  /* the organization's key-encryption key */
+	cf_key *bidx; /* blind-index key, derived from the kek */
+	struct org_keys *next;
+} org_keys;
+
+struct cf_vault {
+	char dir[PATH_MAX];
+	cf_config cfg;
+	const cf_env *env;
+	cf_store *store;
+	cf_seal_mode mode;
+	pthread_mutex_t mu; /* guards root and keys */
+	cf_key *root;       /* NULL while sealed */
+	org_keys *keys;
+};
+
+#define CF_ROLE_SECURITY_MANAGER "security_manager"
+#define CF_ROLE_AUDITOR "auditor"
+#define CF_ROLE_ADMIN "admin"
+
+/* Key hierarchy (vault_core.c). */
+cf_rc vault_org_keys_create(cf_vault *v, cf_tx *tx, const char *org, cf_err *err) CF_MUST_CHECK;
+/* Borrowed pointers valid for the vault's life (keys are never evicted while open). */
+cf_rc vault_org_keys_get(cf_vault *v, cf_tx *tx, const char *org, const cf_key **kek, const cf_key **bidx,
+			 cf_err *err) CF_MUST_CHECK;
+
+/* Audit helpers (vault_core.c). */
+void vault_actor(const cf_request *r, cf_actor *a);
+json_t *vault_entry(cf_vault *v, const cf_request *r, const char *action);
+/*
+ * Records a refused attempt in its own transaction and returns `rc` with
+ * err set to (problem, reason); if the entry cannot be written, returns
+ * CF_EAUDIT instead (fail closed). `entry` is consumed.
+ */
+cf_rc vault_deny(cf_vault *v, json_t *entry, cf_rc rc, cf_problem problem, const char *reason,
+		 cf_err *err) CF_MUST_CHECK;
+/* Appends entry in tx (consumed). */
+cf_rc vault_audit(cf_tx *tx, json_t *entry, cf_err *err) CF_MUST_CHECK;
+/* Commits; a commit failure of a transaction that holds an audit entry is audit-unavailable. */
+cf_rc vault_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+
+/* Role helpers. */
+bool vault_has_role(const cf_principal *p, const char *role);
+bool vault_is_member(const cf_request *r, const char *org);
+
+/* Identifier syntax. */
+bool vault_org_id_valid(const char *s);
+bool vault_username_valid(const char *s);
+/* Opaque random identifier with a prefix, e.g. "r_" + 22 base64url chars. */
+cf_rc vault_new_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
+
+/* Collections and grants as stored (vault_admin.c). */
+#include "policy/policy.h"
+#include "schema/schema.h"
+cf_rc vault_load_collection(cf_tx *tx, const char *org, const char *name, cf_collection **out,
+			    cf_err *err) CF_MUST_CHECK;
+/* The grants of one role (empty set when none were declared). */
+cf_rc vault_load_grants(cf_tx *tx, const char *org, const char *role, cf_grant_set **out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Checks that the caller may act on organization `org`: a member of `org`
+ * (with role security_manager when need_sm), or the instance administrator
+ * when allow_admin. Refusals are audited through vault_deny (entry consumed
+ * on refusal only). For the administrator, the organization must exist.
+ */
+cf_rc vault_check_org(cf_vault *v, cf_request *r, const char *org, bool need_sm, bool allow_admin, json_t *entry,
+		      cf_err *err) CF_MUST_CHECK;
+
+#endif

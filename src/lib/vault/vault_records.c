@@ -1,0 +1,704 @@
+/*
+ * vault_records.c - subjects and records: the personal-data path.
+ *
+ * Every call: organization check -> collection -> grants -> policy decision
+ * (purpose, action, fields) -> keys -> encrypt/decrypt -> audit entry ->
+ * commit -> answer. A write's entry is committed in the same transaction
+ * as the data; a read's entry is committed before the answer is returned.
+ * If the entry cannot be committed nothing is returned (fail closed).
+ *
+ * Field values are sealed one by one with XChaCha20-Poly1305 under the
+ * subject's data key, with associated data binding organization,
+ * collection, record, version and field name. National identifiers are
+ * kept only as a keyed blind index and a ciphertext. Plaintexts are wiped
+ * as soon as the answer is built. Nothing here logs a value.
+ */
+#include "common/cf.h"
+#include "vault/vault_int.h"
+#include "common/json.h"
+#include "common/log.h"
+
+#define FIELD_AD "coffre/v1/field|"
+#define DEK_AD "coffre/v1/subject-dek|"
+#define NID_AD "coffre/v1/nid|"
+#define BIDX_DOMAIN "national_id/be"
+
+/* The state of one personal-data operation. */
+typedef struct op {
+	cf_vault *v;
+	cf_request *r;
+	const char *org;
+	cf_tx *tx;
+	json_t *entry;
+	cf_collection *coll;
+	cf_grant_set **grants;
+	size_t n_roles;
+	const char **roles;
+	cf_decision dec;
+} op;
+
+static void op_release(op *o)
+{
+	cf_tx_rollback(o->tx);
+	o->tx = NULL;
+	json_decref(o->entry);
+	o->entry = NULL;
+	cf_collection_free(o->coll);
+	o->coll = NULL;
+	for (size_t i = 0; i < o->n_roles; i++)
+		cf_grants_free(o->grants ? o->grants[i] : NULL);
+	free(o->grants);
+	free(o->roles);
+	o->grants = NULL;
+	o->roles = NULL;
+	o->n_roles = 0;
+	cf_decision_release(&o->dec);
+}
+
+/* Refuses: rolls back, audits the refusal in its own transaction. */
+static cf_rc op_deny(op *o, cf_rc rc, cf_problem p, const char *reason, cf_err *err)
+{
+	json_t *e = o->entry;
+	cf_tx_rollback(o->tx);
+	o->tx = NULL;
+	o->entry = NULL;
+	return vault_deny(o->v, e, rc, p, reason, err);
+}
+
+/* Organization check and a write transaction. */
+static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+		      const char *action, cf_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->v = v;
+	o->r = r;
+	o->org = org;
+	o->entry = vault_entry(v, r, action);
+	if (o->entry == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	cf_audit_set_resource(o->entry, vault_org_id_valid(org) ? org : NULL,
+			      coll != NULL && cf_name_valid(coll) ? coll : NULL,
+			      id != NULL && strlen(id) <= CF_ID_MAX ? id : NULL, NULL);
+	if (r->who.org[0] == '\0')
+		return op_deny(o, CF_EDENIED, CF_P_FORBIDDEN, "instance users never access personal data", err);
+	if (strcmp(r->who.org, org) != 0)
+		return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION, "the token acts for another organization", err);
+	return cf_store_begin(v->store, true, &o->tx, err);
+}
+
+/* Loads the collection and the grants of every role of the caller. */
+static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
+{
+	size_t i;
+	json_t *role;
+	cf_rc rc;
+
+	if (!cf_name_valid(coll_name))
+		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
+	rc = vault_load_collection(o->tx, o->org, coll_name, &o->coll, err);
+	if (rc == CF_ENOTFOUND)
+		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
+	if (rc != CF_OK)
+		return rc;
+	o->n_roles = json_array_size(o->r->who.roles);
+	o->grants = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->grants));
+	o->roles = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->roles));
+	if (o->grants == NULL || o->roles == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	json_array_foreach(o->r->who.roles, i, role)
+	{
+		o->roles[i] = json_string_value(role);
+		rc = vault_load_grants(o->tx, o->org, o->roles[i], &o->grants[i], err);
+		if (rc != CF_OK)
+			return rc;
+	}
+	return CF_OK;
+}
+
+/* The policy decision; a refusal is audited and returned. */
+static cf_rc op_decide(op *o, cf_action action, const char *const *fields, size_t n, cf_err *err)
+{
+	cf_policy_input in = {0};
+	cf_rc rc;
+
+	in.roles = o->roles;
+	in.grants = (const cf_grant_set *const *)o->grants;
+	in.n_roles = o->n_roles;
+	in.collection = o->coll;
+	in.action = action;
+	in.purpose = o->r->purpose;
+	in.fields = fields;
+	in.n_fields = n;
+	cf_decision_release(&o->dec);
+	rc = cf_policy_decide(&in, &o->dec);
+	if (rc != CF_OK)
+		return cf_err_set(err, rc, CF_P_INTERNAL, "out of memory");
+	if (!o->dec.allow) {
+		cf_rc drc = o->dec.problem == CF_P_PURPOSE_REQUIRED ? CF_EINVAL : CF_EDENIED;
+		char reason[sizeof(o->dec.reason)];
+		memcpy(reason, o->dec.reason, sizeof(reason));
+		return op_deny(o, drc, o->dec.problem, reason, err);
+	}
+	if (o->dec.legal_basis != NULL)
+		cf_audit_set(o->entry, "legal_basis", o->dec.legal_basis);
+	if (o->dec.role != NULL) {
+		json_t *a = json_object_get(o->entry, "actor");
+		json_object_set_new(a, "role", json_string(o->dec.role));
+	}
+	return CF_OK;
+}
+
+/* Appends the allowed entry and commits: the point after which the answer may leave. */
+static cf_rc op_commit(op *o, cf_err *err)
+{
+	cf_rc rc;
+	cf_audit_outcome(o->entry, true, NULL);
+	rc = cf_audit_append(o->tx, o->entry, NULL, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = vault_commit(o->tx, err);
+	o->tx = NULL;
+	return rc;
+}
+
+static cf_rc field_ad(const char *org, const char *coll, const char *id, int64_t version, const char *field,
+		      char *out, size_t size)
+{
+	return cf_snprintf(out, size, FIELD_AD "%s|%s|%s|%lld|%s", org, coll, id, (long long)version, field);
+}
+
+/* The subject's data key, unwrapped with the organization key. Caller frees. */
+static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err)
+{
+	const cf_key *kek = NULL, *bidx = NULL;
+	uint8_t *wrapped = NULL;
+	size_t wlen = 0;
+	char ad[256];
+	cf_rc rc;
+
+	*dek = NULL;
+	rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bidx, err);
+	if (rc != CF_OK)
+		return rc;
+	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", o->org, pseudonym)) != CF_OK)
+		return cf_err_set(err, rc, CF_P_INTERNAL, "identifier too long");
+	rc = cf_st_key_get(o->tx, "subject", o->org, pseudonym, &wrapped, &wlen, err);
+	if (rc == CF_ENOTFOUND)
+		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the subject's key is gone (erased)");
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_key_unwrap(kek, wrapped, wlen, ad, dek);
+	free(wrapped);
+	if (rc != CF_OK)
+		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the subject's key failed its integrity check");
+	return CF_OK;
+}
+
+/* Normalizes a national identifier and computes its blind index. */
+static cf_rc blind_index(op *o, const char *nid_in, char nid[CF_NID_LEN], char bidx_hex[CF_HEX256_LEN],
+			 cf_err *err)
+{
+	const cf_key *kek = NULL, *bidx = NULL;
+	cf_rc rc = cf_nid_normalize(nid_in, nid, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bidx, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_blind_index(bidx, BIDX_DOMAIN, nid, strlen(nid), bidx_hex);
+	return CF_OK;
+}
+
+/* Finds the subject of a national identifier in this organization, or creates it with a fresh data key. */
+static cf_rc subject_find_or_create(op *o, const char *nid_in, char pseudonym[CF_ID_MAX + 1], cf_err *err)
+{
+	char nid[CF_NID_LEN], bidx_hex[CF_HEX256_LEN], ad[256];
+	const cf_key *kek = NULL, *bk = NULL;
+	cf_key *dek = NULL;
+	uint8_t *wrapped = NULL, *enc = NULL;
+	size_t wlen = 0, elen = 0;
+	cf_rc rc;
+
+	rc = blind_index(o, nid_in, nid, bidx_hex, err);
+	if (rc != CF_OK)
+		goto out;
+	rc = cf_st_subject_find(o->tx, o->org, bidx_hex, pseudonym, err);
+	if (rc != CF_ENOTFOUND)
+		goto out;
+	if ((rc = vault_new_id(o->v, "s_", pseudonym)) != CF_OK)
+		goto out;
+	if ((rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, err)) != CF_OK)
+		goto out;
+	dek = cf_key_new_random(o->v->env);
+	if (dek == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", o->org, pseudonym)) != CF_OK ||
+	    (rc = cf_key_wrap(o->v->env, kek, dek, ad, &wrapped, &wlen)) != CF_OK ||
+	    (rc = cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", o->org, pseudonym)) != CF_OK ||
+	    (rc = cf_aead_seal(o->v->env, dek, (const uint8_t *)nid, strlen(nid), (const uint8_t *)ad, strlen(ad), &enc,
+			       &elen)) != CF_OK) {
+		rc = cf_err_set(err, CF_ECRYPTO, CF_P_INTERNAL, "cannot protect the subject's key");
+		goto out;
+	}
+	rc = cf_st_key_put(o->tx, "subject", o->org, pseudonym, wrapped, wlen, cf_now_us(o->v->env), err);
+	if (rc == CF_OK)
+		rc = cf_st_subject_insert(o->tx, o->org, pseudonym, bidx_hex, enc, elen, cf_now_us(o->v->env), err);
+out:
+	cf_wipe(nid, sizeof(nid));
+	cf_key_free(dek);
+	free(wrapped);
+	free(enc);
+	return rc;
+}
+
+/* Seals each value of `fields` (an object) for record row at row->version. */
+static cf_rc seal_fields(op *o, const cf_key *dek, const cf_record_row *row, json_t *fields, cf_field_ct **out,
+			 size_t *n_out, cf_err *err)
+{
+	size_t n = json_object_size(fields), i = 0;
+	cf_field_ct *cts = calloc(n ? n : 1, sizeof(*cts));
+	const char *name;
+	json_t *value;
+	cf_rc rc = CF_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	if (cts == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	json_object_foreach(fields, name, value)
+	{
+		char ad[512];
+		char *pt = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (pt == NULL) {
+			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+			break;
+		}
+		cts[i].name = cf_strdup(name);
+		rc = field_ad(row->org, row->collection, row->id, row->version, name, ad, sizeof(ad));
+		if (rc == CF_OK)
+			rc = cf_aead_seal(o->v->env, dek, (const uint8_t *)pt, strlen(pt), (const uint8_t *)ad, strlen(ad),
+					  &cts[i].ct, &cts[i].len);
+		cf_wipe_free(pt, strlen(pt));
+		i++;
+		if (rc != CF_OK || cts[i - 1].name == NULL) {
+			rc = cf_err_set(err, CF_ECRYPTO, CF_P_INTERNAL, "cannot seal a field");
+			break;
+		}
+	}
+	if (rc != CF_OK) {
+		cf_field_cts_free(cts, i);
+		return rc;
+	}
+	*out = cts;
+	*n_out = n;
+	return CF_OK;
+}
+
+/*
+ * Opens the stored fields of row into an object. Only fields with
+ * allowed[index] (or all when allowed is NULL) are opened. A field that
+ * fails its integrity check fails the whole read (CF_EINTEGRITY).
+ */
+static cf_rc open_fields(op *o, const cf_key *dek, const cf_record_row *row, const cf_field_ct *cts, size_t n,
+			 const bool *allowed, json_t **out, cf_err *err)
+{
+	json_t *obj = json_object();
+	cf_rc rc = CF_OK;
+
+	*out = NULL;
+	if (obj == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char ad[512];
+		uint8_t *pt = NULL;
+		size_t ptlen = 0;
+		json_t *val;
+		long idx = cf_collection_field_index(o->coll, cts[i].name);
+
+		if (allowed != NULL && (idx < 0 || !allowed[idx]))
+			continue;
+		rc = field_ad(row->org, row->collection, row->id, row->version, cts[i].name, ad, sizeof(ad));
+		if (rc != CF_OK)
+			break;
+		rc = cf_aead_open(dek, cts[i].ct, cts[i].len, (const uint8_t *)ad, strlen(ad), &pt, &ptlen);
+		if (rc != CF_OK) {
+			cf_log(CF_LOG_ERROR, "integrity: field '%s' of record %s failed to decrypt", cts[i].name, row->id);
+			rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY,
+					"field '%s' failed its integrity check (moved or altered ciphertext)", cts[i].name);
+			break;
+		}
+		val = json_loadb((const char *)pt, ptlen, JSON_DECODE_ANY, NULL);
+		cf_wipe_free(pt, ptlen + 1);
+		if (val == NULL) {
+			rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "field '%s' holds an unreadable value", cts[i].name);
+			break;
+		}
+		json_object_set_new(obj, cts[i].name, val);
+	}
+	if (rc != CF_OK) {
+		json_decref(obj);
+		return rc;
+	}
+	*out = obj;
+	return CF_OK;
+}
+
+/* Field names of an object, for the policy (borrowed strings). */
+static const char **object_keys(json_t *obj, size_t *n)
+{
+	const char **names = calloc(json_object_size(obj) + 1, sizeof(*names));
+	const char *k;
+	json_t *val;
+	size_t i = 0;
+	if (names == NULL)
+		return NULL;
+	json_object_foreach(obj, k, val) names[i++] = k;
+	*n = i;
+	return names;
+}
+
+static json_t *names_array(json_t *obj)
+{
+	json_t *a = json_array();
+	const char *k;
+	json_t *val;
+	json_object_foreach(obj, k, val) json_array_append_new(a, json_string(k));
+	return a;
+}
+
+static json_t *record_answer(const cf_record_row *row, json_t *fields)
+{
+	char c[CF_TIME_STR_LEN], u[CF_TIME_STR_LEN];
+	cf_time_format(row->created_us, c);
+	cf_time_format(row->updated_us, u);
+	if (fields == NULL)
+		return json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", row->id, "subject", row->subject, "collection",
+				 row->collection, "version", (json_int_t)row->version, "created_at", c);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:O}", "id", row->id, "subject", row->subject, "collection",
+			 row->collection, "version", (json_int_t)row->version, "created_at", c, "updated_at", u,
+			 "fields", fields);
+}
+
+cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,
+			     json_t **answer, cf_err *err)
+{
+	const char *nid = NULL;
+	json_t *subject = NULL, *fields = NULL;
+	const char **names = NULL;
+	size_t n_names = 0, n_cts = 0;
+	cf_field_ct *cts = NULL;
+	cf_record_row row = {0};
+	cf_key *dek = NULL;
+	op o;
+	cf_rc rc;
+
+	*answer = NULL;
+	rc = op_begin(&o, v, r, org, coll, NULL, "record.create", err);
+	if (rc != CF_OK)
+		goto out;
+	rc = cf_json_unpack(err, "record", body, "{s:o, s:o}", "subject", &subject, "fields", &fields);
+	if (rc == CF_OK)
+		rc = cf_json_unpack(err, "subject", subject, "{s:s}", "national_id", &nid);
+	if (rc == CF_OK && !json_is_object(fields))
+		rc = cf_err_set(err, CF_EINVAL, CF_P_WRONG_TYPE, "fields: an object");
+	if (rc != CF_OK)
+		goto out;
+	if ((rc = op_load(&o, coll, err)) != CF_OK)
+		goto out;
+	names = object_keys(fields, &n_names);
+	if (names == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = cf_collection_validate(o.coll, fields, false, err)) != CF_OK)
+		goto out;
+	if ((rc = op_decide(&o, CF_ACT_WRITE, names, n_names, err)) != CF_OK)
+		goto out;
+	if ((rc = subject_find_or_create(&o, nid, row.subject, err)) != CF_OK)
+		goto out;
+	if ((rc = vault_new_id(v, "r_", row.id)) != CF_OK)
+		goto out;
+	memcpy(row.org, org, strlen(org) + 1);
+	memcpy(row.collection, coll, strlen(coll) + 1);
+	row.version = 1;
+	row.created_us = row.updated_us = cf_now_us(v->env);
+	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
+		goto out;
+	if ((rc = seal_fields(&o, dek, &row, fields, &cts, &n_cts, err)) != CF_OK)
+		goto out;
+	if ((rc = cf_st_record_insert(o.tx, &row, cts, n_cts, err)) != CF_OK)
+		goto out;
+	cf_audit_set_resource(o.entry, org, coll, row.id, row.subject);
+	json_object_set_new(o.entry, "fields", names_array(fields));
+	if ((rc = op_commit(&o, err)) != CF_OK)
+		goto out;
+	*answer = record_answer(&row, NULL);
+out:
+	cf_json_wipe(body);
+	free(names);
+	cf_field_cts_free(cts, n_cts);
+	cf_key_free(dek);
+	op_release(&o);
+	return rc;
+}
+
+/* Reads the current row; a missing record is a refusal like any other (audited, 404). */
+static cf_rc op_get_record(op *o, const char *coll, const char *id, cf_record_row *row, cf_field_ct **cts, size_t *n,
+			   cf_err *err)
+{
+	cf_rc rc;
+	if (strlen(id) > CF_ID_MAX)
+		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such record", err);
+	cf_audit_set_resource(o->entry, o->org, coll, id, NULL);
+	rc = cf_st_record_get(o->tx, o->org, coll, id, row, cts, n, err);
+	if (rc == CF_ENOTFOUND)
+		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such record", err);
+	if (rc == CF_OK)
+		cf_audit_set_resource(o->entry, o->org, coll, id, row->subject);
+	return rc;
+}
+
+cf_rc cf_vault_record_get(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			  json_t **answer, cf_err *err)
+{
+	cf_record_row row = {0};
+	cf_field_ct *cts = NULL;
+	size_t n = 0;
+	json_t *fields = NULL;
+	cf_key *dek = NULL;
+	op o;
+	cf_rc rc;
+
+	*answer = NULL;
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.read", err)) != CF_OK)
+		goto out;
+	if ((rc = op_load(&o, coll, err)) != CF_OK)
+		goto out;
+	if ((rc = op_decide(&o, CF_ACT_READ, NULL, 0, err)) != CF_OK)
+		goto out;
+	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
+		goto out;
+	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
+		goto out;
+	if ((rc = open_fields(&o, dek, &row, cts, n, o.dec.allowed, &fields, err)) != CF_OK)
+		goto out;
+	json_object_set_new(o.entry, "fields", names_array(fields));
+	if ((rc = op_commit(&o, err)) != CF_OK)
+		goto out;
+	/* The answer takes the values; the HTTP layer wipes it once sent. */
+	*answer = record_answer(&row, fields);
+out:
+	if (*answer == NULL)
+		cf_json_wipe(fields);
+	json_decref(fields);
+	cf_field_cts_free(cts, n);
+	cf_key_free(dek);
+	op_release(&o);
+	return rc;
+}
+
+cf_rc cf_vault_record_patch(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			    json_t *body, json_t **answer, cf_err *err)
+{
+	json_t *changes = NULL, *current = NULL;
+	json_int_t expected = -1;
+	const char **names = NULL;
+	size_t n_names = 0, n = 0, n_new = 0;
+	cf_field_ct *cts = NULL, *new_cts = NULL;
+	cf_record_row row = {0};
+	cf_key *dek = NULL;
+	op o;
+	cf_rc rc;
+
+	*answer = NULL;
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.update", err)) != CF_OK)
+		goto out;
+	rc = cf_json_unpack(err, "record change", body, "{s:o, s?:I}", "fields", &changes, "version", &expected);
+	if (rc == CF_OK && (!json_is_object(changes) || json_object_size(changes) == 0))
+		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "fields: a non-empty object");
+	if (rc != CF_OK)
+		goto out;
+	if ((rc = op_load(&o, coll, err)) != CF_OK)
+		goto out;
+	if ((names = object_keys(changes, &n_names)) == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = cf_collection_validate(o.coll, changes, true, err)) != CF_OK)
+		goto out;
+	if ((rc = op_decide(&o, CF_ACT_WRITE, names, n_names, err)) != CF_OK)
+		goto out;
+	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
+		goto out;
+	if (expected >= 0 && expected != row.version) {
+		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT, "the record is at version %lld",
+				(long long)row.version);
+		goto out;
+	}
+	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
+		goto out;
+	/* The new version carries every field: the old values re-sealed under the new version. */
+	if ((rc = open_fields(&o, dek, &row, cts, n, NULL, &current, err)) != CF_OK)
+		goto out;
+	if (json_object_update(current, changes) != 0) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		goto out;
+	}
+	row.version += 1;
+	row.updated_us = cf_now_us(v->env);
+	if ((rc = seal_fields(&o, dek, &row, current, &new_cts, &n_new, err)) != CF_OK)
+		goto out;
+	rc = cf_st_record_update(o.tx, &row, new_cts, n_new, err);
+	if (rc == CF_EEXIST)
+		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT, "the record changed meanwhile");
+	if (rc != CF_OK)
+		goto out;
+	json_object_set_new(o.entry, "fields", names_array(changes));
+	if ((rc = op_commit(&o, err)) != CF_OK)
+		goto out;
+	*answer = record_answer(&row, NULL);
+out:
+	cf_json_wipe(current);
+	json_decref(current);
+	cf_json_wipe(body);
+	free(names);
+	cf_field_cts_free(cts, n);
+	cf_field_cts_free(new_cts, n_new);
+	cf_key_free(dek);
+	op_release(&o);
+	return rc;
+}
+
+cf_rc cf_vault_record_delete(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
+			     cf_err *err)
+{
+	cf_record_row row = {0};
+	cf_field_ct *cts = NULL;
+	size_t n = 0;
+	op o;
+	cf_rc rc;
+
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.delete", err)) != CF_OK)
+		goto out;
+	if ((rc = op_load(&o, coll, err)) != CF_OK)
+		goto out;
+	if ((rc = op_decide(&o, CF_ACT_DELETE, NULL, 0, err)) != CF_OK)
+		goto out;
+	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
+		goto out;
+	if ((rc = cf_st_record_delete(o.tx, org, coll, id, err)) != CF_OK)
+		goto out;
+	rc = op_commit(&o, err);
+out:
+	cf_field_cts_free(cts, n);
+	op_release(&o);
+	return rc;
+}
+
+cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
+			      cf_err *err)
+{
+	const char *nid_in = NULL;
+	char nid[CF_NID_LEN] = "", bidx_hex[CF_HEX256_LEN], pseudonym[CF_ID_MAX + 1];
+	json_t *colls = NULL, *records = NULL, *readable = json_object(), *item, *out_list = NULL;
+	cf_problem first_problem = CF_P_NONE;
+	char first_reason[200] = "";
+	size_t i;
+	op o;
+	cf_rc rc;
+
+	*answer = NULL;
+	if ((rc = op_begin(&o, v, r, org, NULL, NULL, "subject.lookup", err)) != CF_OK)
+		goto out;
+	rc = cf_json_unpack(err, "lookup", body, "{s:s}", "national_id", &nid_in);
+	if (rc != CF_OK)
+		goto out;
+	if ((rc = cf_st_collection_list(o.tx, org, &colls, err)) != CF_OK)
+		goto out;
+	/* The collections this caller may read for this purpose. */
+	json_array_foreach(colls, i, item)
+	{
+		const char *name = json_string_value(json_object_get(item, "name"));
+		cf_policy_input in = {0};
+		cf_decision d = {0};
+
+		if (name == NULL)
+			continue;
+		cf_collection_free(o.coll);
+		o.coll = NULL;
+		for (size_t k = 0; k < o.n_roles; k++)
+			cf_grants_free(o.grants[k]);
+		free(o.grants);
+		free(o.roles);
+		o.grants = NULL;
+		o.roles = NULL;
+		o.n_roles = 0;
+		if ((rc = op_load(&o, name, err)) != CF_OK)
+			goto out;
+		in.roles = o.roles;
+		in.grants = (const cf_grant_set *const *)o.grants;
+		in.n_roles = o.n_roles;
+		in.collection = o.coll;
+		in.action = CF_ACT_READ;
+		in.purpose = r->purpose;
+		if ((rc = cf_policy_decide(&in, &d)) != CF_OK) {
+			rc = cf_err_set(err, rc, CF_P_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (d.allow)
+			json_object_set_new(readable, name, json_true());
+		else if (first_problem == CF_P_NONE || d.problem == CF_P_PURPOSE_REQUIRED ||
+			 (first_problem == CF_P_PURPOSE_NOT_ALLOWED && d.problem == CF_P_FORBIDDEN)) {
+			first_problem = d.problem;
+			memcpy(first_reason, d.reason, sizeof(first_reason));
+		}
+		cf_decision_release(&d);
+	}
+	if (r->purpose == NULL || r->purpose[0] == '\0') {
+		rc = op_deny(&o, CF_EINVAL, CF_P_PURPOSE_REQUIRED, "X-Purpose is required", err);
+		goto out;
+	}
+	if (json_object_size(readable) == 0) {
+		if (first_problem == CF_P_NONE) {
+			first_problem = CF_P_FORBIDDEN;
+			memcpy(first_reason, "no collection is readable", sizeof("no collection is readable"));
+		}
+		rc = op_deny(&o, CF_EDENIED, first_problem, first_reason, err);
+		goto out;
+	}
+	if ((rc = blind_index(&o, nid_in, nid, bidx_hex, err)) != CF_OK)
+		goto out;
+	rc = cf_st_subject_find(o.tx, org, bidx_hex, pseudonym, err);
+	if (rc == CF_ENOTFOUND) {
+		rc = op_deny(&o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such subject", err);
+		goto out;
+	}
+	if (rc != CF_OK)
+		goto out;
+	cf_audit_set_resource(o.entry, org, NULL, NULL, pseudonym);
+	if ((rc = cf_st_record_list_by_subject(o.tx, org, pseudonym, &records, err)) != CF_OK)
+		goto out;
+	out_list = json_array();
+	json_array_foreach(records, i, item)
+	{
+		const char *c = json_string_value(json_object_get(item, "collection"));
+		if (c != NULL && json_object_get(readable, c) != NULL)
+			json_array_append_new(out_list,
+					      json_pack("{s:s, s:O, s:O}", "collection", c, "id", json_object_get(item, "id"),
+							"version", json_object_get(item, "version")));
+	}
+	if ((rc = op_commit(&o, err)) != CF_OK)
+		goto out;
+	*answer = json_pack("{s:s, s:O}", "subject", pseudonym, "records", out_list);
+out:
+	cf_wipe(nid, sizeof(nid));
+	cf_json_wipe(body);
+	json_decref(colls);
+	json_decref(records);
+	json_decref(readable);
+	json_decref(out_list);
+	op_release(&o);
+	return rc;
+}

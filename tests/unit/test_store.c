@@ -1,0 +1,1530 @@
+/*
+ * test_store.c - the store: open/close/reopen and schema versions, file
+ * modes, every operation's allowed and refused paths, JSON list shapes,
+ * record versions, the keystore living only in keys.db, the audit trail
+ * being append-only in SQL too, rollback, and bounded waits under
+ * contention.
+ *
+ * Each test works in its own mkdtemp directory, removed afterwards. The
+ * test opens the database files with sqlite3 directly where it must look
+ * behind the store's back; it must never depend on the crypto module.
+ */
+#include "common/cf.h"
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int64_t fake_now(void *ctx)
+{
+	return *(const int64_t *)ctx;
+}
+
+/* Counts up from the byte ctx points to: predictable, never used for secrets here. */
+static void counting_random(void *ctx, void *buf, size_t len)
+{
+	uint8_t *c = ctx, *b = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (*c)++;
+}
+
+typedef struct fx {
+	char dir[64];
+	int64_t clock;
+	uint8_t rng;
+	cf_env env;
+	cf_store *s;
+} fx;
+
+static void fx_open(fx *f, const cf_store_options *opts)
+{
+	cf_err err = {0};
+	cf_rc rc = cf_store_open(f->dir, &f->env, opts, &f->s, &err);
+
+	if (rc != CF_OK)
+		fail_msg("cf_store_open: %d %s", rc, err.detail);
+	assert_non_null(f->s);
+}
+
+static void fx_close(fx *f)
+{
+	cf_store_close(f->s);
+	f->s = NULL;
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	memcpy(f->dir, "/tmp/cf_store_test_XXXXXX", sizeof("/tmp/cf_store_test_XXXXXX"));
+	assert_non_null(mkdtemp(f->dir));
+	f->clock = 1700000000000000;
+	f->env = (cf_env){fake_now, &f->clock, counting_random, &f->rng};
+	fx_open(f, NULL);
+	*state = f;
+	return 0;
+}
+
+static void remove_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (cf_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) == CF_OK)
+			(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	cf_store_close(f->s);
+	remove_dir(f->dir);
+	free(f);
+	return 0;
+}
+
+static cf_tx *begin(fx *f, bool write)
+{
+	cf_err err = {0};
+	cf_tx *tx = NULL;
+	cf_rc rc = cf_store_begin(f->s, write, &tx, &err);
+
+	if (rc != CF_OK)
+		fail_msg("cf_store_begin: %d %s", rc, err.detail);
+	assert_non_null(tx);
+	return tx;
+}
+
+static void commit(cf_tx *tx)
+{
+	cf_err err = {0};
+	cf_rc rc = cf_tx_commit(tx, &err);
+
+	if (rc != CF_OK)
+		fail_msg("cf_tx_commit: %d %s", rc, err.detail);
+}
+
+#define OK(call)                                                                                                       \
+	do {                                                                                                           \
+		cf_err ok_err_ = {0};                                                                                  \
+		cf_rc ok_rc_ = (call);                                                                                 \
+		if (ok_rc_ != CF_OK)                                                                                   \
+			fail_msg("%s: rc %d: %s", #call, ok_rc_, ok_err_.detail);                                      \
+	} while (0)
+/* OK() needs the call to use `&ok_err_` as its err: wrap the call in E_. */
+#define E_ (&ok_err_)
+
+static void path_of(const fx *f, const char *file, char *out, size_t cap)
+{
+	assert_int_equal(cf_snprintf(out, cap, "%s/%s", f->dir, file), CF_OK);
+}
+
+/* A raw sqlite3 connection on one file, behind the store's back. */
+static sqlite3 *raw_open(const fx *f, const char *file)
+{
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+
+	path_of(f, file, path, sizeof(path));
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_busy_timeout(db, 2000), SQLITE_OK);
+	return db;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int raw_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Compact, sorted-keys text of a JSON value, for exact comparisons. */
+static void assert_json(json_t *v, const char *expected)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+
+	assert_non_null(text);
+	assert_string_equal(text, expected);
+	free(text);
+}
+
+static void make_org(fx *f, const char *id)
+{
+	cf_tx *tx = begin(f, true);
+
+	OK(cf_st_org_insert(tx, id, "An organization", f->clock, E_));
+	commit(tx);
+}
+
+static int64_t make_user(fx *f, const char *username)
+{
+	cf_tx *tx = begin(f, true);
+	int64_t id = 0;
+
+	OK(cf_st_user_insert(tx, username, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA", NULL, f->clock, &id, E_));
+	commit(tx);
+	return id;
+}
+
+/* Reads a whole file (plus nothing) into a malloc'd buffer; NULL if absent. */
+static uint8_t *slurp(const fx *f, const char *file, size_t *len)
+{
+	char path[PATH_MAX];
+	uint8_t *buf;
+	FILE *fp;
+	long n;
+
+	*len = 0;
+	path_of(f, file, path, sizeof(path));
+	fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n >= 0);
+	assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	*len = (size_t)n;
+	return buf;
+}
+
+static bool file_contains(const fx *f, const char *file, const uint8_t *needle, size_t nlen)
+{
+	size_t len;
+	uint8_t *buf = slurp(f, file, &len);
+	bool found = buf != NULL && memmem(buf, len, needle, nlen) != NULL;
+
+	free(buf);
+	return found;
+}
+
+static unsigned file_mode(const fx *f, const char *file)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	path_of(f, file, path, sizeof(path));
+	if (stat(path, &sb) != 0)
+		fail_msg("stat %s: %s", file, strerror(errno));
+	return (unsigned)(sb.st_mode & 07777);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- opening, files, schema ------------------------------------------- */
+
+static void test_open_close_reopen_keeps_data(void **state)
+{
+	fx *f = *state;
+	cf_tx *tx;
+	char *v = NULL;
+	sqlite3 *db;
+
+	tx = begin(f, true);
+	OK(cf_st_meta_set(tx, "instance", "coffre-1", E_));
+	OK(cf_st_org_insert(tx, "o1", "Mairie", f->clock, E_));
+	commit(tx);
+	fx_close(f);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 0); /* a per-connection setting, as expected */
+	sqlite3_close(db);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), 1);
+	sqlite3_close(db);
+
+	fx_open(f, NULL);
+	tx = begin(f, false);
+	OK(cf_st_meta_get(tx, "instance", &v, E_));
+	assert_string_equal(v, "coffre-1");
+	free(v);
+	OK(cf_st_org_get(tx, "o1", &v, E_));
+	assert_string_equal(v, "Mairie");
+	free(v);
+	commit(tx);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	sqlite3_close(db);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	sqlite3_close(db);
+}
+
+static void test_open_refused(void **state)
+{
+	fx *f = *state;
+	cf_store *s = (cf_store *)0x1;
+	cf_store_options bad = {.busy_timeout_ms = -1};
+	char longdir[PATH_MAX + 8];
+	cf_err err = {0};
+
+	assert_int_equal(cf_store_open(NULL, &f->env, NULL, &s, &err), CF_EINVAL);
+	assert_null(s);
+	assert_int_equal(cf_store_open("/nonexistent/cf_store_dir", &f->env, NULL, &s, &err), CF_ESTORE);
+	assert_null(s);
+	assert_int_equal(cf_store_open(f->dir, &f->env, &bad, &s, &err), CF_EINVAL);
+	memset(longdir, 'a', sizeof(longdir) - 1);
+	longdir[sizeof(longdir) - 1] = '\0';
+	assert_int_equal(cf_store_open(longdir, &f->env, NULL, &s, &err), CF_EINVAL);
+	cf_store_close(NULL);
+	cf_tx_rollback(NULL);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	fx *f = *state;
+	cf_store *s = NULL;
+	cf_err err = {0};
+	sqlite3 *db;
+
+	fx_close(f);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 2"), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(cf_store_open(f->dir, &f->env, NULL, &s, &err), CF_ESTORE);
+	assert_null(s);
+	assert_non_null(strstr(err.detail, "schema version 2"));
+
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 1"), SQLITE_OK);
+	sqlite3_close(db);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 7"), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(cf_store_open(f->dir, &f->env, NULL, &s, &err), CF_ESTORE);
+	assert_null(s);
+	assert_non_null(strstr(err.detail, "main schema version 7"));
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 1"), SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f, NULL);
+}
+
+static void test_file_modes_0600(void **state)
+{
+	fx *f = *state;
+	char path[PATH_MAX];
+	mode_t old;
+	cf_tx *tx;
+
+	/* A fresh store under a permissive umask still gets 0600 files, and the umask is restored. */
+	fx_close(f);
+	remove_dir(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	old = umask(0);
+	fx_open(f, NULL);
+	assert_int_equal(umask(0), 0);
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "o1", "x", f->clock, E_));
+	OK(cf_st_key_put(tx, "org", "o1", "k", (const uint8_t *)"wrapped", 7, f->clock, E_));
+	commit(tx);
+	assert_int_equal(file_mode(f, "vault.db"), 0600);
+	assert_int_equal(file_mode(f, "keys.db"), 0600);
+	assert_int_equal(file_mode(f, "vault.db-wal"), 0600);
+	assert_int_equal(file_mode(f, "vault.db-shm"), 0600);
+	assert_int_equal(file_mode(f, "keys.db-wal"), 0600);
+	assert_int_equal(file_mode(f, "keys.db-shm"), 0600);
+	(void)umask(old);
+
+	/* An existing file that was loosened is tightened again at open. */
+	fx_close(f);
+	path_of(f, "vault.db", path, sizeof(path));
+	assert_int_equal(chmod(path, 0644), 0);
+	path_of(f, "keys.db", path, sizeof(path));
+	assert_int_equal(chmod(path, 0666), 0);
+	fx_open(f, NULL);
+	assert_int_equal(file_mode(f, "vault.db"), 0600);
+	assert_int_equal(file_mode(f, "keys.db"), 0600);
+}
+
+static void test_sync_full_and_timeout_options(void **state)
+{
+	fx *f = *state;
+	cf_store_options opts = {.busy_timeout_ms = 250, .sync_full = true};
+	cf_tx *tx;
+	char *v = NULL;
+
+	fx_close(f);
+	fx_open(f, &opts);
+	tx = begin(f, true);
+	OK(cf_st_meta_set(tx, "k", "v", E_));
+	commit(tx);
+	tx = begin(f, false);
+	OK(cf_st_meta_get(tx, "k", &v, E_));
+	assert_string_equal(v, "v");
+	free(v);
+	commit(tx);
+}
+
+static void test_check(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	char path[PATH_MAX], name[32];
+	cf_tx *tx;
+	FILE *fp;
+	int i;
+	uint8_t garbage[4096];
+	long size;
+
+	assert_int_equal(cf_store_check(f->s, &err), CF_OK);
+	assert_int_equal(cf_store_check(NULL, &err), CF_EINTERNAL);
+
+	/* Fill several pages, then overwrite an interior page with garbage. */
+	tx = begin(f, true);
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(cf_snprintf(name, sizeof(name), "org%03d", i), CF_OK);
+		OK(cf_st_org_insert(tx, name, "A rather long organization name to fill the pages quickly", 1, E_));
+	}
+	commit(tx);
+	fx_close(f);
+	memset(garbage, 0xA5, sizeof(garbage));
+	path_of(f, "vault.db", path, sizeof(path));
+	fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	/* The last page: an orgs b-tree page, written after every schema page. */
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size = ftell(fp);
+	assert_true(size >= 4096L * 4);
+	assert_int_equal(fseek(fp, size - 4096L + 8, SEEK_SET), 0);
+	assert_int_equal(fwrite(garbage, 1, 2000, fp), 2000);
+	fclose(fp);
+	fx_open(f, NULL);
+	assert_int_equal(cf_store_check(f->s, &err), CF_EINTEGRITY);
+	assert_non_null(strstr(err.detail, "vault.db"));
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+static void test_rollback_leaves_nothing(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *v = NULL;
+	uint8_t *w = NULL;
+	size_t wlen = 9;
+	int64_t n = -1, idx = -1;
+
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "o1", "x", f->clock, E_));
+	OK(cf_st_meta_set(tx, "m", "v", E_));
+	OK(cf_st_key_put(tx, "org", "o1", "k", (const uint8_t *)"wrapped", 7, f->clock, E_));
+	OK(cf_st_audit_append(tx, "e0", 2, &idx, E_));
+	assert_int_equal(idx, 0);
+	cf_tx_rollback(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_org_get(tx, "o1", &v, &err), CF_ENOTFOUND);
+	assert_null(v);
+	assert_int_equal(cf_st_meta_get(tx, "m", &v, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_key_get(tx, "org", "o1", "k", &w, &wlen, &err), CF_ENOTFOUND);
+	assert_null(w);
+	assert_int_equal(wlen, 0);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 0);
+	commit(tx);
+
+	/* The next append after a rollback still gets index 0. */
+	tx = begin(f, true);
+	OK(cf_st_audit_append(tx, "e0", 2, &idx, E_));
+	assert_int_equal(idx, 0);
+	commit(tx);
+}
+
+static void test_statement_error_keeps_tx_usable(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	json_t *list = NULL;
+
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "o1", "one", 1, E_));
+	assert_int_equal(cf_st_org_insert(tx, "o1", "again", 2, &err), CF_EEXIST);
+	OK(cf_st_org_insert(tx, "o2", "two", 3, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	OK(cf_st_org_list(tx, &list, E_));
+	assert_json(list, "[{\"created_us\":1,\"id\":\"o1\",\"name\":\"one\"},"
+			  "{\"created_us\":3,\"id\":\"o2\",\"name\":\"two\"}]");
+	json_decref(list);
+	commit(tx);
+}
+
+static void test_write_in_read_tx_refused(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *v = NULL;
+	int64_t idx = 0;
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_org_insert(tx, "o1", "x", 1, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_audit_append(tx, "e", 1, &idx, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_meta_get(tx, "m", &v, &err), CF_ENOTFOUND);
+	commit(tx);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_org_get(tx, "o1", &v, &err), CF_ENOTFOUND);
+	commit(tx);
+	assert_int_equal(cf_tx_commit(NULL, &err), CF_EINTERNAL);
+}
+
+static void test_double_begin_same_thread_refused(void **state)
+{
+	fx *f = *state;
+	cf_store_options opts = {.busy_timeout_ms = 50};
+	cf_err err = {0};
+	cf_tx *tx, *tx2 = (cf_tx *)0x1;
+
+	fx_close(f);
+	fx_open(f, &opts);
+	tx = begin(f, true);
+	assert_int_equal(cf_store_begin(f->s, false, &tx2, &err), CF_EINTERNAL);
+	assert_null(tx2);
+	cf_tx_rollback(tx);
+	tx = begin(f, false);
+	cf_tx_rollback(tx);
+}
+
+typedef struct holder {
+	fx *f;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool held;
+	long hold_ms;
+	cf_rc begin_rc; /* set before `held`, under m */
+	cf_rc rc;       /* read only after join */
+} holder;
+
+static void *hold_thread(void *arg)
+{
+	holder *h = arg;
+	cf_tx *tx = NULL;
+	cf_err err = {0};
+
+	cf_rc rc = cf_store_begin(h->f->s, true, &tx, &err);
+
+	pthread_mutex_lock(&h->m);
+	h->begin_rc = rc;
+	h->held = true;
+	pthread_cond_signal(&h->c);
+	pthread_mutex_unlock(&h->m);
+	if (rc != CF_OK)
+		return NULL;
+	sleep_ms(h->hold_ms);
+	h->rc = cf_st_org_insert(tx, "held", "by the other thread", 1, &err);
+	if (h->rc != CF_OK) {
+		cf_tx_rollback(tx);
+		return NULL;
+	}
+	h->rc = cf_tx_commit(tx, &err);
+	return NULL;
+}
+
+static void test_contention_bounded_wait(void **state)
+{
+	fx *f = *state;
+	cf_store_options opts = {.busy_timeout_ms = 100};
+	holder h = {.f = f, .hold_ms = 1500};
+	cf_err err = {0};
+	cf_tx *tx = (cf_tx *)0x1;
+	pthread_t th;
+	int64_t t0, elapsed;
+	char *v = NULL;
+
+	fx_close(f);
+	fx_open(f, &opts);
+	pthread_mutex_init(&h.m, NULL);
+	pthread_cond_init(&h.c, NULL);
+	assert_int_equal(pthread_create(&th, NULL, hold_thread, &h), 0);
+	pthread_mutex_lock(&h.m);
+	while (!h.held)
+		pthread_cond_wait(&h.c, &h.m);
+	pthread_mutex_unlock(&h.m);
+	assert_int_equal(h.begin_rc, CF_OK);
+
+	t0 = mono_ms();
+	assert_int_equal(cf_store_begin(f->s, true, &tx, &err), CF_ESTORE);
+	elapsed = mono_ms() - t0;
+	assert_null(tx);
+	assert_int_equal(err.problem, CF_P_STORE_UNAVAILABLE);
+	assert_non_null(strstr(err.detail, "store busy"));
+	assert_true(elapsed >= 90);
+	assert_true(elapsed < 1000);
+	/* Readers wait the same bounded time. */
+	t0 = mono_ms();
+	assert_int_equal(cf_store_begin(f->s, false, &tx, &err), CF_ESTORE);
+	assert_true(mono_ms() - t0 < 1000);
+	assert_int_equal(cf_store_check(f->s, &err), CF_ESTORE);
+
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(h.rc, CF_OK);
+	tx = begin(f, false);
+	OK(cf_st_org_get(tx, "held", &v, E_));
+	assert_string_equal(v, "by the other thread");
+	free(v);
+	commit(tx);
+	pthread_mutex_destroy(&h.m);
+	pthread_cond_destroy(&h.c);
+}
+
+#define WRITERS 4
+#define APPENDS 40
+
+typedef struct writer {
+	fx *f;
+	int n;
+	int failures;
+} writer;
+
+static void *write_thread(void *arg)
+{
+	writer *w = arg;
+	char entry[32];
+	cf_err err = {0};
+	cf_tx *tx;
+	int64_t idx;
+	int i;
+
+	for (i = 0; i < APPENDS; i++) {
+		if (cf_snprintf(entry, sizeof(entry), "w%d-%d", w->n, i) != CF_OK ||
+		    cf_store_begin(w->f->s, true, &tx, &err) != CF_OK) {
+			w->failures++;
+			continue;
+		}
+		if (cf_st_audit_append(tx, entry, strlen(entry), &idx, &err) != CF_OK) {
+			cf_tx_rollback(tx);
+			w->failures++;
+			continue;
+		}
+		if (cf_tx_commit(tx, &err) != CF_OK)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void test_threads_share_the_store(void **state)
+{
+	fx *f = *state;
+	writer w[WRITERS];
+	pthread_t th[WRITERS];
+	bool seen[WRITERS][APPENDS];
+	cf_tx *tx;
+	int64_t n = 0, i;
+	char *e = NULL;
+	size_t len;
+	int t, k;
+
+	memset(seen, 0, sizeof(seen));
+	for (t = 0; t < WRITERS; t++) {
+		w[t] = (writer){f, t, 0};
+		assert_int_equal(pthread_create(&th[t], NULL, write_thread, &w[t]), 0);
+	}
+	for (t = 0; t < WRITERS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(w[t].failures, 0);
+	}
+	tx = begin(f, false);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, WRITERS * APPENDS);
+	for (i = 0; i < n; i++) {
+		OK(cf_st_audit_get(tx, i, &e, &len, E_));
+		assert_int_equal(sscanf(e, "w%d-%d", &t, &k), 2);
+		assert_true(t >= 0 && t < WRITERS && k >= 0 && k < APPENDS);
+		assert_false(seen[t][k]);
+		seen[t][k] = true;
+		free(e);
+	}
+	commit(tx);
+}
+
+/* ---- meta and organizations ------------------------------------------- */
+
+static void test_meta(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *v = NULL;
+
+	tx = begin(f, true);
+	assert_int_equal(cf_st_meta_get(tx, "root_key_id", &v, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_null(v);
+	OK(cf_st_meta_set(tx, "root_key_id", "k1", E_));
+	OK(cf_st_meta_get(tx, "root_key_id", &v, E_));
+	assert_string_equal(v, "k1");
+	free(v);
+	OK(cf_st_meta_set(tx, "root_key_id", "k2", E_));
+	OK(cf_st_meta_set(tx, "empty", "", E_));
+	OK(cf_st_meta_get(tx, "root_key_id", &v, E_));
+	assert_string_equal(v, "k2");
+	free(v);
+	OK(cf_st_meta_get(tx, "empty", &v, E_));
+	assert_string_equal(v, "");
+	free(v);
+	assert_int_equal(cf_st_meta_set(tx, "", "v", &err), CF_EINVAL);
+	assert_int_equal(cf_st_meta_set(tx, NULL, "v", &err), CF_EINVAL);
+	assert_int_equal(cf_st_meta_set(tx, "k", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_meta_get(NULL, "k", &v, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+static void test_orgs(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *v = NULL;
+	json_t *list = NULL;
+	char longid[CF_ID_MAX + 2];
+
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	tx = begin(f, true);
+	OK(cf_st_org_list(tx, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	OK(cf_st_org_insert(tx, "o2", "Two", 20, E_));
+	OK(cf_st_org_insert(tx, "o1", "One", 10, E_));
+	assert_int_equal(cf_st_org_insert(tx, "o1", "Other", 30, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	assert_int_equal(cf_st_org_insert(tx, longid, "Long", 30, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	longid[CF_ID_MAX] = '\0'; /* exactly CF_ID_MAX is fine */
+	OK(cf_st_org_insert(tx, longid, "Long", 30, E_));
+	assert_int_equal(cf_st_org_insert(tx, "", "Empty", 30, &err), CF_EINVAL);
+	assert_int_equal(cf_st_org_insert(tx, "o3", NULL, 30, &err), CF_EINVAL);
+	OK(cf_st_org_get(tx, "o1", &v, E_));
+	assert_string_equal(v, "One");
+	free(v);
+	assert_int_equal(cf_st_org_get(tx, "o9", &v, &err), CF_ENOTFOUND);
+	assert_null(v);
+	commit(tx);
+
+	tx = begin(f, false);
+	OK(cf_st_org_list(tx, &list, E_));
+	assert_int_equal(json_array_size(list), 3);
+	assert_json(json_array_get(list, 0), "{\"created_us\":10,\"id\":\"o1\",\"name\":\"One\"}");
+	assert_json(json_array_get(list, 1), "{\"created_us\":20,\"id\":\"o2\",\"name\":\"Two\"}");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 2), "id")), longid);
+	json_decref(list);
+	commit(tx);
+}
+
+/* ---- users and members ------------------------------------------------ */
+
+static void test_users(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_user_row u;
+	cf_tx *tx;
+	json_t *list = NULL;
+	int64_t id1 = 0, id2 = 0, id3 = 0, id = 0;
+	char longname[300];
+
+	tx = begin(f, true);
+	OK(cf_st_user_insert(tx, "alice", "$argon2id$hash-a", "[\"admin\"]", 100, &id1, E_));
+	OK(cf_st_user_insert(tx, "bob", NULL, NULL, 200, &id2, E_));
+	OK(cf_st_user_insert(tx, "carol", "h", " [ \"auditor\" , \"admin\" ] ", 300, &id3, E_));
+	assert_int_equal(id1, 1);
+	assert_int_equal(id2, 2);
+	assert_int_equal(id3, 3);
+
+	/* A duplicate is refused, and the detail never echoes the value. */
+	assert_int_equal(cf_st_user_insert(tx, "alice", "x", "[]", 1, &id, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	assert_null(strstr(err.detail, "alice"));
+	assert_int_equal(id, 0);
+	assert_int_equal(cf_st_user_insert(tx, "dave", "x", "{\"admin\":1}", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, "dave", "x", "[1]", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, "dave", "x", "[\"\"]", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, "dave", "x", "not json", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, "dave", "x", "[\"a\",]", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, "", "x", "[]", 1, &id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_user_insert(tx, NULL, "x", "[]", 1, &id, &err), CF_EINVAL);
+	memset(longname, 'u', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(cf_st_user_insert(tx, longname, "x", "[]", 1, &id, &err), CF_EINVAL);
+
+	OK(cf_st_user_get(tx, "alice", &u, E_));
+	assert_int_equal(u.id, 1);
+	assert_string_equal(u.username, "alice");
+	assert_string_equal(u.pwhash, "$argon2id$hash-a");
+	assert_string_equal(u.instance_roles, "[\"admin\"]");
+	assert_int_equal(u.failed_logins, 0);
+	assert_int_equal(u.locked_until_us, 0);
+	assert_int_equal(u.created_us, 100);
+	cf_user_row_release(&u);
+	assert_null(u.username);
+
+	OK(cf_st_user_get_by_id(tx, 2, &u, E_));
+	assert_string_equal(u.username, "bob");
+	assert_null(u.pwhash);
+	assert_string_equal(u.instance_roles, "[]");
+	cf_user_row_release(&u);
+	assert_int_equal(cf_st_user_get(tx, "nobody", &u, &err), CF_ENOTFOUND);
+	assert_null(u.username);
+	assert_int_equal(cf_st_user_get_by_id(tx, 99, &u, &err), CF_ENOTFOUND);
+
+	OK(cf_st_user_set_login_state(tx, 1, 3, 123456789, E_));
+	OK(cf_st_user_get(tx, "alice", &u, E_));
+	assert_int_equal(u.failed_logins, 3);
+	assert_int_equal(u.locked_until_us, 123456789);
+	cf_user_row_release(&u);
+	assert_int_equal(cf_st_user_set_login_state(tx, 99, 0, 0, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_user_set_login_state(tx, 1, -1, 0, &err), CF_EINVAL);
+
+	OK(cf_st_user_set_password(tx, 2, "$argon2id$hash-b", E_));
+	OK(cf_st_user_get(tx, "bob", &u, E_));
+	assert_string_equal(u.pwhash, "$argon2id$hash-b");
+	cf_user_row_release(&u);
+	OK(cf_st_user_set_password(tx, 2, NULL, E_));
+	OK(cf_st_user_get(tx, "bob", &u, E_));
+	assert_null(u.pwhash);
+	cf_user_row_release(&u);
+	assert_int_equal(cf_st_user_set_password(tx, 99, "h", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_user_set_password(tx, 1, "", &err), CF_EINVAL);
+
+	/* Only users with instance roles, ordered by username, roles parsed. */
+	OK(cf_st_user_list_instance(tx, &list, E_));
+	assert_json(list, "[{\"created_us\":100,\"roles\":[\"admin\"],\"username\":\"alice\"},"
+			  "{\"created_us\":300,\"roles\":[\"auditor\",\"admin\"],\"username\":\"carol\"}]");
+	json_decref(list);
+	commit(tx);
+}
+
+static void test_members(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_member_row m;
+	cf_tx *tx;
+	json_t *list = NULL;
+	int64_t alice, bob;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	bob = make_user(f, "bob");
+	alice = make_user(f, "alice");
+
+	tx = begin(f, true);
+	OK(cf_st_member_insert(tx, alice, "o1", "[\"dpo\"]", 10, E_));
+	OK(cf_st_member_insert(tx, bob, "o1", "[]", 20, E_));
+	OK(cf_st_member_insert(tx, alice, "o2", "[\"clerk\"]", 30, E_));
+	assert_int_equal(cf_st_member_insert(tx, alice, "o1", "[]", 40, &err), CF_EEXIST);
+	assert_int_equal(cf_st_member_insert(tx, 99, "o1", "[]", 40, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_insert(tx, alice, "o9", "[]", 40, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_insert(tx, alice, "o2", NULL, 40, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_insert(tx, bob, "o2", "{}", 40, &err), CF_EINVAL);
+
+	OK(cf_st_member_get(tx, alice, "o1", &m, E_));
+	assert_int_equal(m.user_id, alice);
+	assert_string_equal(m.org, "o1");
+	assert_string_equal(m.roles, "[\"dpo\"]");
+	assert_false(m.blocked);
+	assert_int_equal(m.created_us, 10);
+	cf_member_row_release(&m);
+	assert_null(m.org);
+	assert_int_equal(cf_st_member_get(tx, bob, "o2", &m, &err), CF_ENOTFOUND);
+	assert_null(m.roles);
+
+	OK(cf_st_member_update(tx, alice, "o1", NULL, 1, E_)); /* block, keep roles */
+	OK(cf_st_member_get(tx, alice, "o1", &m, E_));
+	assert_true(m.blocked);
+	assert_string_equal(m.roles, "[\"dpo\"]");
+	cf_member_row_release(&m);
+	OK(cf_st_member_update(tx, alice, "o1", "[\"dpo\",\"clerk\"]", -1, E_)); /* roles, keep flag */
+	OK(cf_st_member_get(tx, alice, "o1", &m, E_));
+	assert_true(m.blocked);
+	assert_string_equal(m.roles, "[\"dpo\",\"clerk\"]");
+	cf_member_row_release(&m);
+	OK(cf_st_member_update(tx, alice, "o1", NULL, 0, E_)); /* unblock */
+	OK(cf_st_member_get(tx, alice, "o1", &m, E_));
+	assert_false(m.blocked);
+	cf_member_row_release(&m);
+	assert_int_equal(cf_st_member_update(tx, bob, "o2", NULL, 1, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_update(tx, alice, "o1", "[2]", -1, &err), CF_EINVAL);
+	OK(cf_st_member_update(tx, bob, "o1", NULL, 1, E_));
+
+	OK(cf_st_member_list(tx, "o1", &list, E_));
+	assert_json(list, "[{\"blocked\":false,\"created_us\":10,\"roles\":[\"dpo\",\"clerk\"],\"username\":\"alice\"},"
+			  "{\"blocked\":true,\"created_us\":20,\"roles\":[],\"username\":\"bob\"}]");
+	json_decref(list);
+	OK(cf_st_member_list(tx, "o9", &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	commit(tx);
+}
+
+/* ---- tokens and API keys ---------------------------------------------- */
+
+static void test_tokens(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_token_row t = {0}, got;
+	cf_tx *tx;
+	int64_t alice;
+	char org1[] = "o1";
+	int i;
+
+	make_org(f, "o1");
+	alice = make_user(f, "alice");
+	tx = begin(f, true);
+	memcpy(t.hash, "aa", 3);
+	t.user_id = alice;
+	t.org = NULL;
+	memcpy(t.method, "password", 9);
+	t.created_us = 10;
+	t.expires_us = 100;
+	OK(cf_st_token_insert(tx, &t, E_));
+	assert_int_equal(cf_st_token_insert(tx, &t, &err), CF_EEXIST);
+	memcpy(t.hash, "bb", 3);
+	t.org = org1;
+	t.expires_us = 200;
+	OK(cf_st_token_insert(tx, &t, E_));
+	memcpy(t.hash, "cc", 3);
+	t.expires_us = 300;
+	OK(cf_st_token_insert(tx, &t, E_));
+	memcpy(t.hash, "dd", 3);
+	t.user_id = 99;
+	assert_int_equal(cf_st_token_insert(tx, &t, &err), CF_ENOTFOUND);
+	t.user_id = alice;
+	t.org = (char *)"o9";
+	assert_int_equal(cf_st_token_insert(tx, &t, &err), CF_ENOTFOUND);
+	t.org = NULL;
+	t.hash[0] = '\0';
+	assert_int_equal(cf_st_token_insert(tx, &t, &err), CF_EINVAL);
+
+	OK(cf_st_token_get(tx, "aa", &got, E_));
+	assert_string_equal(got.hash, "aa");
+	assert_int_equal(got.user_id, alice);
+	assert_null(got.org);
+	assert_string_equal(got.method, "password");
+	assert_int_equal(got.created_us, 10);
+	assert_int_equal(got.expires_us, 100);
+	cf_token_row_release(&got);
+	OK(cf_st_token_get(tx, "bb", &got, E_));
+	assert_string_equal(got.org, "o1");
+	assert_int_equal(got.expires_us, 200);
+	cf_token_row_release(&got);
+	assert_null(got.org);
+	assert_int_equal(cf_st_token_get(tx, "zz", &got, &err), CF_ENOTFOUND);
+
+	OK(cf_st_token_delete(tx, "bb", E_));
+	assert_int_equal(cf_st_token_get(tx, "bb", &got, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_token_delete(tx, "bb", &err), CF_ENOTFOUND);
+
+	/* Purge removes expiry <= now only. */
+	OK(cf_st_token_purge_expired(tx, 100, E_));
+	assert_int_equal(cf_st_token_get(tx, "aa", &got, &err), CF_ENOTFOUND);
+	OK(cf_st_token_get(tx, "cc", &got, E_));
+	cf_token_row_release(&got);
+	OK(cf_st_token_purge_expired(tx, 299, E_));
+	OK(cf_st_token_get(tx, "cc", &got, E_));
+	cf_token_row_release(&got);
+	OK(cf_st_token_purge_expired(tx, 300, E_));
+	assert_int_equal(cf_st_token_get(tx, "cc", &got, &err), CF_ENOTFOUND);
+	for (i = 0; i < 64; i++)
+		t.hash[i] = 'f';
+	t.hash[64] = '\0';
+	OK(cf_st_token_insert(tx, &t, E_));
+	OK(cf_st_token_get(tx, t.hash, &got, E_));
+	assert_int_equal(strlen(got.hash), 64);
+	cf_token_row_release(&got);
+	commit(tx);
+}
+
+static void test_apikeys(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_apikey_row k = {0}, got;
+	cf_tx *tx;
+	json_t *list = NULL;
+	int64_t svc;
+	char org1[] = "o1", desc[] = "nightly import";
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	svc = make_user(f, "svc-import");
+	tx = begin(f, true);
+	memcpy(k.id, "k1", 3);
+	memcpy(k.hash, "h1", 3);
+	k.user_id = svc;
+	k.org = org1;
+	k.description = desc;
+	k.created_us = 50;
+	OK(cf_st_apikey_insert(tx, &k, E_));
+	assert_int_equal(cf_st_apikey_insert(tx, &k, &err), CF_EEXIST); /* same id */
+	memcpy(k.id, "k2", 3);
+	assert_int_equal(cf_st_apikey_insert(tx, &k, &err), CF_EEXIST); /* same hash */
+	memcpy(k.hash, "h2", 3);
+	k.description = NULL;
+	k.created_us = 60;
+	OK(cf_st_apikey_insert(tx, &k, E_));
+	memcpy(k.id, "k3", 3);
+	memcpy(k.hash, "h3", 3);
+	k.user_id = 99;
+	assert_int_equal(cf_st_apikey_insert(tx, &k, &err), CF_ENOTFOUND);
+	k.user_id = svc;
+	k.org = NULL;
+	assert_int_equal(cf_st_apikey_insert(tx, &k, &err), CF_EINVAL);
+
+	OK(cf_st_apikey_get(tx, "k1", &got, E_));
+	assert_string_equal(got.id, "k1");
+	assert_string_equal(got.hash, "h1");
+	assert_int_equal(got.user_id, svc);
+	assert_string_equal(got.org, "o1");
+	assert_string_equal(got.description, "nightly import");
+	assert_int_equal(got.created_us, 50);
+	assert_false(got.revoked);
+	cf_apikey_row_release(&got);
+	OK(cf_st_apikey_get(tx, "k2", &got, E_));
+	assert_string_equal(got.description, "");
+	cf_apikey_row_release(&got);
+	assert_int_equal(cf_st_apikey_get(tx, "k9", &got, &err), CF_ENOTFOUND);
+	assert_null(got.org);
+
+	assert_int_equal(cf_st_apikey_revoke(tx, "o2", "k1", &err), CF_ENOTFOUND); /* another org's key */
+	assert_int_equal(cf_st_apikey_revoke(tx, "o1", "k9", &err), CF_ENOTFOUND);
+	OK(cf_st_apikey_revoke(tx, "o1", "k1", E_));
+	OK(cf_st_apikey_revoke(tx, "o1", "k1", E_));
+	OK(cf_st_apikey_get(tx, "k1", &got, E_));
+	assert_true(got.revoked);
+	cf_apikey_row_release(&got);
+
+	OK(cf_st_apikey_list(tx, "o1", &list, E_));
+	assert_json(list, "[{\"created_us\":50,\"description\":\"nightly import\",\"id\":\"k1\",\"revoked\":true,"
+			  "\"username\":\"svc-import\"},"
+			  "{\"created_us\":60,\"description\":\"\",\"id\":\"k2\",\"revoked\":false,"
+			  "\"username\":\"svc-import\"}]");
+	json_decref(list);
+	OK(cf_st_apikey_list(tx, "o2", &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	commit(tx);
+}
+
+/* ---- collections, grants, subjects ------------------------------------ */
+
+static void test_collections(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *def = NULL;
+	int64_t version = 0;
+	json_t *list = NULL;
+
+	make_org(f, "o1");
+	tx = begin(f, true);
+	OK(cf_st_collection_put(tx, "o1", "people", "{\"v\":1}", 10, &version, E_));
+	assert_int_equal(version, 1);
+	OK(cf_st_collection_put(tx, "o1", "people", "{\"v\":2}", 20, &version, E_));
+	assert_int_equal(version, 2);
+	OK(cf_st_collection_put(tx, "o1", "benefits", "{\"b\":true}", 15, &version, E_));
+	assert_int_equal(version, 1);
+	assert_int_equal(cf_st_collection_put(tx, "o9", "people", "{}", 1, &version, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_collection_put(tx, "o1", "bad", "[]", 1, &version, &err), CF_EINVAL);
+	assert_int_equal(cf_st_collection_put(tx, "o1", "bad", "{\"a\":1,\"a\":2}", 1, &version, &err), CF_EINVAL);
+	assert_int_equal(cf_st_collection_put(tx, "o1", "", "{}", 1, &version, &err), CF_EINVAL);
+
+	OK(cf_st_collection_get(tx, "o1", "people", &def, &version, E_));
+	assert_string_equal(def, "{\"v\":2}");
+	assert_int_equal(version, 2);
+	free(def);
+	assert_int_equal(cf_st_collection_get(tx, "o1", "nope", &def, &version, &err), CF_ENOTFOUND);
+	assert_null(def);
+
+	OK(cf_st_collection_list(tx, "o1", &list, E_));
+	assert_json(list, "[{\"name\":\"benefits\",\"updated_us\":15,\"version\":1},"
+			  "{\"name\":\"people\",\"updated_us\":20,\"version\":2}]");
+	json_decref(list);
+	commit(tx);
+}
+
+static void test_grants(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	char *g = NULL;
+	json_t *list = NULL;
+
+	make_org(f, "o1");
+	tx = begin(f, true);
+	assert_int_equal(cf_st_grants_get(tx, "o1", "clerk", &g, &err), CF_ENOTFOUND);
+	assert_null(g);
+	OK(cf_st_grants_list(tx, "o1", &list, E_));
+	assert_json(list, "{}");
+	json_decref(list);
+	OK(cf_st_grants_put(tx, "o1", "clerk", "[{\"collection\":\"people\"}]", 10, E_));
+	OK(cf_st_grants_put(tx, "o1", "auditor", "[]", 10, E_));
+	OK(cf_st_grants_put(tx, "o1", "clerk", "[{\"collection\":\"benefits\"}]", 20, E_));
+	assert_int_equal(cf_st_grants_put(tx, "o9", "clerk", "[]", 1, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_grants_put(tx, "o1", "clerk", "{}", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_grants_put(tx, "o1", "clerk", NULL, 1, &err), CF_EINVAL);
+	OK(cf_st_grants_get(tx, "o1", "clerk", &g, E_));
+	assert_string_equal(g, "[{\"collection\":\"benefits\"}]");
+	free(g);
+	OK(cf_st_grants_list(tx, "o1", &list, E_));
+	assert_json(list, "{\"auditor\":[],\"clerk\":[{\"collection\":\"benefits\"}]}");
+	json_decref(list);
+	commit(tx);
+}
+
+static void test_subjects(void **state)
+{
+	fx *f = *state;
+	static const uint8_t enc[] = {0xde, 0xad, 0x00, 0xbe, 0xef};
+	cf_err err = {0};
+	cf_tx *tx;
+	char p[CF_ID_MAX + 1];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	OK(cf_st_subject_insert(tx, "o1", "p1", "bi1", enc, sizeof(enc), 10, E_));
+	assert_int_equal(cf_st_subject_insert(tx, "o1", "p1", "bi2", enc, sizeof(enc), 10, &err), CF_EEXIST);
+	assert_int_equal(cf_st_subject_insert(tx, "o1", "p2", "bi1", enc, sizeof(enc), 10, &err), CF_EEXIST);
+	OK(cf_st_subject_insert(tx, "o2", "p1", "bi1", enc, sizeof(enc), 10, E_)); /* per organization */
+	assert_int_equal(cf_st_subject_insert(tx, "o9", "p1", "bi1", enc, sizeof(enc), 10, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subject_insert(tx, "o1", "p3", "bi3", NULL, 4, 10, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_insert(tx, "o1", "p3", "", enc, sizeof(enc), 10, &err), CF_EINVAL);
+
+	OK(cf_st_subject_find(tx, "o1", "bi1", p, E_));
+	assert_string_equal(p, "p1");
+	assert_int_equal(cf_st_subject_find(tx, "o1", "bi9", p, &err), CF_ENOTFOUND);
+	assert_string_equal(p, "");
+	OK(cf_st_subject_exists(tx, "o1", "p1", E_));
+	assert_int_equal(cf_st_subject_exists(tx, "o1", "p9", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subject_exists(tx, "o9", "p1", &err), CF_ENOTFOUND);
+	commit(tx);
+
+	/* The encrypted identifier is stored byte for byte, NUL included. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT enc_nid FROM subjects WHERE org = 'o1'", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(st, 0), sizeof(enc));
+	assert_memory_equal(sqlite3_column_blob(st, 0), enc, sizeof(enc));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static void record_fixture(fx *f)
+{
+	cf_tx *tx;
+	int64_t v;
+
+	make_org(f, "o1");
+	tx = begin(f, true);
+	OK(cf_st_collection_put(tx, "o1", "people", "{}", 1, &v, E_));
+	OK(cf_st_collection_put(tx, "o1", "benefits", "{}", 1, &v, E_));
+	OK(cf_st_subject_insert(tx, "o1", "p1", "bi1", (const uint8_t *)"n1", 2, 1, E_));
+	OK(cf_st_subject_insert(tx, "o1", "p2", "bi2", (const uint8_t *)"n2", 2, 1, E_));
+	commit(tx);
+}
+
+static cf_record_row record_row(const char *collection, const char *id, const char *subject, int64_t version)
+{
+	cf_record_row r;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.org, "o1", 3);
+	memcpy(r.collection, collection, strlen(collection) + 1);
+	memcpy(r.id, id, strlen(id) + 1);
+	memcpy(r.subject, subject, strlen(subject) + 1);
+	r.version = version;
+	r.created_us = 1000;
+	r.updated_us = 1000 + version;
+	return r;
+}
+
+static void test_records(void **state)
+{
+	fx *f = *state;
+	static uint8_t ct_b[] = {1, 2, 3, 0, 4}, ct_a[] = {9}, ct_a2[] = {7, 7};
+	cf_field_ct v1[] = {{(char *)"b", ct_b, sizeof(ct_b)}, {(char *)"a", ct_a, sizeof(ct_a)}};
+	cf_field_ct v2[] = {{(char *)"a", ct_a2, sizeof(ct_a2)}, {(char *)"empty", NULL, 0}};
+	cf_field_ct dup[] = {{(char *)"a", ct_a, 1}, {(char *)"a", ct_a, 1}};
+	cf_err err = {0};
+	cf_record_row r, got;
+	cf_field_ct *fields = NULL;
+	size_t n = 9;
+	json_t *list = NULL;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	record_fixture(f);
+	tx = begin(f, true);
+	r = record_row("people", "r1", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, v1, 2, E_));
+	assert_int_equal(cf_st_record_insert(tx, &r, v1, 2, &err), CF_EEXIST);
+
+	OK(cf_st_record_get(tx, "o1", "people", "r1", &got, &fields, &n, E_));
+	assert_string_equal(got.org, "o1");
+	assert_string_equal(got.collection, "people");
+	assert_string_equal(got.id, "r1");
+	assert_string_equal(got.subject, "p1");
+	assert_int_equal(got.version, 1);
+	assert_int_equal(got.created_us, 1000);
+	assert_int_equal(got.updated_us, 1001);
+	assert_int_equal(n, 2);
+	assert_string_equal(fields[0].name, "a"); /* ordered by field name */
+	assert_int_equal(fields[0].len, 1);
+	assert_memory_equal(fields[0].ct, ct_a, 1);
+	assert_string_equal(fields[1].name, "b");
+	assert_int_equal(fields[1].len, sizeof(ct_b));
+	assert_memory_equal(fields[1].ct, ct_b, sizeof(ct_b));
+	cf_field_cts_free(fields, n);
+	fields = NULL;
+	assert_int_equal(cf_st_record_get(tx, "o1", "people", "r9", &got, &fields, &n, &err), CF_ENOTFOUND);
+	assert_null(fields);
+	assert_int_equal(n, 0);
+	assert_int_equal(cf_st_record_get(tx, "o1", "benefits", "r1", &got, &fields, &n, &err), CF_ENOTFOUND);
+
+	/* Version 2 replaces the field set; version 1 stays as history. */
+	r = record_row("people", "r1", "p1", 2);
+	OK(cf_st_record_update(tx, &r, v2, 2, E_));
+	OK(cf_st_record_get(tx, "o1", "people", "r1", &got, &fields, &n, E_));
+	assert_int_equal(got.version, 2);
+	assert_int_equal(got.created_us, 1000);
+	assert_int_equal(got.updated_us, 1002);
+	assert_int_equal(n, 2);
+	assert_string_equal(fields[0].name, "a");
+	assert_int_equal(fields[0].len, 2);
+	assert_memory_equal(fields[0].ct, ct_a2, 2);
+	assert_string_equal(fields[1].name, "empty");
+	assert_int_equal(fields[1].len, 0);
+	assert_non_null(fields[1].ct);
+	cf_field_cts_free(fields, n);
+	fields = NULL;
+
+	/* Stale or skipping versions conflict; a missing record is not found. */
+	assert_int_equal(cf_st_record_update(tx, &r, v2, 2, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_VERSION_CONFLICT);
+	r.version = 4;
+	assert_int_equal(cf_st_record_update(tx, &r, v2, 2, &err), CF_EEXIST);
+	r.version = 1;
+	assert_int_equal(cf_st_record_update(tx, &r, v2, 2, &err), CF_EEXIST);
+	r.version = 0;
+	assert_int_equal(cf_st_record_update(tx, &r, v2, 2, &err), CF_EINVAL);
+	r = record_row("people", "r9", "p1", 2);
+	assert_int_equal(cf_st_record_update(tx, &r, v2, 2, &err), CF_ENOTFOUND);
+
+	/* References must exist; inputs are checked. */
+	r = record_row("people", "r2", "p9", 1);
+	assert_int_equal(cf_st_record_insert(tx, &r, v1, 2, &err), CF_ENOTFOUND);
+	r = record_row("nope", "r2", "p1", 1);
+	assert_int_equal(cf_st_record_insert(tx, &r, v1, 2, &err), CF_ENOTFOUND);
+	r = record_row("people", "r2", "p1", 0);
+	assert_int_equal(cf_st_record_insert(tx, &r, v1, 2, &err), CF_EINVAL);
+	r = record_row("people", "", "p1", 1);
+	assert_int_equal(cf_st_record_insert(tx, &r, v1, 2, &err), CF_EINVAL);
+	r = record_row("people", "r2", "p1", 1);
+	assert_int_equal(cf_st_record_insert(tx, &r, NULL, 2, &err), CF_EINTERNAL);
+
+	/* Other records for the list. */
+	r = record_row("people", "r2", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = record_row("benefits", "r1", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, v1, 1, E_));
+	r = record_row("people", "r3", "p2", 1);
+	OK(cf_st_record_insert(tx, &r, v1, 1, E_));
+	OK(cf_st_record_list_by_subject(tx, "o1", "p1", &list, E_));
+	assert_json(list, "[{\"collection\":\"benefits\",\"created_us\":1000,\"id\":\"r1\",\"updated_us\":1001,"
+			  "\"version\":1},"
+			  "{\"collection\":\"people\",\"created_us\":1000,\"id\":\"r1\",\"updated_us\":1002,"
+			  "\"version\":2},"
+			  "{\"collection\":\"people\",\"created_us\":1000,\"id\":\"r2\",\"updated_us\":1001,"
+			  "\"version\":1}]");
+	json_decref(list);
+	OK(cf_st_record_list_by_subject(tx, "o1", "p9", &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	commit(tx);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_fields WHERE collection = 'people' AND "
+				     "record_id = 'r1'"),
+			 4);
+	sqlite3_close(db);
+
+	/* Delete removes the record and every version's ciphertexts. */
+	tx = begin(f, true);
+	OK(cf_st_record_delete(tx, "o1", "people", "r1", E_));
+	assert_int_equal(cf_st_record_get(tx, "o1", "people", "r1", &got, &fields, &n, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_record_delete(tx, "o1", "people", "r1", &err), CF_ENOTFOUND);
+	OK(cf_st_record_get(tx, "o1", "benefits", "r1", &got, &fields, &n, E_));
+	assert_int_equal(n, 1);
+	cf_field_cts_free(fields, n);
+	fields = NULL;
+	commit(tx);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_fields WHERE collection = 'people' AND "
+				     "record_id = 'r1'"),
+			 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE collection = 'people' AND id = 'r1'"), 0);
+	sqlite3_close(db);
+
+	/* A field named twice is refused; the caller rolls back and nothing remains. */
+	tx = begin(f, true);
+	r = record_row("people", "r5", "p1", 1);
+	assert_int_equal(cf_st_record_insert(tx, &r, dup, 2, &err), CF_EEXIST);
+	cf_tx_rollback(tx);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_record_get(tx, "o1", "people", "r5", &got, &fields, &n, &err), CF_ENOTFOUND);
+	commit(tx);
+}
+
+/* ---- keystore --------------------------------------------------------- */
+
+static void test_keys(void **state)
+{
+	fx *f = *state;
+	static const uint8_t w1[] = {0x10, 0x00, 0x20, 0x30}, w2[] = {0x99};
+	cf_err err = {0};
+	uint8_t *w = NULL;
+	size_t len = 0;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	OK(cf_st_key_put(tx, "org", "o1", "k1", w1, sizeof(w1), 10, E_));
+	assert_int_equal(cf_st_key_put(tx, "org", "o1", "k1", w2, sizeof(w2), 10, &err), CF_EEXIST);
+	OK(cf_st_key_put(tx, "org", "o1", "k2", w2, sizeof(w2), 10, E_));
+	OK(cf_st_key_put(tx, "instance", "", "k1", w2, sizeof(w2), 10, E_));
+	assert_int_equal(cf_st_key_put(tx, "org", "o1", "k3", w1, 0, 10, &err), CF_EINVAL);
+	assert_int_equal(cf_st_key_put(tx, "org", "o1", "k3", NULL, 4, 10, &err), CF_EINVAL);
+	assert_int_equal(cf_st_key_put(tx, "", "o1", "k3", w1, sizeof(w1), 10, &err), CF_EINVAL);
+	assert_int_equal(cf_st_key_put(tx, "org", NULL, "k3", w1, sizeof(w1), 10, &err), CF_EINVAL);
+
+	OK(cf_st_key_get(tx, "org", "o1", "k1", &w, &len, E_));
+	assert_int_equal(len, sizeof(w1));
+	assert_memory_equal(w, w1, sizeof(w1));
+	free(w);
+	OK(cf_st_key_get(tx, "instance", "", "k1", &w, &len, E_));
+	assert_int_equal(len, 1);
+	assert_int_equal(w[0], 0x99);
+	free(w);
+	w = NULL;
+	assert_int_equal(cf_st_key_get(tx, "org", "o2", "k1", &w, &len, &err), CF_ENOTFOUND);
+	assert_null(w);
+	assert_int_equal(len, 0);
+
+	OK(cf_st_key_delete(tx, "org", "o1", "k1", E_));
+	assert_int_equal(cf_st_key_get(tx, "org", "o1", "k1", &w, &len, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_key_delete(tx, "org", "o1", "k1", &err), CF_ENOTFOUND);
+	OK(cf_st_key_get(tx, "org", "o1", "k2", &w, &len, E_));
+	free(w);
+	commit(tx);
+}
+
+static void test_keystore_only_in_keys_db(void **state)
+{
+	fx *f = *state;
+	static const uint8_t secret[48] = "KEYSTORE-ONLY/wrapped-key-bytes:0123456789abcdef";
+	cf_tx *tx;
+	sqlite3 *db;
+	int64_t v;
+
+	record_fixture(f);
+	tx = begin(f, true);
+	OK(cf_st_key_put(tx, "org", "o1", "dek", secret, sizeof(secret), 10, E_));
+	OK(cf_st_collection_put(tx, "o1", "more", "{\"x\":1}", 2, &v, E_));
+	commit(tx);
+
+	/* While open, in whatever file holds recent pages (WAL included). */
+	assert_false(file_contains(f, "vault.db", secret, sizeof(secret)));
+	assert_false(file_contains(f, "vault.db-wal", secret, sizeof(secret)));
+	assert_true(file_contains(f, "keys.db", secret, sizeof(secret)) ||
+		    file_contains(f, "keys.db-wal", secret, sizeof(secret)));
+	fx_close(f);
+
+	/* After close (checkpointed): only keys.db has the bytes. */
+	assert_false(file_contains(f, "vault.db", secret, sizeof(secret)));
+	assert_true(file_contains(f, "keys.db", secret, sizeof(secret)));
+
+	/* vault.db alone has no keystore table; keys.db has only it. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'keys'"), 0);
+	assert_true(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") >= 11);
+	sqlite3_close(db);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'keys'"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM keys WHERE kind = 'org' AND org = 'o1'"), 1);
+	sqlite3_close(db);
+	fx_open(f, NULL);
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static void test_audit_append_only(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+	int64_t idx = -1, n = -1;
+	char *e = NULL;
+	size_t len = 0;
+	sqlite3 *db;
+
+	tx = begin(f, true);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 0);
+	OK(cf_st_audit_append(tx, "{\"a\":0}", 7, &idx, E_));
+	assert_int_equal(idx, 0);
+	OK(cf_st_audit_append(tx, "{\"a\":1}", 7, &idx, E_));
+	assert_int_equal(idx, 1);
+	OK(cf_st_audit_append(tx, "", 0, &idx, E_));
+	assert_int_equal(idx, 2);
+	assert_int_equal(cf_st_audit_append(tx, NULL, 3, &idx, &err), CF_EINVAL);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 3);
+	OK(cf_st_audit_get(tx, 1, &e, &len, E_));
+	assert_int_equal(len, 7);
+	assert_memory_equal(e, "{\"a\":1}", 7);
+	assert_int_equal(e[7], '\0');
+	free(e);
+	OK(cf_st_audit_get(tx, 2, &e, &len, E_));
+	assert_int_equal(len, 0);
+	assert_string_equal(e, "");
+	free(e);
+	e = NULL;
+	assert_int_equal(cf_st_audit_get(tx, 3, &e, &len, &err), CF_ENOTFOUND);
+	assert_null(e);
+	assert_int_equal(cf_st_audit_get(tx, -1, &e, &len, &err), CF_ENOTFOUND);
+	commit(tx);
+
+	/* Behind the store's back, SQL itself refuses to change the trail. */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE audit SET entry = x'00' WHERE idx = 0"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE audit SET idx = 9 WHERE idx = 2"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "DELETE FROM audit WHERE idx = 2"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM audit"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit (idx, entry) VALUES (0, x'00')"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "REPLACE INTO audit (idx, entry) VALUES (1, x'00')"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry) VALUES (7, x'00')"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (entry) VALUES (x'00')"), SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit"), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit WHERE idx = 0 AND entry = CAST('{\"a\":0}' AS BLOB)"),
+			 1);
+	sqlite3_close(db);
+
+	/* The numbering goes on across a reopen. */
+	fx_close(f);
+	fx_open(f, NULL);
+	tx = begin(f, true);
+	OK(cf_st_audit_append(tx, "x", 1, &idx, E_));
+	assert_int_equal(idx, 3);
+	OK(cf_st_audit_get(tx, 0, &e, &len, E_));
+	assert_memory_equal(e, "{\"a\":0}", 7);
+	free(e);
+	commit(tx);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_open_close_reopen_keeps_data),
+		T(test_open_refused),
+		T(test_newer_schema_refused),
+		T(test_file_modes_0600),
+		T(test_sync_full_and_timeout_options),
+		T(test_check),
+		T(test_rollback_leaves_nothing),
+		T(test_statement_error_keeps_tx_usable),
+		T(test_write_in_read_tx_refused),
+		T(test_double_begin_same_thread_refused),
+		T(test_contention_bounded_wait),
+		T(test_threads_share_the_store),
+		T(test_meta),
+		T(test_orgs),
+		T(test_users),
+		T(test_members),
+		T(test_tokens),
+		T(test_apikeys),
+		T(test_collections),
+		T(test_grants),
+		T(test_subjects),
+		T(test_records),
+		T(test_keys),
+		T(test_keystore_only_in_keys_db),
+		T(test_audit_append_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
