@@ -540,6 +540,7 @@ static const cf_cli_group *const groups[] = {
 	&cf_cli_group_login,  &cf_cli_group_logout, &cf_cli_group_me,	      &cf_cli_group_health,
 	&cf_cli_group_unseal, &cf_cli_group_org,    &cf_cli_group_user,       &cf_cli_group_apikey,
 	&cf_cli_group_collection, &cf_cli_group_grant, &cf_cli_group_record, &cf_cli_group_subject,
+	&cf_cli_group_audit,
 };
 
 static bool verbless(const cf_cli_group *g)
@@ -1402,7 +1403,8 @@ int cf_cli_report(const cf_cli_ctx *c, const cf_cli_resp *r)
 	char line[1024];
 
 	if (r->status >= 200 && r->status <= 299) {
-		if (r->len > 0 && r->json == NULL) {
+		/* text/plain answers (checkpoints, keys) are printed as they are */
+		if (r->len > 0 && r->json == NULL && strncmp(r->content_type, "text/plain", 10) != 0) {
 			say("the daemon's answer (status %ld) is not valid JSON", r->status);
 			return CF_CLI_EXIT_SERVER;
 		}

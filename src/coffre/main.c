@@ -10,7 +10,10 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "audit/note.h"
+#include "audit/verify.h"
 #include "http/http.h"
+#include "store/store.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -267,6 +270,123 @@ out:
 	return rc;
 }
 
+/* Reads a whole small file (checkpoints, keys); NULL on error. */
+static char *read_text(const char *path, size_t *len)
+{
+	char *t = slurp(path);
+	if (t != NULL && len != NULL)
+		*len = strlen(t);
+	return t;
+}
+
+/*
+ * `coffre audit verify`: offline, on the data directory. Exit 0 when the
+ * trail verifies, 1 when tampering is detected, 2 usage, 5 I/O.
+ */
+static int cmd_audit_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"checkpoint", required_argument, NULL, 'c'},
+					     {"key", required_argument, NULL, 'k'},
+					     {"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *dir = NULL, *ckpath = NULL, *keyarg = NULL;
+	char path[PATH_MAX];
+	char *stored_key = NULL, *ext = NULL;
+	size_t ext_len = 0;
+	bool as_json = false;
+	cf_note_verifier ver;
+	cf_verify_report rep;
+	cf_store *st = NULL;
+	cf_err err = {0};
+	cf_tx *tx = NULL;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'c': ckpath = optarg; break;
+		case 'k': keyarg = optarg; break;
+		case 'j': as_json = true; break;
+		case 'h':
+			printf("usage: coffre audit verify --data DIR [--checkpoint FILE] [--key KEY] [--json]\n\n"
+			       "Recomputes every leaf, tree node and root of the audit trail from DIR's storage,\n"
+			       "checks every stored checkpoint's signature and root, and, given a checkpoint kept\n"
+			       "elsewhere (--checkpoint, e.g. saved from `coffre audit checkpoint`), checks that the\n"
+			       "trail still extends it (a rolled-back database fails here). Signatures are checked\n"
+			       "with --key (from `coffre audit key`, kept elsewhere) or else the key stored in DIR.\n"
+			       "Names the first bad index. Exit 0 verified, 1 tampering detected, 5 I/O error.\n");
+			return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (dir == NULL) {
+		fprintf(stderr, "coffre audit verify: --data DIR is required\n");
+		return EXIT_USAGE;
+	}
+	if (cf_vault_path(dir, "vault.db", path, sizeof(path)) != CF_OK || access(path, R_OK) != 0) {
+		fprintf(stderr, "coffre audit verify: %s holds no vault\n", dir);
+		return EXIT_IO;
+	}
+	if (ckpath != NULL && (ext = read_text(ckpath, &ext_len)) == NULL) {
+		fprintf(stderr, "coffre audit verify: cannot read %s\n", ckpath);
+		return EXIT_IO;
+	}
+	if (cf_store_open(dir, cf_env_system(), NULL, &st, &err) != CF_OK) {
+		fprintf(stderr, "coffre audit verify: %s\n", err.detail);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (keyarg == NULL) {
+		if (cf_store_begin(st, false, &tx, &err) == CF_OK) {
+			if (cf_st_meta_get(tx, "audit_verifier_key", &stored_key, NULL) != CF_OK)
+				stored_key = NULL;
+			cf_tx_rollback(tx);
+		}
+		keyarg = stored_key;
+	}
+	if (keyarg != NULL && cf_note_verifier_parse(keyarg, &ver, &err) != CF_OK) {
+		fprintf(stderr, "coffre audit verify: bad verifier key: %s\n", err.detail);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (cf_audit_verify(st, keyarg ? &ver : NULL, ext, ext_len, &rep, &err) != CF_OK) {
+		fprintf(stderr, "coffre audit verify: %s\n", err.detail);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (as_json) {
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s?, s:s}", "ok", rep.ok, "entries",
+				      (json_int_t)rep.entries, "checkpoints", (json_int_t)rep.checkpoints,
+				      "latest_checkpoint", (json_int_t)rep.latest_checkpoint, "external_checkpoint",
+				      (json_int_t)rep.external_size, "first_bad_index", (json_int_t)rep.first_bad_index,
+				      "root", rep.root_hex, "problem", rep.ok ? NULL : rep.problem, "key",
+				      keyarg == NULL ? "none" : (stored_key != NULL ? "stored" : "given"));
+		char *txt = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+		puts(txt ? txt : "{}");
+		free(txt);
+		json_decref(j);
+	} else if (rep.ok) {
+		printf("coffre audit verify: OK: %lld entries, root %s; %lld stored checkpoints verified%s%s\n",
+		       (long long)rep.entries, rep.root_hex, (long long)rep.checkpoints,
+		       keyarg == NULL ? " (no verifier key: signatures NOT checked)" : "",
+		       rep.external_size >= 0 ? "; consistent with the given checkpoint" : "");
+	} else if (rep.first_bad_index >= 0) {
+		printf("coffre audit verify: FAILED at index %lld: %s\n", (long long)rep.first_bad_index, rep.problem);
+	} else {
+		printf("coffre audit verify: FAILED: %s\n", rep.problem);
+	}
+	if (rc == 0 && !rep.ok)
+		rc = 1;
+out:
+	cf_store_close(st);
+	free(stored_key);
+	free(ext);
+	return rc;
+}
+
 static int cmd_routes(int argc, char **argv)
 {
 	json_t *r = cf_http_routes_json();
@@ -317,6 +437,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
+	if (strcmp(argv[1], "audit") == 0 && argc > 2 && strcmp(argv[2], "verify") == 0)
+		return cmd_audit_verify(argc - 2, argv + 2);
 	rc = cf_cli_dispatch(argc - 1, argv + 1);
 	if (rc == -1) {
 		fprintf(stderr, "coffre: unknown command '%s' (see coffre --help)\n", argv[1]);

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import (TIME_RE, assert_problem, assert_status, create_org, create_user, next_nid,
+from conftest import (TIME_RE, assert_problem, assert_status, create_org, next_nid,
                       password_for, record_fields, records_path, unique)
 
 

@@ -4,13 +4,11 @@ a clean stop every byte under the data directory (databases, -wal, -shm,
 logs) and the daemon's own output are scanned."""
 
 import secrets
-from pathlib import Path
 
 import pytest
 
 from conftest import (assert_problem, assert_status, create_user, format_nid, invalid_nid, next_nid,
-                      password_for,
-                      record_fields, records_path)
+                      password_for, record_fields, records_path)
 
 P = "social-aid"
 CANARY = "CanaryQx" + secrets.token_hex(6)
@@ -56,7 +54,8 @@ def scanned(daemon, world):
     sm = world.sm["cpas"]
     create_user(sm, "cpas", "batch_c", ["technical"])
     kr = sm.post("/v1/orgs/cpas/api-keys", {"username": "batch_c"}).json()
-    key, key_secret = kr["key"], kr["key"][len(f"cfk_{kr['id']}_"):]
+    key, key_secret = kr["key"], kr["key"][len(f"cfk_{kr['id']}."):]
+    assert key.startswith(f"cfk_{kr['id']}.") and len(key_secret) >= 32
     assert_status(d.client(key).get("/v1/me"), 200)
     tokens = [c.token for c in (alice, world.carol, world.victor, sm, world.admin)]
 

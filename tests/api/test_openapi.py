@@ -4,7 +4,6 @@ matches the document's paths exactly."""
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml

@@ -202,8 +202,8 @@ def test_api_key_lifecycle(world):
     assert set(body) == {"id", "key", "username", "org"}
     assert body["username"] == "batch1" and body["org"] == "cpas"
     key, kid = body["key"], body["id"]
-    assert key.startswith(f"cfk_{kid}_")
-    secret = key[len(f"cfk_{kid}_"):]
+    assert key.startswith(f"cfk_{kid}.")
+    secret = key[len(f"cfk_{kid}."):]
     assert len(secret) >= 32
 
     me = d.client(key).get("/v1/me")
@@ -220,7 +220,7 @@ def test_api_key_lifecycle(world):
         assert set(k) == {"id", "username", "description", "revoked"}
 
     # a wrong secret with a real id
-    wrong = f"cfk_{kid}_" + ("A" if secret[0] != "A" else "B") + secret[1:]
+    wrong = f"cfk_{kid}." + ("A" if secret[0] != "A" else "B") + secret[1:]
     assert_problem(d.client(wrong).get("/v1/me"), 401, "unauthenticated")
 
     # a technical key acts for its organization only

@@ -2,7 +2,10 @@
  * test_store.c - the store: open/close/reopen and schema versions, file
  * modes, every operation's allowed and refused paths, JSON list shapes,
  * record versions, the keystore living only in keys.db, the audit trail
- * being append-only in SQL too, rollback, and bounded waits under
+ * (entries with leaf hashes and filter metadata, Merkle nodes, checkpoints)
+ * being append-only in SQL too, streaming scans over a large trail, lists
+ * by organization and subject, rollback, savepoints (including a
+ * transaction SQLite rolled back by itself), and bounded waits under
  * contention.
  *
  * Each test works in its own mkdtemp directory, removed afterwards. The
@@ -16,7 +19,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,6 +267,18 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* A recognizable leaf hash for tag/i; the store keeps hashes, it never recomputes them. */
+static void fake_hash(uint8_t tag, int64_t i, uint8_t out[CF_HASH_LEN])
+{
+	uint64_t u = (uint64_t)i;
+	size_t k;
+
+	for (k = 0; k < CF_HASH_LEN; k++)
+		out[k] = (uint8_t)(tag + k * 7u + (uint8_t)(u >> (8 * (k % 8))));
+}
+
+static const uint8_t LEAF_A[CF_HASH_LEN] = "leaf-A: 32 bytes of a leaf hash";
+
 /* ---- opening, files, schema ------------------------------------------- */
 
 static void test_open_close_reopen_keeps_data(void **state)
@@ -466,7 +483,7 @@ static void test_rollback_leaves_nothing(void **state)
 	OK(cf_st_org_insert(tx, "o1", "x", f->clock, E_));
 	OK(cf_st_meta_set(tx, "m", "v", E_));
 	OK(cf_st_key_put(tx, "org", "o1", "k", (const uint8_t *)"wrapped", 7, f->clock, E_));
-	OK(cf_st_audit_append(tx, "e0", 2, &idx, E_));
+	OK(cf_st_audit_append(tx, "e0", 2, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 0);
 	cf_tx_rollback(tx);
 
@@ -483,7 +500,7 @@ static void test_rollback_leaves_nothing(void **state)
 
 	/* The next append after a rollback still gets index 0. */
 	tx = begin(f, true);
-	OK(cf_st_audit_append(tx, "e0", 2, &idx, E_));
+	OK(cf_st_audit_append(tx, "e0", 2, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 0);
 	commit(tx);
 }
@@ -519,7 +536,7 @@ static void test_write_in_read_tx_refused(void **state)
 
 	tx = begin(f, false);
 	assert_int_equal(cf_st_org_insert(tx, "o1", "x", 1, &err), CF_EINTERNAL);
-	assert_int_equal(cf_st_audit_append(tx, "e", 1, &idx, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_audit_append(tx, "e", 1, LEAF_A, NULL, &idx, &err), CF_EINTERNAL);
 	assert_int_equal(cf_st_meta_get(tx, "m", &v, &err), CF_ENOTFOUND);
 	commit(tx);
 	tx = begin(f, false);
@@ -651,7 +668,7 @@ static void *write_thread(void *arg)
 			w->failures++;
 			continue;
 		}
-		if (cf_st_audit_append(tx, entry, strlen(entry), &idx, &err) != CF_OK) {
+		if (cf_st_audit_append(tx, entry, strlen(entry), LEAF_A, NULL, &idx, &err) != CF_OK) {
 			cf_tx_rollback(tx);
 			w->failures++;
 			continue;
@@ -687,7 +704,7 @@ static void test_threads_share_the_store(void **state)
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, WRITERS * APPENDS);
 	for (i = 0; i < n; i++) {
-		OK(cf_st_audit_get(tx, i, &e, &len, E_));
+		OK(cf_st_audit_get(tx, i, &e, &len, NULL, E_));
 		assert_int_equal(sscanf(e, "w%d-%d", &t, &k), 2);
 		assert_true(t >= 0 && t < WRITERS && k >= 0 && k < APPENDS);
 		assert_false(seen[t][k]);
@@ -1426,9 +1443,44 @@ static void test_keystore_only_in_keys_db(void **state)
 
 /* ---- audit ------------------------------------------------------------ */
 
+/* Appends entry with a leaf derived from the index it is expected to get. */
+static int64_t append(cf_tx *tx, const char *entry, const char *actor_org, const char *resource_org,
+		      const char *subject)
+{
+	cf_audit_meta meta = {actor_org, resource_org, subject};
+	uint8_t leaf[CF_HASH_LEN];
+	int64_t n = -1, idx = -1;
+
+	OK(cf_st_audit_count(tx, &n, E_));
+	fake_hash(0x40, n, leaf);
+	OK(cf_st_audit_append(tx, entry, strlen(entry), leaf, &meta, &idx, E_));
+	assert_int_equal(idx, n);
+	return idx;
+}
+
+typedef struct len_seen {
+	int64_t first; /* the index the scan starts at */
+	size_t n;
+	size_t len[4];
+} len_seen;
+
+/* Records each entry's length; the bytes must be readable as a string. */
+static cf_rc collect_len(void *ctx, int64_t index, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN])
+{
+	len_seen *s = ctx;
+
+	assert_non_null(entry);
+	assert_int_equal(entry[len], '\0');
+	assert_int_equal(index, s->first + (int64_t)s->n);
+	assert_true(s->n < 4);
+	s->len[s->n++] = len;
+	return CF_OK;
+}
+
 static void test_audit_append_only(void **state)
 {
 	fx *f = *state;
+	len_seen lens = {0};
 	cf_err err = {0};
 	cf_tx *tx;
 	int64_t idx = -1, n = -1;
@@ -1439,28 +1491,35 @@ static void test_audit_append_only(void **state)
 	tx = begin(f, true);
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, 0);
-	OK(cf_st_audit_append(tx, "{\"a\":0}", 7, &idx, E_));
+	OK(cf_st_audit_append(tx, "{\"a\":0}", 7, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 0);
-	OK(cf_st_audit_append(tx, "{\"a\":1}", 7, &idx, E_));
+	OK(cf_st_audit_append(tx, "{\"a\":1}", 7, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 1);
-	OK(cf_st_audit_append(tx, "", 0, &idx, E_));
+	OK(cf_st_audit_append(tx, "", 0, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 2);
-	assert_int_equal(cf_st_audit_append(tx, NULL, 3, &idx, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_append(tx, NULL, 3, LEAF_A, NULL, &idx, &err), CF_EINVAL);
+	assert_int_equal(idx, -1);
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, 3);
-	OK(cf_st_audit_get(tx, 1, &e, &len, E_));
+	OK(cf_st_audit_get(tx, 1, &e, &len, NULL, E_));
 	assert_int_equal(len, 7);
 	assert_memory_equal(e, "{\"a\":1}", 7);
 	assert_int_equal(e[7], '\0');
 	free(e);
-	OK(cf_st_audit_get(tx, 2, &e, &len, E_));
+	OK(cf_st_audit_get(tx, 2, &e, &len, NULL, E_));
 	assert_int_equal(len, 0);
 	assert_string_equal(e, "");
 	free(e);
 	e = NULL;
-	assert_int_equal(cf_st_audit_get(tx, 3, &e, &len, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_get(tx, 3, &e, &len, NULL, &err), CF_ENOTFOUND);
 	assert_null(e);
-	assert_int_equal(cf_st_audit_get(tx, -1, &e, &len, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_get(tx, -1, &e, &len, NULL, &err), CF_ENOTFOUND);
+	/* A scan hands out the empty entry as "" too. */
+	OK(cf_st_audit_scan(tx, 0, 100, collect_len, &lens, E_));
+	assert_int_equal(lens.n, 3);
+	assert_int_equal(lens.len[0], 7);
+	assert_int_equal(lens.len[1], 7);
+	assert_int_equal(lens.len[2], 0);
 	commit(tx);
 
 	/* Behind the store's back, SQL itself refuses to change the trail. */
@@ -1468,13 +1527,23 @@ static void test_audit_append_only(void **state)
 	assert_int_not_equal(raw_exec(db, "UPDATE audit SET entry = x'00' WHERE idx = 0"), SQLITE_OK);
 	assert_non_null(strstr(sqlite3_errmsg(db), "cannot be changed"));
 	assert_int_not_equal(raw_exec(db, "UPDATE audit SET idx = 9 WHERE idx = 2"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE audit SET actor_org = 'o1' WHERE idx = 1"), SQLITE_OK);
 	assert_int_not_equal(raw_exec(db, "DELETE FROM audit WHERE idx = 2"), SQLITE_OK);
 	assert_non_null(strstr(sqlite3_errmsg(db), "cannot be deleted"));
 	assert_int_not_equal(raw_exec(db, "DELETE FROM audit"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit (idx, entry) VALUES (0, x'00')"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "REPLACE INTO audit (idx, entry) VALUES (1, x'00')"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry) VALUES (7, x'00')"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (entry) VALUES (x'00')"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit (idx, entry, leaf) VALUES (0, x'00', zeroblob(32))"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "REPLACE INTO audit (idx, entry, leaf) VALUES (1, x'00', zeroblob(32))"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry, leaf) VALUES (7, x'00', zeroblob(32))"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (entry, leaf) VALUES (x'00', zeroblob(32))"), SQLITE_OK);
+	/* The leaf is exactly 32 bytes of blob, and required. */
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry, leaf) VALUES (3, x'00', zeroblob(31))"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry, leaf) VALUES (3, x'00', zeroblob(33))"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit (idx, entry) VALUES (3, x'00')"), SQLITE_OK);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit"), 3);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit WHERE idx = 0 AND entry = CAST('{\"a\":0}' AS BLOB)"),
 			 1);
@@ -1484,12 +1553,846 @@ static void test_audit_append_only(void **state)
 	fx_close(f);
 	fx_open(f, NULL);
 	tx = begin(f, true);
-	OK(cf_st_audit_append(tx, "x", 1, &idx, E_));
+	OK(cf_st_audit_append(tx, "x", 1, LEAF_A, NULL, &idx, E_));
 	assert_int_equal(idx, 3);
-	OK(cf_st_audit_get(tx, 0, &e, &len, E_));
+	OK(cf_st_audit_get(tx, 0, &e, &len, NULL, E_));
 	assert_memory_equal(e, "{\"a\":0}", 7);
 	free(e);
 	commit(tx);
+}
+
+static void test_audit_leaf_and_meta(void **state)
+{
+	fx *f = *state;
+	static const char nul_entry[] = {'a', '\0', 'b'};
+	const cf_audit_meta full = {"o1", "o2", "p1"}, partial = {NULL, "o3", NULL};
+	len_seen lens = {.first = 2};
+	cf_audit_meta bad;
+	char longid[CF_ID_MAX + 2];
+	uint8_t leaf[CF_HASH_LEN], want[CF_HASH_LEN];
+	cf_err err = {0};
+	char *e = NULL;
+	size_t len = 9;
+	int64_t idx = -1, n = -1;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	tx = begin(f, true);
+	fake_hash(1, 0, want);
+	OK(cf_st_audit_append(tx, "{\"n\":0}", 7, want, &full, &idx, E_));
+	assert_int_equal(idx, 0);
+	fake_hash(1, 1, want);
+	OK(cf_st_audit_append(tx, "{\"n\":1}", 7, want, &partial, &idx, E_));
+	fake_hash(1, 2, want);
+	OK(cf_st_audit_append(tx, nul_entry, sizeof(nul_entry), want, NULL, &idx, E_));
+	assert_int_equal(idx, 2);
+
+	/* Refused: no leaf, malformed metadata, bytes that are not UTF-8 text, over the cap. */
+	assert_int_equal(cf_st_audit_append(tx, "{}", 2, NULL, &full, &idx, &err), CF_EINVAL);
+	assert_int_equal(idx, -1);
+	bad = (cf_audit_meta){"", NULL, NULL};
+	assert_int_equal(cf_st_audit_append(tx, "{}", 2, want, &bad, &idx, &err), CF_EINVAL);
+	assert_non_null(strstr(err.detail, "actor organization id"));
+	bad = (cf_audit_meta){NULL, longid, NULL};
+	assert_int_equal(cf_st_audit_append(tx, "{}", 2, want, &bad, &idx, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_non_null(strstr(err.detail, "resource organization id"));
+	assert_null(strstr(err.detail, "xxx"));
+	bad = (cf_audit_meta){"o1", "o1", ""};
+	assert_int_equal(cf_st_audit_append(tx, "{}", 2, want, &bad, &idx, &err), CF_EINVAL);
+	assert_non_null(strstr(err.detail, "pseudonym"));
+	assert_int_equal(cf_st_audit_append(tx, "\xff\xfe", 2, want, NULL, &idx, &err), CF_EINVAL);
+	assert_non_null(strstr(err.detail, "UTF-8"));
+	assert_int_equal(cf_st_audit_append(tx, "\xc3", 1, want, NULL, &idx, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_append(tx, "x", (16u << 20) + 1, want, NULL, &idx, &err), CF_EINVAL);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 3);
+
+	/* Every output combination of get. */
+	OK(cf_st_audit_get(tx, 0, &e, &len, leaf, E_));
+	assert_int_equal(len, 7);
+	assert_string_equal(e, "{\"n\":0}");
+	fake_hash(1, 0, want);
+	assert_memory_equal(leaf, want, CF_HASH_LEN);
+	free(e);
+	e = NULL;
+	memset(leaf, 0xEE, sizeof(leaf));
+	OK(cf_st_audit_get(tx, 1, NULL, NULL, leaf, E_));
+	fake_hash(1, 1, want);
+	assert_memory_equal(leaf, want, CF_HASH_LEN);
+	OK(cf_st_audit_get(tx, 2, &e, &len, NULL, E_));
+	assert_int_equal(len, 3);
+	assert_memory_equal(e, nul_entry, 3);
+	assert_int_equal(e[3], '\0');
+	free(e);
+	e = NULL;
+	OK(cf_st_audit_get(tx, 2, NULL, NULL, NULL, E_));
+	OK(cf_st_audit_scan(tx, 2, 3, collect_len, &lens, E_));
+	assert_int_equal(lens.n, 1);
+	assert_int_equal(lens.len[0], 3); /* the NUL inside does not cut the entry */
+	assert_int_equal(cf_st_audit_get(tx, 3, NULL, NULL, NULL, &err), CF_ENOTFOUND);
+	memset(leaf, 0xEE, sizeof(leaf));
+	assert_int_equal(cf_st_audit_get(tx, 3, &e, &len, leaf, &err), CF_ENOTFOUND);
+	memset(want, 0, sizeof(want));
+	assert_memory_equal(leaf, want, CF_HASH_LEN);
+	assert_null(e);
+	assert_int_equal(len, 0);
+	assert_int_equal(cf_st_audit_get(tx, 0, &e, NULL, leaf, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_audit_get(tx, 0, NULL, &len, leaf, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* The metadata columns hold exactly what was given, NULL included. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT actor_org, resource_org, subject, typeof(actor_org),"
+						" typeof(subject) FROM audit ORDER BY idx",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "o1");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "o2");
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "p1");
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 3), "null");
+	assert_string_equal((const char *)sqlite3_column_text(st, 1), "o3");
+	assert_string_equal((const char *)sqlite3_column_text(st, 4), "null");
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(st, 0), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 1), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit WHERE length(leaf) = 32 AND typeof(leaf) = 'blob'"), 3);
+	sqlite3_close(db);
+}
+
+typedef struct node_seen {
+	int n;
+	int stop_at; /* -1: never */
+	int level[8];
+	int64_t index[8];
+	uint8_t hash[8][CF_HASH_LEN];
+} node_seen;
+
+static cf_rc collect_node(void *ctx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN])
+{
+	node_seen *s = ctx;
+
+	if (s->n == s->stop_at)
+		return CF_EINTEGRITY;
+	assert_true(s->n < 8);
+	s->level[s->n] = level;
+	s->index[s->n] = index;
+	memcpy(s->hash[s->n], hash, CF_HASH_LEN);
+	s->n++;
+	return CF_OK;
+}
+
+static void test_audit_nodes(void **state)
+{
+	fx *f = *state;
+	uint8_t h[CF_HASH_LEN], want[CF_HASH_LEN], zero[CF_HASH_LEN] = {0};
+	node_seen seen = {.stop_at = -1};
+	cf_err err = {0};
+	sqlite3 *db;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	(void)append(tx, "{\"n\":0}", NULL, NULL, NULL);
+	(void)append(tx, "{\"n\":1}", NULL, NULL, NULL);
+	fake_hash(0x21, 0, want);
+	OK(cf_st_audit_node_put(tx, 2, 0, want, E_));
+	fake_hash(0x11, 1, want);
+	OK(cf_st_audit_node_put(tx, 1, 1, want, E_));
+	fake_hash(0x11, 0, want);
+	OK(cf_st_audit_node_put(tx, 1, 0, want, E_));
+	fake_hash(0x11, (INT64_MAX >> 1) - 1, want);
+	OK(cf_st_audit_node_put(tx, 1, (INT64_MAX >> 1) - 1, want, E_)); /* the last subtree that fits */
+
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
+	fake_hash(0x11, 0, want);
+	assert_memory_equal(h, want, CF_HASH_LEN);
+	OK(cf_st_audit_node_get(tx, 2, 0, h, E_));
+	fake_hash(0x21, 0, want);
+	assert_memory_equal(h, want, CF_HASH_LEN);
+	/* Level 0 is an entry's leaf hash. */
+	OK(cf_st_audit_node_get(tx, 0, 1, h, E_));
+	fake_hash(0x40, 1, want);
+	assert_memory_equal(h, want, CF_HASH_LEN);
+	assert_int_equal(cf_st_audit_node_get(tx, 0, 2, h, &err), CF_ENOTFOUND);
+	assert_memory_equal(h, zero, CF_HASH_LEN);
+	assert_int_equal(cf_st_audit_node_get(tx, 0, -1, h, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 2, h, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_node_get(tx, 3, 0, h, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+
+	/* Written once: a second put of the same node conflicts and keeps the first hash. */
+	fake_hash(0x99, 0, want);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, 0, want, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
+	fake_hash(0x11, 0, want);
+	assert_memory_equal(h, want, CF_HASH_LEN);
+
+	/* Refused arguments. */
+	assert_int_equal(cf_st_audit_node_put(tx, 0, 0, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 64, 0, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, -1, 0, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, -1, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, INT64_MAX >> 1, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 63, 0, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, 5, NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_get(tx, -1, 0, h, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_get(tx, 64, 0, h, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 0, NULL, &err), CF_EINTERNAL);
+
+	/* The scan: level then index; early stop returns the callback's result. */
+	OK(cf_st_audit_nodes_scan(tx, collect_node, &seen, E_));
+	assert_int_equal(seen.n, 4);
+	assert_int_equal(seen.level[0], 1);
+	assert_int_equal(seen.index[0], 0);
+	assert_int_equal(seen.level[1], 1);
+	assert_int_equal(seen.index[1], 1);
+	fake_hash(0x11, 1, want);
+	assert_memory_equal(seen.hash[1], want, CF_HASH_LEN);
+	assert_int_equal(seen.level[2], 1);
+	assert_int_equal(seen.index[2], (INT64_MAX >> 1) - 1);
+	assert_int_equal(seen.level[3], 2);
+	assert_int_equal(seen.index[3], 0);
+	fake_hash(0x21, 0, want);
+	assert_memory_equal(seen.hash[3], want, CF_HASH_LEN);
+	seen = (node_seen){.stop_at = 2};
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cf_st_audit_nodes_scan(tx, collect_node, &seen, &err), CF_EINTEGRITY);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(err.rc, CF_OK); /* the callback's error is the callback owner's to describe */
+	assert_int_equal(cf_st_audit_nodes_scan(tx, NULL, &seen, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Nodes are writes: not in a read transaction, where they still read fine. */
+	tx = begin(f, false);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, 7, want, &err), CF_EINTERNAL);
+	OK(cf_st_audit_node_get(tx, 2, 0, h, E_));
+	seen = (node_seen){.stop_at = -1};
+	OK(cf_st_audit_nodes_scan(tx, collect_node, &seen, E_));
+	assert_int_equal(seen.n, 4);
+	commit(tx);
+
+	/* Behind the store's back, SQL refuses to change or remove a node, or to replace it. */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE audit_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "audit nodes cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM audit_nodes WHERE level = 2"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "audit nodes cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM audit_nodes"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit_nodes VALUES (1, 0, zeroblob(32))"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "written once"));
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 1, zeroblob(32))"
+					  " ON CONFLICT DO UPDATE SET hash = excluded.hash"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (0, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (64, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, -1, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, zeroblob(31))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, 'text')"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 5);
+	fake_hash(0x11, 0, want);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes WHERE level = 1 AND idx = 0 AND"
+				     " hash = zeroblob(32)"),
+			 0);
+	sqlite3_close(db);
+}
+
+typedef struct scan_seen {
+	int64_t next;   /* the index expected next */
+	int64_t calls;
+	int64_t stop_at; /* -1: never */
+	uint8_t tag;     /* leaf tag used at append */
+	bool check_entry;
+	cf_tx *tx;      /* set: the callback calls back into the store */
+	cf_rc inner_rc;
+} scan_seen;
+
+static cf_rc check_entry_cb(void *ctx, int64_t index, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN])
+{
+	scan_seen *s = ctx;
+	uint8_t want[CF_HASH_LEN];
+	char expect[32];
+
+	if (index == s->stop_at)
+		return CF_EINTEGRITY;
+	if (index != s->next)
+		fail_msg("scan out of order: got %lld, expected %lld", (long long)index, (long long)s->next);
+	fake_hash(s->tag, index, want);
+	if (memcmp(leaf, want, CF_HASH_LEN) != 0)
+		fail_msg("wrong leaf at %lld", (long long)index);
+	if (s->check_entry) {
+		assert_int_equal(cf_snprintf(expect, sizeof(expect), "{\"n\":%lld}", (long long)index), CF_OK);
+		if (len != strlen(expect) || memcmp(entry, expect, len) != 0 || entry[len] != '\0')
+			fail_msg("wrong entry at %lld", (long long)index);
+	}
+	if (s->tx != NULL) {
+		scan_seen inner = {.next = 0, .stop_at = -1, .tag = s->tag};
+		char *e = NULL;
+		size_t elen = 0;
+		cf_err err = {0};
+
+		/* Another statement in the same transaction is fine; the same scan again is refused. */
+		OK(cf_st_audit_get(s->tx, index, &e, &elen, NULL, E_));
+		assert_int_equal(elen, len);
+		free(e);
+		s->inner_rc = cf_st_audit_scan(s->tx, 0, 1, check_entry_cb, &inner, &err);
+		if (s->inner_rc != CF_OK)
+			assert_int_equal(err.rc, s->inner_rc);
+	}
+	s->next++;
+	s->calls++;
+	return CF_OK;
+}
+
+static void append_numbered(cf_tx *tx, int64_t count, uint8_t tag)
+{
+	char entry[32];
+	uint8_t leaf[CF_HASH_LEN];
+	int64_t i, idx = -1;
+	cf_err err = {0};
+
+	for (i = 0; i < count; i++) {
+		assert_int_equal(cf_snprintf(entry, sizeof(entry), "{\"n\":%lld}", (long long)i), CF_OK);
+		fake_hash(tag, i, leaf);
+		if (cf_st_audit_append(tx, entry, strlen(entry), leaf, NULL, &idx, &err) != CF_OK || idx != i)
+			fail_msg("append %lld: %s", (long long)i, err.detail);
+	}
+}
+
+static void test_audit_scan(void **state)
+{
+	fx *f = *state;
+	scan_seen s;
+	cf_err err = {0};
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	append_numbered(tx, 10, 7);
+	commit(tx);
+
+	tx = begin(f, false);
+	s = (scan_seen){.next = 0, .stop_at = -1, .tag = 7, .check_entry = true};
+	OK(cf_st_audit_scan(tx, 0, 10, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 10);
+	s = (scan_seen){.next = 3, .stop_at = -1, .tag = 7, .check_entry = true};
+	OK(cf_st_audit_scan(tx, 3, 7, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 4);
+	assert_int_equal(s.next, 7);
+	s = (scan_seen){.next = 8, .stop_at = -1, .tag = 7, .check_entry = true};
+	OK(cf_st_audit_scan(tx, 8, INT64_MAX, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 2);
+	s = (scan_seen){.next = 5, .stop_at = -1, .tag = 7};
+	OK(cf_st_audit_scan(tx, 5, 5, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 0);
+	OK(cf_st_audit_scan(tx, 10, 20, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 0);
+
+	/* Early stop: the callback's result comes back, and nothing after it is seen. */
+	s = (scan_seen){.next = 0, .stop_at = 4, .tag = 7};
+	assert_int_equal(cf_st_audit_scan(tx, 0, 10, check_entry_cb, &s, &err), CF_EINTEGRITY);
+	assert_int_equal(s.calls, 4);
+	assert_int_equal(err.rc, CF_OK);
+	/* The statement was reset: the next scan starts afresh. */
+	s = (scan_seen){.next = 0, .stop_at = -1, .tag = 7};
+	OK(cf_st_audit_scan(tx, 0, 10, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 10);
+
+	/* Re-entrance: other reads work inside the callback; the running scan cannot be restarted. */
+	s = (scan_seen){.next = 0, .stop_at = -1, .tag = 7, .tx = tx};
+	OK(cf_st_audit_scan(tx, 0, 3, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 3);
+	assert_int_equal(s.inner_rc, CF_EINTERNAL);
+
+	/* Refused arguments. */
+	assert_int_equal(cf_st_audit_scan(tx, 0, 10, NULL, &s, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_audit_scan(tx, -1, 10, check_entry_cb, &s, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_scan(tx, 5, 4, check_entry_cb, &s, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_scan(NULL, 0, 10, check_entry_cb, &s, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+#define BIG_TRAIL 200000
+
+/* Many rows: one statement streams them all, nothing is collected. */
+static void test_audit_scan_large(void **state)
+{
+	fx *f = *state;
+	scan_seen s = {.next = 0, .stop_at = -1, .tag = 9, .check_entry = true};
+	int64_t n = 0;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	append_numbered(tx, BIG_TRAIL, 9);
+	commit(tx);
+	tx = begin(f, false);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, BIG_TRAIL);
+	OK(cf_st_audit_scan(tx, 0, INT64_MAX, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, BIG_TRAIL);
+	s = (scan_seen){.next = BIG_TRAIL - 1000, .stop_at = -1, .tag = 9, .check_entry = true};
+	OK(cf_st_audit_scan(tx, BIG_TRAIL - 1000, BIG_TRAIL, check_entry_cb, &s, E_));
+	assert_int_equal(s.calls, 1000);
+	commit(tx);
+}
+
+/* "1,4,7": the indexes of a list answer, each entry checked against the {"n":N} it was appended with. */
+static void assert_list(json_t *list, const char *expected)
+{
+	char got[256] = "", expect_entry[32], item[24];
+	size_t i, used = 0;
+	json_t *e;
+
+	assert_true(json_is_array(list));
+	json_array_foreach(list, i, e) {
+		json_int_t idx = json_integer_value(json_object_get(e, "index"));
+
+		assert_int_equal(json_object_size(e), 2);
+		assert_true(json_is_integer(json_object_get(e, "index")));
+		assert_int_equal(cf_snprintf(expect_entry, sizeof(expect_entry), "{\"n\":%lld}", (long long)idx),
+				 CF_OK);
+		assert_string_equal(json_string_value(json_object_get(e, "entry")), expect_entry);
+		assert_int_equal(cf_snprintf(item, sizeof(item), "%s%lld", i == 0 ? "" : ",", (long long)idx), CF_OK);
+		assert_true(used + strlen(item) < sizeof(got));
+		memcpy(got + used, item, strlen(item) + 1);
+		used += strlen(item);
+	}
+	assert_string_equal(got, expected);
+	json_decref(list);
+}
+
+static void list_fixture(fx *f)
+{
+	cf_tx *tx = begin(f, true);
+
+	(void)append(tx, "{\"n\":0}", "o1", "o1", NULL);
+	(void)append(tx, "{\"n\":1}", "o2", "o1", "p1");
+	(void)append(tx, "{\"n\":2}", "o1", "o2", "p1");
+	(void)append(tx, "{\"n\":3}", NULL, NULL, NULL);
+	(void)append(tx, "{\"n\":4}", "o2", "o2", NULL);
+	(void)append(tx, "{\"n\":5}", NULL, "o1", "p1");
+	(void)append(tx, "{\"n\":6}", "o1", NULL, NULL);
+	(void)append(tx, "{\"n\":7}", "o3", "o1", "p2");
+	commit(tx);
+}
+
+static void test_audit_list(void **state)
+{
+	fx *f = *state;
+	json_t *list = (json_t *)0x1;
+	cf_err err = {0};
+	sqlite3 *db;
+	cf_tx *tx;
+
+	list_fixture(f);
+	tx = begin(f, false);
+	/* The shape, exactly. */
+	OK(cf_st_audit_list(tx, 0, 2, NULL, 10, &list, E_));
+	assert_json(list, "[{\"entry\":\"{\\\"n\\\":0}\",\"index\":0},{\"entry\":\"{\\\"n\\\":1}\",\"index\":1}]");
+	json_decref(list);
+
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, NULL, 100, &list, E_));
+	assert_list(list, "0,1,2,3,4,5,6,7");
+	OK(cf_st_audit_list(tx, 3, 6, NULL, 2, &list, E_));
+	assert_list(list, "3,4");
+	OK(cf_st_audit_list(tx, 3, 6, NULL, 0, &list, E_));
+	assert_list(list, "");
+	OK(cf_st_audit_list(tx, 4, 4, NULL, 10, &list, E_));
+	assert_list(list, "");
+
+	/* By organization: as actor or as resource, each entry once. */
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o1", 100, &list, E_));
+	assert_list(list, "0,1,2,5,6,7");
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o2", 100, &list, E_));
+	assert_list(list, "1,2,4");
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o3", 100, &list, E_));
+	assert_list(list, "7");
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o9", 100, &list, E_));
+	assert_list(list, "");
+	OK(cf_st_audit_list(tx, 2, 7, "o1", 100, &list, E_));
+	assert_list(list, "2,5,6");
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o1", 2, &list, E_));
+	assert_list(list, "0,1");
+	OK(cf_st_audit_list(tx, 1, INT64_MAX, "o1", 3, &list, E_));
+	assert_list(list, "1,2,5");
+	OK(cf_st_audit_list(tx, 6, INT64_MAX, "o1", 1, &list, E_));
+	assert_list(list, "6");
+	/* The first match as actor, then as resource, each decides a limit of one. */
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o2", 1, &list, E_));
+	assert_list(list, "1");
+	OK(cf_st_audit_list(tx, 2, INT64_MAX, "o2", 1, &list, E_));
+	assert_list(list, "2");
+	OK(cf_st_audit_list(tx, 0, 5, "o1", 0, &list, E_));
+	assert_list(list, "");
+	OK(cf_st_audit_list(tx, 0, INT64_MAX, "o1", 10000, &list, E_)); /* the cap itself is fine */
+	assert_list(list, "0,1,2,5,6,7");
+
+	/* About one subject in one organization (the resource's). */
+	OK(cf_st_audit_by_subject(tx, "o1", "p1", 100, &list, E_));
+	assert_list(list, "1,5");
+	OK(cf_st_audit_by_subject(tx, "o2", "p1", 100, &list, E_));
+	assert_list(list, "2");
+	OK(cf_st_audit_by_subject(tx, "o1", "p2", 100, &list, E_));
+	assert_list(list, "7");
+	OK(cf_st_audit_by_subject(tx, "o1", "p1", 1, &list, E_));
+	assert_list(list, "1");
+	OK(cf_st_audit_by_subject(tx, "o3", "p2", 100, &list, E_));
+	assert_list(list, "");
+	OK(cf_st_audit_by_subject(tx, "o1", "p9", 100, &list, E_));
+	assert_list(list, "");
+
+	/* Refused arguments leave no list behind. */
+	list = (json_t *)0x1;
+	assert_int_equal(cf_st_audit_list(tx, -1, 5, NULL, 10, &list, &err), CF_EINVAL);
+	assert_null(list);
+	assert_int_equal(cf_st_audit_list(tx, 5, 4, NULL, 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_list(tx, 0, 5, NULL, 10001, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_list(tx, 0, 5, "o1", SIZE_MAX, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_list(tx, 0, 5, "", 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_list(tx, 0, 5, NULL, 10, NULL, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_audit_by_subject(tx, NULL, "p1", 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_by_subject(tx, "o1", "", 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_by_subject(tx, "o1", "p1", 10001, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_by_subject(tx, "o1", "p1", 10, NULL, &err), CF_EINTERNAL);
+	assert_null(list);
+	commit(tx);
+
+	/* An entry that is no longer text (written behind the store's back) is damage, not a crash. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "INSERT INTO audit (idx, entry, leaf, actor_org)"
+				      " VALUES (8, x'ff00', zeroblob(32), 'o4')"),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_audit_list(tx, 0, INT64_MAX, "o4", 10, &list, &err), CF_EINTEGRITY);
+	assert_null(list);
+	OK(cf_st_audit_list(tx, 0, 8, NULL, 10, &list, E_));
+	assert_list(list, "0,1,2,3,4,5,6,7");
+	commit(tx);
+}
+
+typedef struct cp_seen {
+	int n;
+	int stop_at;
+	int64_t size[4];
+	uint8_t root[4][CF_HASH_LEN];
+	char note[4][64];
+} cp_seen;
+
+static cf_rc collect_checkpoint(void *ctx, int64_t size, const uint8_t root[CF_HASH_LEN], const char *note)
+{
+	cp_seen *s = ctx;
+
+	if (s->n == s->stop_at)
+		return CF_ENOTFOUND;
+	assert_true(s->n < 4);
+	s->size[s->n] = size;
+	memcpy(s->root[s->n], root, CF_HASH_LEN);
+	assert_true(strlen(note) < sizeof(s->note[0]));
+	memcpy(s->note[s->n], note, strlen(note) + 1);
+	s->n++;
+	return CF_OK;
+}
+
+static void test_checkpoints(void **state)
+{
+	fx *f = *state;
+	uint8_t root[CF_HASH_LEN], want[CF_HASH_LEN], zero[CF_HASH_LEN] = {0};
+	cp_seen seen = {.stop_at = -1};
+	char *note = NULL, *bignote;
+	cf_err err = {0};
+	int64_t size = 0;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	assert_int_equal(cf_st_checkpoint_latest(tx, &size, root, &note, &err), CF_ENOTFOUND);
+	assert_int_equal(size, -1);
+	assert_null(note);
+	assert_int_equal(cf_st_checkpoint_at_most(tx, 100, &size, root, &note, &err), CF_ENOTFOUND);
+
+	fake_hash(0xC0, 12, want);
+	OK(cf_st_checkpoint_put(tx, 12, want, "coffre.test\n12\nroot12\n\n- sig\n", 1012, E_));
+	fake_hash(0xC0, 0, want);
+	OK(cf_st_checkpoint_put(tx, 0, want, "coffre.test\n0\nroot0\n\n- sig\n", 1000, E_));
+	fake_hash(0xC0, 5, want);
+	OK(cf_st_checkpoint_put(tx, 5, want, "coffre.test\n5\nroot5\n\n- sig\n", 1005, E_));
+	fake_hash(0xEE, 5, want);
+	assert_int_equal(cf_st_checkpoint_put(tx, 5, want, "another note for 5", 2000, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+
+	OK(cf_st_checkpoint_latest(tx, &size, root, &note, E_));
+	assert_int_equal(size, 12);
+	fake_hash(0xC0, 12, want);
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	assert_string_equal(note, "coffre.test\n12\nroot12\n\n- sig\n");
+	free(note);
+	note = NULL;
+	OK(cf_st_checkpoint_at_most(tx, 11, &size, root, &note, E_));
+	assert_int_equal(size, 5);
+	fake_hash(0xC0, 5, want); /* the first put of size 5 stands */
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	assert_string_equal(note, "coffre.test\n5\nroot5\n\n- sig\n");
+	free(note);
+	note = NULL;
+	OK(cf_st_checkpoint_at_most(tx, 12, &size, NULL, NULL, E_));
+	assert_int_equal(size, 12);
+	OK(cf_st_checkpoint_at_most(tx, INT64_MAX, &size, NULL, NULL, E_));
+	assert_int_equal(size, 12);
+	OK(cf_st_checkpoint_at_most(tx, 4, NULL, root, NULL, E_));
+	fake_hash(0xC0, 0, want);
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	memset(root, 0xEE, sizeof(root));
+	assert_int_equal(cf_st_checkpoint_at_most(tx, -1, &size, root, &note, &err), CF_ENOTFOUND);
+	assert_int_equal(size, -1);
+	assert_memory_equal(root, zero, CF_HASH_LEN);
+	assert_null(note);
+	OK(cf_st_checkpoint_latest(tx, NULL, NULL, NULL, E_));
+
+	/* Ascending sizes; early stop returns the callback's result. */
+	OK(cf_st_checkpoint_scan(tx, collect_checkpoint, &seen, E_));
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.size[0], 0);
+	assert_int_equal(seen.size[1], 5);
+	assert_int_equal(seen.size[2], 12);
+	fake_hash(0xC0, 5, want);
+	assert_memory_equal(seen.root[1], want, CF_HASH_LEN);
+	assert_string_equal(seen.note[2], "coffre.test\n12\nroot12\n\n- sig\n");
+	seen = (cp_seen){.stop_at = 1};
+	assert_int_equal(cf_st_checkpoint_scan(tx, collect_checkpoint, &seen, &err), CF_ENOTFOUND);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(cf_st_checkpoint_scan(tx, NULL, &seen, &err), CF_EINTERNAL);
+
+	/* Refused arguments. */
+	bignote = malloc((64u << 10) + 2);
+	assert_non_null(bignote);
+	memset(bignote, 'n', (64u << 10) + 1);
+	bignote[(64u << 10) + 1] = '\0';
+	assert_int_equal(cf_st_checkpoint_put(tx, 20, want, bignote, 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	bignote[64u << 10] = '\0'; /* exactly the cap is fine */
+	OK(cf_st_checkpoint_put(tx, 20, want, bignote, 1, E_));
+	free(bignote);
+	assert_int_equal(cf_st_checkpoint_put(tx, -1, want, "n", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_checkpoint_put(tx, 21, NULL, "n", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_checkpoint_put(tx, 21, want, "", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_checkpoint_put(tx, 21, want, NULL, 1, &err), CF_EINVAL);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_checkpoint_put(tx, 30, want, "n", 1, &err), CF_EINTERNAL);
+	OK(cf_st_checkpoint_latest(tx, &size, NULL, NULL, E_));
+	assert_int_equal(size, 20);
+	commit(tx);
+
+	/* Behind the store's back: written once, never changed or removed. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT created_us FROM checkpoints WHERE size = 5"), 1005);
+	assert_int_not_equal(raw_exec(db, "UPDATE checkpoints SET note = 'x' WHERE size = 5"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "checkpoints cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM checkpoints WHERE size = 0"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "checkpoints cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM checkpoints"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO checkpoints VALUES (5, zeroblob(32), 'x', 1)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "written once"));
+	assert_int_not_equal(raw_exec(db, "INSERT INTO checkpoints VALUES (-1, zeroblob(32), 'x', 1)"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO checkpoints VALUES (40, zeroblob(16), 'x', 1)"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO checkpoints (size, root, created_us) VALUES (40, zeroblob(32), 1)"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM checkpoints"), 4);
+	sqlite3_close(db);
+}
+
+/* ---- savepoints -------------------------------------------------------- */
+
+static bool org_exists(fx *f, const char *id)
+{
+	cf_tx *tx = begin(f, false);
+	char *name = NULL;
+	cf_err err = {0};
+	cf_rc rc = cf_st_org_get(tx, id, &name, &err);
+
+	free(name);
+	commit(tx);
+	if (rc != CF_OK && rc != CF_ENOTFOUND)
+		fail_msg("cf_st_org_get: %d %s", rc, err.detail);
+	return rc == CF_OK;
+}
+
+static void test_savepoint_release_and_rollback_to(void **state)
+{
+	fx *f = *state;
+	uint8_t h[CF_HASH_LEN];
+	cf_err err = {0};
+	int64_t n = -1;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "before", "work before any job", 1, E_));
+	/* Job 1 succeeds and is released. */
+	OK(cf_tx_savepoint(tx, E_));
+	assert_int_equal(cf_tx_savepoint(tx, &err), CF_EINTERNAL); /* never nested */
+	OK(cf_st_org_insert(tx, "job1", "x", 1, E_));
+	assert_int_equal(append(tx, "{\"n\":0}", "job1", NULL, NULL), 0);
+	fake_hash(0x11, 0, h);
+	OK(cf_st_audit_node_put(tx, 1, 0, h, E_));
+	OK(cf_tx_release(tx, E_));
+	assert_int_equal(cf_tx_release(tx, &err), CF_EINTERNAL); /* nothing left to release */
+	/* Job 2 fails and is undone alone, audit entry and node included. */
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_org_insert(tx, "job2", "x", 1, E_));
+	assert_int_equal(append(tx, "{\"n\":1}", "job2", NULL, NULL), 1);
+	OK(cf_st_audit_node_put(tx, 1, 1, h, E_));
+	cf_tx_rollback_to(tx);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 1);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 1, h, &err), CF_ENOTFOUND);
+	/* Job 3 takes the index job 2 gave back. */
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_org_insert(tx, "job3", "x", 1, E_));
+	assert_int_equal(append(tx, "{\"n\":1}", "job3", NULL, NULL), 1);
+	OK(cf_tx_release(tx, E_));
+	OK(cf_st_org_insert(tx, "after", "work after the jobs", 1, E_));
+	commit(tx);
+
+	assert_true(org_exists(f, "before"));
+	assert_true(org_exists(f, "job1"));
+	assert_false(org_exists(f, "job2"));
+	assert_true(org_exists(f, "job3"));
+	assert_true(org_exists(f, "after"));
+	tx = begin(f, false);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 2);
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 1, h, &err), CF_ENOTFOUND);
+	commit(tx);
+}
+
+static void test_savepoint_failed_statement_then_rollback_to(void **state)
+{
+	fx *f = *state;
+	uint8_t h[CF_HASH_LEN] = {0};
+	cf_err err = {0};
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	tx = begin(f, true);
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_org_insert(tx, "o5", "x", 1, E_));
+	OK(cf_st_audit_node_put(tx, 1, 0, h, E_));
+	/* Statement-level failures inside the job: the transaction lives on. */
+	assert_int_equal(cf_st_org_insert(tx, "o1", "duplicate", 1, &err), CF_EEXIST);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, 0, h, &err), CF_EEXIST);
+	cf_tx_rollback_to(tx);
+	OK(cf_st_org_insert(tx, "o6", "x", 1, E_));
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_audit_node_put(tx, 1, 0, h, E_)); /* the undone node can be written again */
+	OK(cf_tx_release(tx, E_));
+	commit(tx);
+	assert_false(org_exists(f, "o5"));
+	assert_true(org_exists(f, "o6"));
+}
+
+static void test_savepoint_refused(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_tx *tx;
+
+	/* Not in a read transaction. */
+	tx = begin(f, false);
+	assert_int_equal(cf_tx_savepoint(tx, &err), CF_EINTERNAL);
+	assert_non_null(strstr(err.detail, "read transaction"));
+	assert_int_equal(cf_tx_release(tx, &err), CF_EINTERNAL);
+	commit(tx);
+	assert_int_equal(cf_tx_savepoint(NULL, &err), CF_EINTERNAL);
+	assert_int_equal(cf_tx_release(NULL, &err), CF_EINTERNAL);
+	cf_tx_rollback_to(NULL);
+
+	/* Commit with a job neither released nor undone: a bug, and nothing is kept. */
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "o1", "x", 1, E_));
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_org_insert(tx, "o2", "x", 1, E_));
+	assert_int_equal(cf_tx_commit(tx, &err), CF_EINTERNAL);
+	assert_false(org_exists(f, "o1"));
+	assert_false(org_exists(f, "o2"));
+
+	/* Undoing a job that has no savepoint cannot undo anything: the whole transaction is lost. */
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "o3", "x", 1, E_));
+	cf_tx_rollback_to(tx);
+	assert_int_equal(cf_st_org_insert(tx, "o4", "x", 1, &err), CF_ESTORE);
+	assert_int_equal(cf_tx_savepoint(tx, &err), CF_ESTORE);
+	assert_int_equal(cf_tx_commit(tx, &err), CF_ESTORE);
+	assert_false(org_exists(f, "o3"));
+	assert_false(org_exists(f, "o4"));
+
+	/* The store is fine afterwards. */
+	make_org(f, "o5");
+	assert_true(org_exists(f, "o5"));
+}
+
+/*
+ * SQLite rolls the whole transaction back by itself after an I/O error,
+ * savepoints included. A file size limit makes the keystore's WAL write
+ * fail while a large value spills out of the page cache.
+ */
+static void test_savepoint_full_rollback_poisons_tx(void **state)
+{
+	fx *f = *state;
+	const size_t big = 8u << 20;
+	struct rlimit old_lim, lim;
+	void (*old_sig)(int);
+	uint8_t *wrapped;
+	cf_err err = {0};
+	cf_rc rc;
+	cf_tx *tx;
+
+	wrapped = malloc(big);
+	assert_non_null(wrapped);
+	memset(wrapped, 0x5A, big);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "before", "x", 1, E_));
+	OK(cf_tx_savepoint(tx, E_));
+	OK(cf_st_org_insert(tx, "job1", "x", 1, E_));
+	OK(cf_tx_release(tx, E_));
+	OK(cf_tx_savepoint(tx, E_));
+	old_sig = signal(SIGXFSZ, SIG_IGN);
+	lim = old_lim;
+	lim.rlim_cur = 2u << 20;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = cf_st_key_put(tx, "org", "before", "big", wrapped, big, 1, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	(void)signal(SIGXFSZ, old_sig);
+	assert_int_equal(rc, CF_ESTORE);
+	/* Undoing the job cannot bring the transaction back, nor may a new savepoint start a fresh one. */
+	cf_tx_rollback_to(tx);
+	assert_int_equal(cf_tx_savepoint(tx, &err), CF_ESTORE);
+	assert_non_null(strstr(err.detail, "rolled back"));
+	assert_int_equal(cf_st_org_insert(tx, "after", "x", 1, &err), CF_ESTORE);
+	assert_int_equal(cf_tx_release(tx, &err), CF_ESTORE);
+	assert_int_equal(cf_tx_commit(tx, &err), CF_ESTORE);
+	free(wrapped);
+
+	/* Nothing of the transaction was committed, released job included; the store goes on. */
+	assert_false(org_exists(f, "before"));
+	assert_false(org_exists(f, "job1"));
+	assert_false(org_exists(f, "after"));
+	make_org(f, "later");
+	assert_true(org_exists(f, "later"));
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -1524,6 +2427,16 @@ int main(void)
 		T(test_keys),
 		T(test_keystore_only_in_keys_db),
 		T(test_audit_append_only),
+		T(test_audit_leaf_and_meta),
+		T(test_audit_nodes),
+		T(test_audit_scan),
+		T(test_audit_scan_large),
+		T(test_audit_list),
+		T(test_checkpoints),
+		T(test_savepoint_release_and_rollback_to),
+		T(test_savepoint_failed_statement_then_rollback_to),
+		T(test_savepoint_refused),
+		T(test_savepoint_full_rollback_poisons_tx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include "audit/audit.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "merkle/merkle.h"
 
 static void set_str(json_t *o, const char *key, const char *value)
 {
@@ -63,22 +64,64 @@ void cf_audit_outcome(json_t *entry, bool allowed, const char *reason)
 		set_str(entry, "reason", reason);
 }
 
+/* Perfect-subtree access for cf_merkle_append, through the caller's transaction. */
+static cf_rc node_get(void *ctx, int level, int64_t index, uint8_t out[32])
+{
+	return cf_st_audit_node_get(ctx, level, index, out, NULL);
+}
+
+static cf_rc node_put(void *ctx, int level, int64_t index, const uint8_t hash[32])
+{
+	return cf_st_audit_node_put(ctx, level, index, hash, NULL);
+}
+
+static const char *member(const json_t *entry, const char *obj, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(entry, obj), key));
+}
+
 cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err *err)
 {
+	uint8_t leaf[CF_MERKLE_HASH_LEN];
+	cf_audit_meta meta;
 	char *bytes;
 	cf_err serr = {0};
+	int64_t idx = -1;
+	size_t len;
 	cf_rc rc;
 
 	if (entry == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	/* The entry states its own position, so a moved or dropped row is named by verification. */
+	rc = cf_st_audit_count(tx, &idx, &serr);
+	if (rc != CF_OK) {
+		cf_log(CF_LOG_ERROR, "audit: cannot read the trail size: %s", serr.detail);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
+	}
+	if (json_object_set_new((json_t *)entry, "index", json_integer((json_int_t)idx)) != 0)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
 	bytes = cf_json_dump_canonical(entry);
 	if (bytes == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
-	rc = cf_st_audit_append(tx, bytes, strlen(bytes), index_out, &serr);
+	len = strlen(bytes);
+	cf_merkle_leaf_hash(bytes, len, leaf);
+	meta.actor_org = member(entry, "actor", "org");
+	meta.resource_org = member(entry, "resource", "org");
+	meta.subject = member(entry, "resource", "subject");
+	{
+		int64_t got = -1;
+		rc = cf_st_audit_append(tx, bytes, len, leaf, &meta, &got, &serr);
+		if (rc == CF_OK && got != idx)
+			rc = cf_err_set(&serr, CF_EINTEGRITY, CF_P_INTEGRITY, "trail index moved during append");
+	}
 	free(bytes);
+	if (rc == CF_OK)
+		rc = cf_merkle_append(idx, leaf, node_get, node_put, tx);
 	if (rc != CF_OK) {
-		cf_log(CF_LOG_ERROR, "audit: append failed: %s", serr.detail);
+		cf_log(CF_LOG_ERROR, "audit: append failed: %s", serr.detail[0] ? serr.detail : "tree nodes not stored");
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
 	}
+	if (index_out != NULL)
+		*index_out = idx;
 	return CF_OK;
 }

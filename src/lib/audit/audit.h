@@ -34,7 +34,9 @@ void cf_audit_set(json_t *entry, const char *key, const char *value);
 void cf_audit_outcome(json_t *entry, bool allowed, const char *reason);
 
 /*
- * Appends the canonical bytes of entry in tx. Any failure is reported as
+ * Appends the canonical bytes of entry in tx, after setting its "index"
+ * member to its position in the trail (entry is modified), and stores the
+ * Merkle tree nodes the new leaf completes. Any failure is reported as
  * CF_EAUDIT / audit-unavailable: the caller must then roll back and answer
  * 503 without revealing anything (fail closed).
  */

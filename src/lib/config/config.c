@@ -171,6 +171,10 @@ cf_rc cf_config_load(cf_config *c, const char *path, bool must_exist, cf_err *er
 			goto out;
 		}
 	}
+	if (f != NULL && ferror(f)) {
+		rc = cf_err_set(err, CF_EIO, CF_P_INTERNAL, "%s: read error (is it a regular file?)", path);
+		goto out;
+	}
 	for (size_t i = 0; i < CF_ARRAY_LEN(keys); i++) {
 		char envname[96] = "COFFRE_";
 		const char *val;

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 
 #include "common/json.h"
+#include "crypto/crypto_int.h" /* struct cf_key, shared with sign.c */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,10 +46,6 @@ _Static_assert(CF_HEX256_LEN == 2 * 32 + 1, "hex digest size");
 /* AD of the root key wrapped under the passphrase key: names what it is. */
 #define SEAL_AD "coffre root key seal v1"
 #define SEALED_LEN (CF_KEY_LEN + CF_AEAD_OVERHEAD)
-
-struct cf_key {
-	unsigned char *bytes; /* CF_KEY_LEN bytes from sodium_malloc: guard pages, mlock'd, read-only once set */
-};
 
 /* ---- environment ---------------------------------------------------- */
 

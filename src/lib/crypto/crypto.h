@@ -94,4 +94,30 @@ cf_rc cf_root_key_seal(const cf_env *env, const cf_key *root, const char *pass, 
 		       cf_err *err) CF_MUST_CHECK;
 cf_rc cf_root_key_unseal(const char *json, const char *pass, size_t passlen, cf_key **out, cf_err *err) CF_MUST_CHECK;
 
+/*
+ * ---- Signatures ----
+ * Ed25519 (RFC 8032) over libsodium, for signed audit checkpoints.
+ * The secret key lives in sodium_malloc'd, read-only memory and is wiped on
+ * free; only the public key ever leaves this module.
+ */
+#define CF_SIGN_PUBLIC_LEN 32
+#define CF_SIGN_BYTES 64
+
+typedef struct cf_sign_key cf_sign_key; /* secret key in sodium_malloc'd memory */
+
+/*
+ * The Ed25519 key pair whose RFC 8032 seed is the 32 secret bytes of seed
+ * (derived from the root key by the caller). NULL on allocation failure or
+ * a NULL seed. Free with cf_sign_key_free.
+ */
+cf_sign_key *cf_sign_key_from_seed(const cf_key *seed);
+void cf_sign_key_free(cf_sign_key *k); /* wipes; NULL is fine */
+void cf_sign_key_public(const cf_sign_key *k, uint8_t pub[CF_SIGN_PUBLIC_LEN]);
+/* Deterministic Ed25519 signature of msg; CF_EINVAL on NULL arguments. */
+cf_rc cf_sign(const cf_sign_key *k, const void *msg, size_t len, uint8_t sig[CF_SIGN_BYTES]) CF_MUST_CHECK;
+/* True only when sig is a valid Ed25519 signature of msg under pub. */
+bool cf_sign_verify(const uint8_t pub[CF_SIGN_PUBLIC_LEN], const void *msg, size_t len,
+		    const uint8_t sig[CF_SIGN_BYTES]);
+/* ---- end Signatures ---- */
+
 #endif

@@ -23,12 +23,17 @@ typedef struct cf_http_call {
 	const char *purpose;
 	const char *trace_id;
 	const char *ip;
+	/* query-string arguments (NULL when absent) */
+	const char *(*query)(void *qctx, const char *name);
+	void *qctx;
 	/* out */
 	const char *route;    /* matched route template, for the log */
 	int status;           /* success status (200 when 0) */
 	json_t *answer;       /* success body, or NULL */
-	const char *raw;      /* or a raw JSON body (static) */
+	const char *raw;      /* or a raw body (static) */
 	size_t raw_len;
+	char *raw_owned;      /* or a raw body the server frees */
+	const char *ctype;    /* content type of a raw body (default application/json) */
 	cf_err err;           /* err.rc != CF_OK: answer with a problem */
 	char allow[64];       /* Allow header for 405 */
 } cf_http_call;

@@ -39,9 +39,14 @@ typedef struct route {
 
 static cf_rc h_health(hctx *h, json_t **a, int *st, cf_err *err)
 {
+	char detail[256];
 	bool sealed = cf_vault_sealed(V);
-	*a = json_pack("{s:s, s:b, s:s}", "status", sealed ? "sealed" : "ok", "sealed", sealed, "version", COFFRE_VERSION);
-	*st = sealed ? 503 : 200;
+	bool audit_ok = cf_vault_audit_healthy(V, detail, sizeof(detail));
+	const char *status = sealed ? "sealed" : audit_ok ? "ok" : "audit-unavailable";
+
+	*a = json_pack("{s:s, s:b, s:s, s:{s:s, s:s*}}", "status", status, "sealed", sealed, "version", COFFRE_VERSION,
+		       "audit", "status", audit_ok ? "ok" : "unavailable", "detail", audit_ok ? NULL : detail);
+	*st = (sealed || !audit_ok) ? 503 : 200;
 	return CF_OK;
 }
 
@@ -156,6 +161,62 @@ static cf_rc h_lookup(hctx *h, json_t **a, int *st, cf_err *err)
 	return cf_vault_subject_lookup(V, R, P(0), h->body, a, err);
 }
 
+static const char *Q(hctx *h, const char *name)
+{
+	return h->call->query ? h->call->query(h->call->qctx, name) : NULL;
+}
+
+static cf_rc text_answer(hctx *h, char *text)
+{
+	h->call->raw_owned = text;
+	h->call->ctype = "text/plain; charset=utf-8";
+	return CF_OK;
+}
+
+static cf_rc h_instance_user_add(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_instance_user_add(V, R, h->body, a, err);
+}
+static cf_rc h_audit_checkpoint(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	char *note = NULL;
+	cf_rc rc = cf_vault_audit_checkpoint(V, R, &note, err);
+	return rc == CF_OK ? text_answer(h, note) : rc;
+}
+static cf_rc h_audit_key(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	char *key = NULL, *line = NULL;
+	cf_rc rc = cf_vault_audit_key(V, R, &key, err);
+	if (rc != CF_OK)
+		return rc;
+	line = malloc(strlen(key) + 2);
+	if (line == NULL) {
+		free(key);
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	}
+	memcpy(line, key, strlen(key));
+	memcpy(line + strlen(key), "\n", 2);
+	free(key);
+	return text_answer(h, line);
+}
+static cf_rc h_audit_entries(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_audit_entries(V, R, Q(h, "start"), Q(h, "end"), a, err);
+}
+static cf_rc h_audit_inclusion(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_audit_inclusion(V, R, Q(h, "index"), Q(h, "tree_size"), a, err);
+}
+static cf_rc h_audit_consistency(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_audit_consistency(V, R, Q(h, "first"), Q(h, "second"), a, err);
+}
+static cf_rc h_access_log(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_subject_access_log(V, R, P(0), P(1), a, err);
+}
+
 /* Every route the daemon serves; the OpenAPI document must list exactly these. */
 static const route routes[] = {
 	{"GET", "/v1/sys/health", h_health, 0},
@@ -184,6 +245,13 @@ static const route routes[] = {
 	{"PATCH", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_patch, R_AUTH | R_BODY | R_UNSEALED},
 	{"DELETE", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_delete, R_AUTH | R_UNSEALED},
 	{"POST", "/v1/orgs/{org}/subjects/lookup", h_lookup, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/access-log", h_access_log, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/users", h_instance_user_add, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/audit/checkpoint", h_audit_checkpoint, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/audit/key", h_audit_key, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/audit/entries", h_audit_entries, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/audit/proofs/inclusion", h_audit_inclusion, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/audit/proofs/consistency", h_audit_consistency, R_AUTH | R_UNSEALED},
 };
 
 json_t *cf_http_routes_json(void)

@@ -31,6 +31,9 @@ struct cf_server {
 	atomic_long in_flight;
 };
 
+/* An oversized body up to this many times the cap is read and dropped so that the 413 reaches the client. */
+#define DISCARD_FACTOR 4
+
 typedef struct req {
 	char *body;
 	size_t len, cap;
@@ -167,6 +170,11 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t size)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
+static const char *query_arg(void *qctx, const char *name)
+{
+	return MHD_lookup_connection_value(qctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* Answers 413 at once: the rest of an oversized body is never read (MHD closes the connection). */
 static enum MHD_Result answer_too_big(cf_server *s, struct MHD_Connection *c, const char *method)
 {
@@ -200,11 +208,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (cl != NULL) {
 			char *end = NULL;
 			unsigned long long n = strtoull(cl, &end, 10);
-			if (end == cl || *end != '\0' || n > (unsigned long long)s->cfg.max_body_bytes) {
+			if (end == cl || *end != '\0' || n > DISCARD_FACTOR * (unsigned long long)s->cfg.max_body_bytes) {
+				/* absurd sizes: answer now, never read (the client may see a reset) */
 				rq->too_big = true;
 				rq->answered = true;
 				return answer_too_big(s, c, method);
 			}
+			if (n > (unsigned long long)s->cfg.max_body_bytes)
+				rq->too_big = true; /* read and drop it, then answer 413 cleanly */
 		}
 		return MHD_YES;
 	}
@@ -216,7 +227,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rq->too_big) {
 			/* Discarding the rest of an oversized chunked body, up to a bound. */
 			rq->discarded += n;
-			return rq->discarded > 4 * (size_t)s->cfg.max_body_bytes ? MHD_NO : MHD_YES;
+			return rq->discarded > DISCARD_FACTOR * (size_t)s->cfg.max_body_bytes ? MHD_NO : MHD_YES;
 		}
 		if (rq->len + n > (size_t)s->cfg.max_body_bytes) {
 			rq->too_big = true;
@@ -265,13 +276,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	call.purpose = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Purpose");
 	call.trace_id = trace;
 	call.ip = ip;
+	call.query = query_arg;
+	call.qctx = c;
 	cf_http_dispatch(&call);
 	if (call.err.rc != CF_OK) {
 		r = send_problem(c, &call.err, trace, call.allow[0] ? call.allow : NULL);
 	} else {
 		char *text = NULL;
 		const char *ctype = "application/json";
-		if (call.raw != NULL) {
+		if (call.raw_owned != NULL) {
+			text = call.raw_owned;
+			call.raw_owned = NULL;
+			if (call.ctype != NULL)
+				ctype = call.ctype;
+		} else if (call.raw != NULL) {
 			text = cf_strndup(call.raw, call.raw_len);
 		} else if (call.answer != NULL) {
 			text = json_dumps(call.answer, JSON_COMPACT);
@@ -290,6 +308,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (call.answer != NULL)
 		json_decref(call.answer);
+	free(call.raw_owned);
 	return r;
 }
 

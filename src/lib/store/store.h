@@ -201,10 +201,76 @@ cf_rc cf_st_key_get(cf_tx *tx, const char *kind, const char *org, const char *na
 		    cf_err *err) CF_MUST_CHECK;
 cf_rc cf_st_key_delete(cf_tx *tx, const char *kind, const char *org, const char *name, cf_err *err) CF_MUST_CHECK;
 
-/* Audit trail: append-only entries, numbered from 0 in commit order. */
-cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
+/*
+ * Audit trail: append-only entries, numbered from 0 in commit order, each
+ * with its RFC 6962 leaf hash and the metadata used to filter it (the
+ * organization of the actor and of the resource, the subject pseudonym;
+ * never a personal value). The Merkle tree's perfect subtrees are stored as
+ * nodes (level >= 1, index i covers leaves [i*2^level, (i+1)*2^level));
+ * level 0 is the leaf hash column of the entries. Entries, nodes and
+ * checkpoints are append-only in SQL too (triggers refuse UPDATE/DELETE).
+ */
+#define CF_HASH_LEN 32
+typedef struct cf_audit_meta {
+	const char *actor_org;    /* NULL for instance-level actors or unauthenticated callers */
+	const char *resource_org; /* NULL when the entry concerns no organization */
+	const char *subject;      /* pseudonym, or NULL */
+} cf_audit_meta;
+
+cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
+			 const cf_audit_meta *meta, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err) CF_MUST_CHECK;
-cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, cf_err *err) CF_MUST_CHECK;
+/* entry/len and leaf are optional (NULL to skip). */
+cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, uint8_t leaf[CF_HASH_LEN],
+		      cf_err *err) CF_MUST_CHECK;
+/* Perfect-subtree hash; level 0 reads an entry's leaf hash. CF_ENOTFOUND when absent. */
+cf_rc cf_st_audit_node_get(cf_tx *tx, int level, int64_t index, uint8_t hash[CF_HASH_LEN], cf_err *err) CF_MUST_CHECK;
+/* Stores a node of level >= 1 (CF_EEXIST when present). */
+cf_rc cf_st_audit_node_put(cf_tx *tx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN],
+			   cf_err *err) CF_MUST_CHECK;
+/*
+ * Streams entries start <= index < end in index order to fn (stops early
+ * and returns fn's result when it is not CF_OK). For verification.
+ */
+typedef cf_rc (*cf_audit_scan_fn)(void *ctx, int64_t index, const char *entry, size_t len,
+				  const uint8_t leaf[CF_HASH_LEN]);
+cf_rc cf_st_audit_scan(cf_tx *tx, int64_t start, int64_t end, cf_audit_scan_fn fn, void *ctx,
+		       cf_err *err) CF_MUST_CHECK;
+/* Streams every stored node (level >= 1) to fn, ordered by level then index. */
+typedef cf_rc (*cf_audit_node_fn)(void *ctx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN]);
+cf_rc cf_st_audit_nodes_scan(cf_tx *tx, cf_audit_node_fn fn, void *ctx, cf_err *err) CF_MUST_CHECK;
+/*
+ * Entries start <= index < end, at most `limit`, as [{"index":N,"entry":"<bytes>"}];
+ * with org non-NULL only those whose actor_org or resource_org is org.
+ */
+cf_rc cf_st_audit_list(cf_tx *tx, int64_t start, int64_t end, const char *org, size_t limit, json_t **out,
+		       cf_err *err) CF_MUST_CHECK;
+/* Entries about one subject in one organization, ascending, at most limit: [{"index","entry"}]. */
+cf_rc cf_st_audit_by_subject(cf_tx *tx, const char *org, const char *subject, size_t limit, json_t **out,
+			     cf_err *err) CF_MUST_CHECK;
+
+/* Signed checkpoints (C2SP tlog-checkpoint notes), one per tree size. */
+cf_rc cf_st_checkpoint_put(cf_tx *tx, int64_t size, const uint8_t root[CF_HASH_LEN], const char *note,
+			   int64_t now_us, cf_err *err) CF_MUST_CHECK; /* CF_EEXIST when that size has one */
+/* The checkpoint with the largest size. CF_ENOTFOUND when none. */
+cf_rc cf_st_checkpoint_latest(cf_tx *tx, int64_t *size, uint8_t root[CF_HASH_LEN], char **note,
+			      cf_err *err) CF_MUST_CHECK;
+/* The newest checkpoint whose size <= max_size (CF_ENOTFOUND when none). */
+cf_rc cf_st_checkpoint_at_most(cf_tx *tx, int64_t max_size, int64_t *size, uint8_t root[CF_HASH_LEN], char **note,
+			       cf_err *err) CF_MUST_CHECK;
+/* Streams every checkpoint in ascending size to fn. */
+typedef cf_rc (*cf_checkpoint_fn)(void *ctx, int64_t size, const uint8_t root[CF_HASH_LEN], const char *note);
+cf_rc cf_st_checkpoint_scan(cf_tx *tx, cf_checkpoint_fn fn, void *ctx, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Savepoints inside a write transaction: the group-commit writer runs each
+ * request's work under one, so a failing request is undone alone and the
+ * batch commits once. Nested savepoints are not needed.
+ */
+cf_rc cf_tx_savepoint(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_tx_release(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+/* Undoes everything since the savepoint and releases it. */
+void cf_tx_rollback_to(cf_tx *tx);
 
 /*
  * ---- Added by the store module (not in the original contract) ----

@@ -1,10 +1,10 @@
 /*
  * store_data.c - the store's personal-data side: collection definitions,
  * role grants, subjects (blind index -> pseudonym), versioned records with
- * one ciphertext per field, the keystore in keys.db, and the append-only
- * audit trail. It stores what it is given - ciphertexts, pseudonyms, blind
- * indexes, wrapped keys - and must never receive, log or put into an error
- * detail a plaintext personal value or a key.
+ * one ciphertext per field, and the keystore in keys.db (the audit trail
+ * is in store_audit.c). It stores what it is given - ciphertexts,
+ * pseudonyms, blind indexes, wrapped keys - and must never receive, log or
+ * put into an error detail a plaintext personal value or a key.
  */
 #include "common/cf.h"
 #include "store/store.h"
@@ -797,86 +797,6 @@ cf_rc cf_st_key_delete(cf_tx *tx, const char *kind, const char *org, const char 
 		rc = cf_sti_exec(tx->s, st, "key", err);
 	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
 		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such key");
-	cf_sti_done(st);
-	return rc;
-}
-
-/* ---- audit trail ---- */
-
-/* A failure here is the caller's cue to refuse the audited operation (CF_EAUDIT is theirs to map). */
-cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, int64_t *index_out, cf_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int src = SQLITE_OK;
-	cf_rc rc;
-
-	if (index_out != NULL)
-		*index_out = -1;
-	if ((entry == NULL && len > 0) || len > CF_STI_BLOB_MAX)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit entry is invalid");
-	rc = cf_sti_stmt(tx, STI_AUDIT_APPEND, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_blob(st, &src, 1, entry, len);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "audit entry", err);
-		goto out;
-	}
-	rc = cf_sti_returning(tx->s, st, "audit entry", err);
-	if (rc != CF_OK)
-		goto out;
-	if (index_out != NULL)
-		*index_out = sqlite3_column_int64(st, 0);
-	rc = cf_sti_exec(tx->s, st, "audit entry", err);
-out:
-	cf_sti_done(st);
-	return rc;
-}
-
-cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	cf_rc rc;
-
-	if (count == NULL)
-		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
-	*count = 0;
-	rc = cf_sti_stmt(tx, STI_AUDIT_COUNT, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_sti_returning(tx->s, st, "audit count", err);
-	if (rc == CF_OK)
-		*count = sqlite3_column_int64(st, 0);
-	cf_sti_done(st);
-	return rc;
-}
-
-/* *entry is malloc'd for the caller, NUL-terminated after its len bytes. */
-cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, cf_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	uint8_t *bytes = NULL;
-	int src = SQLITE_OK;
-	cf_rc rc;
-
-	if (entry == NULL || len == NULL)
-		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
-	*entry = NULL;
-	*len = 0;
-	rc = cf_sti_stmt(tx, STI_AUDIT_GET, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_int(st, &src, 1, index);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "audit entry", err);
-		goto out;
-	}
-	rc = cf_sti_row(tx->s, st, "audit entry", err);
-	if (rc == CF_OK)
-		rc = cf_sti_col_blob(st, 0, &bytes, len, err);
-	if (rc == CF_OK)
-		*entry = (char *)bytes;
-out:
 	cf_sti_done(st);
 	return rc;
 }

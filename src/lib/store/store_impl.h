@@ -19,6 +19,9 @@ typedef enum cf_sti_id {
 	STI_BEGIN_WRITE,
 	STI_COMMIT,
 	STI_ROLLBACK,
+	STI_SAVEPOINT,
+	STI_RELEASE,
+	STI_ROLLBACK_TO,
 	STI_META_GET,
 	STI_META_SET,
 	STI_ORG_INSERT,
@@ -65,6 +68,18 @@ typedef enum cf_sti_id {
 	STI_AUDIT_APPEND,
 	STI_AUDIT_COUNT,
 	STI_AUDIT_GET,
+	STI_AUDIT_LEAF_GET,
+	STI_AUDIT_NODE_GET,
+	STI_AUDIT_NODE_PUT,
+	STI_AUDIT_SCAN,
+	STI_AUDIT_NODES_SCAN,
+	STI_AUDIT_LIST,
+	STI_AUDIT_LIST_ORG,
+	STI_AUDIT_BY_SUBJECT,
+	STI_CHECKPOINT_PUT,
+	STI_CHECKPOINT_LATEST,
+	STI_CHECKPOINT_AT_MOST,
+	STI_CHECKPOINT_SCAN,
 	STI__COUNT
 } cf_sti_id;
 
@@ -86,6 +101,13 @@ struct cf_store {
 struct cf_tx {
 	cf_store *s;
 	bool write;
+	bool savepoint; /* "cf_job" is open (write transactions only, never nested) */
+	/*
+	 * Sticky: SQLite rolled the transaction back by itself, or a savepoint
+	 * could not be undone. Nothing more runs in it and commit fails, even if
+	 * the connection were somehow inside a transaction again.
+	 */
+	bool lost;
 };
 
 /* Caps on what the store accepts (the layers above enforce tighter rules). */
@@ -94,11 +116,15 @@ struct cf_tx {
 #define CF_STI_JSON_MAX (1u << 20)    /* roles, definitions, grants, meta values */
 #define CF_STI_BLOB_MAX (16u << 20)   /* one ciphertext, one audit entry, one wrapped key */
 #define CF_STI_FIELDS_MAX 1024        /* fields in one record version */
+#define CF_STI_NOTE_MAX (64u << 10)   /* one signed checkpoint note */
+#define CF_STI_LIST_MAX 10000         /* rows in one audit list answer (it is held in memory) */
 
 /*
  * The cached statement `id` for a call inside tx, reset and ready to bind.
- * Fails when tx is not live (SQLite rolled it back after an I/O error) or
- * when a statement that writes is used in a read transaction.
+ * Fails when tx is not live (SQLite rolled it back after an I/O error),
+ * when a statement that writes is used in a read transaction, and when the
+ * statement is still stepping (a scan callback calling back into the same
+ * scan would otherwise reset it under the scan's feet).
  */
 cf_rc cf_sti_stmt(cf_tx *tx, cf_sti_id id, sqlite3_stmt **out, cf_err *err) CF_MUST_CHECK;
 /* Resets a statement and drops its bindings, so no value outlives the call. */

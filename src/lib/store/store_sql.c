@@ -12,8 +12,8 @@
  * vault.db, version 1. STRICT tables (types enforced), NOT NULL everywhere
  * a value is required, foreign keys for every reference inside vault.db,
  * an index for every list and every foreign key child column.
- * The audit table is append-only in SQL too: inserts must take the next
- * index, updates and deletes abort.
+ * The audit tables are append-only in SQL too: entries must take the next
+ * index, nodes and checkpoints are written once, updates and deletes abort.
  */
 const char cf_sti_schema_main_v1[] =
 	"CREATE TABLE main.meta ("
@@ -125,10 +125,22 @@ const char cf_sti_schema_main_v1[] =
 	"  FOREIGN KEY (org, collection, record_id) REFERENCES records(org, collection, id)"
 	") STRICT;"
 
+	/*
+	 * The audit trail. leaf is the RFC 6962 leaf hash of entry; the three
+	 * metadata columns (organization ids and a pseudonym, never a personal
+	 * value) exist only to filter lists, each with its index in idx order.
+	 */
 	"CREATE TABLE main.audit ("
 	"  idx INTEGER PRIMARY KEY CHECK (idx >= 0),"
-	"  entry BLOB NOT NULL"
+	"  entry BLOB NOT NULL,"
+	"  leaf BLOB NOT NULL CHECK (length(leaf) = 32),"
+	"  actor_org TEXT NULL,"
+	"  resource_org TEXT NULL,"
+	"  subject TEXT NULL"
 	") STRICT;"
+	"CREATE INDEX main.audit_by_actor ON audit(actor_org, idx);"
+	"CREATE INDEX main.audit_by_resource ON audit(resource_org, idx);"
+	"CREATE INDEX main.audit_by_subject ON audit(resource_org, subject, idx);"
 	"CREATE TRIGGER main.audit_append_in_order BEFORE INSERT ON audit"
 	"  WHEN NEW.idx IS NOT (SELECT coalesce(max(idx) + 1, 0) FROM audit)"
 	"  BEGIN SELECT RAISE(ABORT, 'audit entries are appended in index order'); END;"
@@ -136,6 +148,41 @@ const char cf_sti_schema_main_v1[] =
 	"  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
 	"CREATE TRIGGER main.audit_no_delete BEFORE DELETE ON audit"
 	"  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"
+
+	/*
+	 * Perfect subtrees of the Merkle tree (level >= 1; level 0 is audit.leaf)
+	 * and signed checkpoints. Both are written once: besides refusing UPDATE
+	 * and DELETE, an INSERT onto an existing key is refused by a trigger,
+	 * because INSERT OR REPLACE deletes the old row without firing a delete
+	 * trigger (recursive_triggers is off by default on any connection).
+	 */
+	"CREATE TABLE main.audit_nodes ("
+	"  level INTEGER NOT NULL CHECK (level >= 1 AND level < 64),"
+	"  idx INTEGER NOT NULL CHECK (idx >= 0),"
+	"  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  PRIMARY KEY (level, idx)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TRIGGER main.audit_nodes_written_once BEFORE INSERT ON audit_nodes"
+	"  WHEN EXISTS (SELECT 1 FROM audit_nodes WHERE level = NEW.level AND idx = NEW.idx)"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes are written once'); END;"
+	"CREATE TRIGGER main.audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes cannot be changed'); END;"
+	"CREATE TRIGGER main.audit_nodes_no_delete BEFORE DELETE ON audit_nodes"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes cannot be deleted'); END;"
+
+	"CREATE TABLE main.checkpoints ("
+	"  size INTEGER PRIMARY KEY CHECK (size >= 0),"
+	"  root BLOB NOT NULL CHECK (length(root) = 32),"
+	"  note TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TRIGGER main.checkpoints_written_once BEFORE INSERT ON checkpoints"
+	"  WHEN EXISTS (SELECT 1 FROM checkpoints WHERE size = NEW.size)"
+	"  BEGIN SELECT RAISE(ABORT, 'checkpoints are written once'); END;"
+	"CREATE TRIGGER main.checkpoints_no_update BEFORE UPDATE ON checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'checkpoints cannot be changed'); END;"
+	"CREATE TRIGGER main.checkpoints_no_delete BEFORE DELETE ON checkpoints"
+	"  BEGIN SELECT RAISE(ABORT, 'checkpoints cannot be deleted'); END;"
 
 	"PRAGMA main.user_version = 1;";
 
@@ -157,6 +204,10 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[STI_COMMIT] = "COMMIT",
 	[STI_ROLLBACK] = "ROLLBACK",
+	/* One savepoint name: savepoints are never nested (cf_tx tracks the one open). */
+	[STI_SAVEPOINT] = "SAVEPOINT cf_job",
+	[STI_RELEASE] = "RELEASE cf_job",
+	[STI_ROLLBACK_TO] = "ROLLBACK TO cf_job",
 
 	[STI_META_GET] = "SELECT value FROM main.meta WHERE key = ?1",
 	[STI_META_SET] = "INSERT INTO main.meta (key, value) VALUES (?1, ?2)"
@@ -246,8 +297,39 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_KEY_DELETE] = "DELETE FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",
 
 	/* The index is the number of entries so far; the trigger refuses anything else. */
-	[STI_AUDIT_APPEND] = "INSERT INTO main.audit (idx, entry)"
-			     " VALUES ((SELECT coalesce(max(idx) + 1, 0) FROM main.audit), ?1) RETURNING idx",
+	[STI_AUDIT_APPEND] = "INSERT INTO main.audit (idx, entry, leaf, actor_org, resource_org, subject)"
+			     " VALUES ((SELECT coalesce(max(idx) + 1, 0) FROM main.audit), ?1, ?2, ?3, ?4, ?5)"
+			     " RETURNING idx",
 	[STI_AUDIT_COUNT] = "SELECT coalesce(max(idx) + 1, 0) FROM main.audit",
-	[STI_AUDIT_GET] = "SELECT entry FROM main.audit WHERE idx = ?1",
+	[STI_AUDIT_GET] = "SELECT entry, leaf FROM main.audit WHERE idx = ?1",
+	[STI_AUDIT_LEAF_GET] = "SELECT leaf FROM main.audit WHERE idx = ?1",
+	[STI_AUDIT_NODE_GET] = "SELECT hash FROM main.audit_nodes WHERE level = ?1 AND idx = ?2",
+	[STI_AUDIT_NODE_PUT] = "INSERT INTO main.audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+	/* Streamed: the rowid range is walked in order, nothing is sorted or collected. */
+	[STI_AUDIT_SCAN] = "SELECT idx, entry, leaf FROM main.audit WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+	[STI_AUDIT_NODES_SCAN] = "SELECT level, idx, hash FROM main.audit_nodes ORDER BY level, idx",
+	[STI_AUDIT_LIST] = "SELECT idx, entry FROM main.audit WHERE idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3",
+	/*
+	 * idx >= ?1 AND idx < ?2 AND (actor_org = ?4 OR resource_org = ?4)
+	 * ORDER BY idx LIMIT ?3, written so that its cost follows the limit:
+	 * the plain OR makes SQLite collect and sort every match in the range
+	 * (a whole organization's history) before applying the limit. Each arm
+	 * walks its (org, idx) index in order and stops after ?3 rows; the
+	 * union of at most 2 * ?3 indexes is read back in idx order.
+	 */
+	[STI_AUDIT_LIST_ORG] = "SELECT idx, entry FROM main.audit WHERE idx IN ("
+			       " SELECT idx FROM (SELECT idx FROM main.audit"
+			       "  WHERE actor_org = ?4 AND idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3)"
+			       " UNION"
+			       " SELECT idx FROM (SELECT idx FROM main.audit"
+			       "  WHERE resource_org = ?4 AND idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3))"
+			       " ORDER BY idx LIMIT ?3",
+	[STI_AUDIT_BY_SUBJECT] = "SELECT idx, entry FROM main.audit WHERE resource_org = ?1 AND subject = ?2"
+				 " ORDER BY idx LIMIT ?3",
+
+	[STI_CHECKPOINT_PUT] = "INSERT INTO main.checkpoints (size, root, note, created_us) VALUES (?1, ?2, ?3, ?4)",
+	[STI_CHECKPOINT_LATEST] = "SELECT size, root, note FROM main.checkpoints ORDER BY size DESC LIMIT 1",
+	[STI_CHECKPOINT_AT_MOST] = "SELECT size, root, note FROM main.checkpoints WHERE size <= ?1"
+				   " ORDER BY size DESC LIMIT 1",
+	[STI_CHECKPOINT_SCAN] = "SELECT size, root, note FROM main.checkpoints ORDER BY size",
 };

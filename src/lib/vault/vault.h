@@ -30,6 +30,7 @@ typedef struct cf_principal {
 	bool is_admin;     /* instance administrator */
 	char auth[16];     /* "password" | "api_key" */
 	char token_hash[65];
+	char audit_id[32]; /* how the trail names this user (see vault_user_audit_id) */
 } cf_principal;
 
 /* Per-request context: caller, client address, trace id, purpose. */
@@ -61,6 +62,8 @@ void cf_vault_close(cf_vault *v);
 bool cf_vault_sealed(cf_vault *v);
 /* Unseals with the passphrase; CF_EUNAUTH when wrong. Already unsealed: CF_OK. */
 cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err) CF_MUST_CHECK;
+/* false while the audit trail cannot be written; detail says why. */
+bool cf_vault_audit_healthy(cf_vault *v, char *detail, size_t size);
 /* Path of a file in the vault's directory (static buffer per call site is not used: writes into out). */
 cf_rc cf_vault_path(const char *dir, const char *name, char *out, size_t outsize) CF_MUST_CHECK;
 
@@ -96,6 +99,26 @@ cf_rc cf_vault_grants_put(cf_vault *v, cf_request *r, const char *org, const cha
 			  json_t **answer, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_grants_get(cf_vault *v, cf_request *r, const char *org, const char *role, json_t **answer,
 			  cf_err *err) CF_MUST_CHECK;
+
+/* Instance-level users (auditors, the sharing authority): the administrator only. */
+cf_rc cf_vault_instance_user_add(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * The audit trail, for auditors: an organization's auditors see the entries
+ * that concern their organization, instance auditors all of them. Every
+ * read of the trail is itself an entry.
+ */
+cf_rc cf_vault_audit_checkpoint(cf_vault *v, cf_request *r, char **note, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_audit_key(cf_vault *v, cf_request *r, char **key, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_audit_entries(cf_vault *v, cf_request *r, const char *start, const char *end, json_t **answer,
+			     cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_audit_inclusion(cf_vault *v, cf_request *r, const char *index, const char *tree_size,
+			       json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_audit_consistency(cf_vault *v, cf_request *r, const char *first, const char *second,
+				 json_t **answer, cf_err *err) CF_MUST_CHECK;
+/* A subject's access report, for the organization's data protection officer. */
+cf_rc cf_vault_subject_access_log(cf_vault *v, cf_request *r, const char *org, const char *subject,
+				  json_t **answer, cf_err *err) CF_MUST_CHECK;
 
 /* Personal data. Each requires r->purpose and writes its audit entry before answering. */
 cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,

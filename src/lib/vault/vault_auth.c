@@ -156,6 +156,13 @@ cf_rc cf_vault_login(cf_vault *v, cf_request *r, json_t *body, json_t **answer, 
 	    (rc = cf_st_token_insert(tx, &tok, err)) != CF_OK || (rc = cf_st_token_purge_expired(tx, now, err)) != CF_OK)
 		goto out;
 	json_object_set(json_object_get(entry, "actor"), "roles", roles);
+	{
+		char aid[32];
+		if (vault_user_audit_id(v, user.id, aid) == CF_OK)
+			json_object_set_new(json_object_get(entry, "actor"), "user", json_string(aid));
+		if (org != NULL)
+			json_object_set_new(json_object_get(entry, "actor"), "org", json_string(org));
+	}
 	cf_audit_outcome(entry, true, NULL);
 	rc = vault_audit(tx, entry, err);
 	entry = NULL;
@@ -207,7 +214,8 @@ fail:
 }
 
 /* Fills the principal's roles from a membership (or instance roles). */
-static cf_rc load_roles(cf_tx *tx, cf_principal *p, const cf_user_row *u, const char *org, cf_err *err)
+static cf_rc load_roles(cf_vault *v, cf_tx *tx, cf_principal *p, const cf_user_row *u, const char *org,
+			cf_err *err)
 {
 	cf_member_row m = {0};
 	cf_rc rc;
@@ -233,6 +241,8 @@ static cf_rc load_roles(cf_tx *tx, cf_principal *p, const cf_user_row *u, const 
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "stored roles unreadable");
 	memcpy(p->username, u->username, strlen(u->username) + 1);
 	p->user_id = u->id;
+	if (vault_user_audit_id(v, u->id, p->audit_id) != CF_OK)
+		p->audit_id[0] = '\0';
 	p->is_admin = (org == NULL) && vault_has_role(p, CF_ROLE_ADMIN);
 	p->authenticated = true;
 	return CF_OK;
@@ -272,7 +282,7 @@ cf_rc cf_vault_authenticate(cf_vault *v, cf_request *r, const char *bearer, cf_e
 		}
 		if ((rc = cf_st_user_get_by_id(tx, t.user_id, &u, err)) != CF_OK)
 			goto out;
-		rc = load_roles(tx, p, &u, t.org, err);
+		rc = load_roles(v, tx, p, &u, t.org, err);
 		memcpy(p->auth, "password", sizeof("password"));
 		memcpy(p->token_hash, hash, sizeof(hash));
 	} else if (strncmp(bearer, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) == 0) {
@@ -294,7 +304,7 @@ cf_rc cf_vault_authenticate(cf_vault *v, cf_request *r, const char *bearer, cf_e
 		}
 		if ((rc = cf_st_user_get_by_id(tx, k.user_id, &u, err)) != CF_OK)
 			goto out;
-		rc = load_roles(tx, p, &u, k.org, err);
+		rc = load_roles(v, tx, p, &u, k.org, err);
 		memcpy(p->auth, "api_key", sizeof("api_key"));
 	} else {
 		rc = cf_err_set(err, CF_EUNAUTH, CF_P_UNAUTHENTICATED, "unknown credential type");

@@ -23,6 +23,11 @@
 #define SEAL_FILE "seal.json"
 #define ORG_KEY_AD "coffre/v1/org-kek/"
 #define BIDX_CONTEXT "cfbidx01"
+#define CKPT_CONTEXT "cfckpt01"
+#define USER_CONTEXT "cfuser01"
+#define KDF_BIDX 1
+#define KDF_CKPT 2
+#define KDF_USER 3
 
 cf_rc cf_vault_path(const char *dir, const char *name, char *out, size_t outsize)
 {
@@ -96,7 +101,7 @@ void vault_actor(const cf_request *r, cf_actor *a)
 	a->trace_id = r->trace_id;
 	a->ip = r->ip;
 	if (r->who.authenticated) {
-		a->user = r->who.username;
+		a->user = r->who.audit_id[0] ? r->who.audit_id : r->who.username;
 		a->org = r->who.org[0] ? r->who.org : NULL;
 		a->roles = r->who.roles;
 		a->auth = r->who.auth;
@@ -133,24 +138,81 @@ cf_rc vault_commit(cf_tx *tx, cf_err *err)
 
 cf_rc vault_deny(cf_vault *v, json_t *entry, cf_rc rc, cf_problem problem, const char *reason, cf_err *err)
 {
-	cf_tx *tx = NULL;
 	cf_rc arc;
 
 	cf_audit_outcome(entry, false, reason);
-	arc = cf_store_begin(v->store, true, &tx, err);
-	if (arc != CF_OK) {
-		json_decref(entry);
-		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
-	}
-	arc = vault_audit(tx, entry, err);
-	if (arc != CF_OK) {
-		cf_tx_rollback(tx);
-		return arc;
-	}
-	arc = vault_commit(tx, err);
+	arc = cf_trail_submit(v->trail, entry, NULL, NULL, NULL, err);
 	if (arc != CF_OK)
-		return arc;
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
 	return cf_err_set(err, rc, problem, "%s", reason);
+}
+
+cf_rc vault_user_audit_id(cf_vault *v, int64_t user_id, char out[32])
+{
+	char hex[CF_HEX256_LEN], label[32];
+	cf_rc rc = CF_OK;
+
+	(void)snprintf(label, sizeof(label), "user:%lld", (long long)user_id);
+	pthread_mutex_lock(&v->mu);
+	if (v->user_key == NULL)
+		rc = CF_ESEALED;
+	else
+		cf_blind_index(v->user_key, "audit/user", label, strlen(label), hex);
+	pthread_mutex_unlock(&v->mu);
+	if (rc == CF_OK)
+		(void)snprintf(out, 32, "u_%.24s", hex);
+	return rc;
+}
+
+bool cf_vault_audit_healthy(cf_vault *v, char *detail, size_t size)
+{
+	return cf_trail_healthy(v->trail, detail, size);
+}
+
+/*
+ * Keeps the verifier key in the store, so that `coffre audit verify` can
+ * check signatures offline. It is public; an operator who fears that the
+ * database itself was rewritten passes the key kept elsewhere (--key).
+ */
+static void remember_verifier_key(cf_vault *v)
+{
+	char *key = cf_trail_verifier_key(v->trail), *have = NULL;
+	cf_tx *tx = NULL;
+
+	if (key == NULL || cf_store_begin(v->store, true, &tx, NULL) != CF_OK) {
+		free(key);
+		return;
+	}
+	if (cf_st_meta_get(tx, "audit_verifier_key", &have, NULL) == CF_OK && strcmp(have, key) == 0) {
+		cf_tx_rollback(tx);
+	} else if (cf_st_meta_set(tx, "audit_verifier_key", key, NULL) != CF_OK || cf_tx_commit(tx, NULL) != CF_OK) {
+		cf_log(CF_LOG_WARN, "audit: the verifier key could not be stored");
+	}
+	free(have);
+	free(key);
+}
+
+/* Derives the keys that hang off the root once it is known (v->mu held). */
+static cf_rc root_ready(cf_vault *v, cf_err *err)
+{
+	cf_key *seed = cf_key_derive(v->root, KDF_CKPT, CKPT_CONTEXT);
+	cf_note_signer *signer = NULL;
+	cf_rc rc;
+
+	v->user_key = cf_key_derive(v->root, KDF_USER, USER_CONTEXT);
+	if (seed == NULL || v->user_key == NULL) {
+		cf_key_free(seed);
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	}
+	rc = cf_note_signer_new(v->origin, seed, &signer, err);
+	cf_key_free(seed);
+	if (rc != CF_OK)
+		return rc;
+	if (v->trail != NULL)
+		cf_trail_set_signer(v->trail, signer);
+	else
+		cf_note_signer_free(signer);
+	return CF_OK;
 }
 
 /* Wraps a fresh organization key under the root key and stores it. */
@@ -224,7 +286,7 @@ cf_rc vault_org_keys_get(cf_vault *v, cf_tx *tx, const char *org, const cf_key *
 	memcpy(k->org, org, strlen(org) + 1);
 	k->kek = unwrapped;
 	unwrapped = NULL;
-	k->bidx = cf_key_derive(k->kek, 1, BIDX_CONTEXT);
+	k->bidx = cf_key_derive(k->kek, KDF_BIDX, BIDX_CONTEXT);
 	if (k->bidx == NULL) {
 		cf_key_free(k->kek);
 		free(k);
@@ -255,6 +317,8 @@ static void drop_keys(cf_vault *v)
 	v->keys = NULL;
 	cf_key_free(v->root);
 	v->root = NULL;
+	cf_key_free(v->user_key);
+	v->user_key = NULL;
 }
 
 static cf_rc write_file_excl(const char *path, const char *data, size_t len, mode_t mode, cf_err *err)
@@ -334,6 +398,14 @@ static cf_rc create_admin(cf_vault *v, char *password, size_t pwsize, cf_err *er
 	rc = cf_st_meta_set(tx, "seal_mode", v->mode == CF_SEAL_DEV_KEYFILE ? "dev-keyfile" : "passphrase", err);
 	if (rc != CF_OK)
 		goto fail;
+	{
+		char inst[48], origin[96];
+		if ((rc = cf_random_token(v->env, 12, inst, sizeof(inst))) != CF_OK)
+			goto fail;
+		(void)snprintf(origin, sizeof(origin), "coffre.local/%s", inst);
+		if ((rc = cf_st_meta_set(tx, "audit_origin", origin, err)) != CF_OK)
+			goto fail;
+	}
 	r.ip = "local";
 	r.trace_id = NULL;
 	entry = vault_entry(v, &r, "vault.init");
@@ -470,6 +542,26 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 	rc = cf_store_open(dir, env, &so, &v->store, err);
 	if (rc != CF_OK)
 		goto fail;
+	{
+		cf_tx *tx = NULL;
+		char *origin = NULL;
+		cf_trail_options to = {0};
+		if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+			goto fail;
+		rc = cf_st_meta_get(tx, "audit_origin", &origin, err);
+		cf_tx_rollback(tx);
+		if (rc != CF_OK || strlen(origin) >= sizeof(v->origin)) {
+			free(origin);
+			rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the vault has no audit origin");
+			goto fail;
+		}
+		memcpy(v->origin, origin, strlen(origin) + 1);
+		free(origin);
+		to.wait_timeout_ms = (int)cfg->store_busy_timeout_ms;
+		rc = cf_trail_start(v->store, env, &to, v->origin, &v->trail, err);
+		if (rc != CF_OK)
+			goto fail;
+	}
 
 	if ((rc = cf_vault_path(dir, ROOT_KEY_FILE, path, sizeof(path))) != CF_OK)
 		goto fail;
@@ -483,6 +575,12 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 		rc = cf_root_key_read_file(path, &v->root, err);
 		if (rc != CF_OK)
 			goto fail;
+		pthread_mutex_lock(&v->mu);
+		rc = root_ready(v, err);
+		pthread_mutex_unlock(&v->mu);
+		if (rc != CF_OK)
+			goto fail;
+		remember_verifier_key(v);
 	} else {
 		v->mode = CF_SEAL_PASSPHRASE;
 	}
@@ -497,6 +595,8 @@ void cf_vault_close(cf_vault *v)
 {
 	if (v == NULL)
 		return;
+	cf_trail_stop(v->trail);
+	v->trail = NULL;
 	pthread_mutex_lock(&v->mu);
 	drop_keys(v);
 	pthread_mutex_unlock(&v->mu);
@@ -539,9 +639,13 @@ cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err
 	if (v->root == NULL) {
 		v->root = root;
 		root = NULL;
+		rc = root_ready(v, err);
 	}
 	pthread_mutex_unlock(&v->mu);
 	cf_key_free(root);
-	cf_log(CF_LOG_INFO, "vault unsealed");
-	return CF_OK;
+	if (rc == CF_OK) {
+		remember_verifier_key(v);
+		cf_log(CF_LOG_INFO, "vault unsealed");
+	}
+	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "common/cf.h"
 #include "audit/audit.h"
+#include "audit/trail.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
 #include "vault/vault.h"
@@ -28,7 +29,10 @@ struct cf_vault {
 	cf_seal_mode mode;
 	pthread_mutex_t mu; /* guards root and keys */
 	cf_key *root;       /* NULL while sealed */
+	cf_key *user_key;   /* derived from root: pseudonymous user ids in the trail */
 	org_keys *keys;
+	cf_trail *trail;    /* group-commit writer and checkpoint signer */
+	char origin[96];    /* the log's name in checkpoints */
 };
 
 #define CF_ROLE_SECURITY_MANAGER "security_manager"
@@ -55,6 +59,9 @@ cf_rc vault_deny(cf_vault *v, json_t *entry, cf_rc rc, cf_problem problem, const
 cf_rc vault_audit(cf_tx *tx, json_t *entry, cf_err *err) CF_MUST_CHECK;
 /* Commits; a commit failure of a transaction that holds an audit entry is audit-unavailable. */
 cf_rc vault_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+
+/* The audit id of a user ("u_" + 24 hex): keyed, stable, opaque. CF_ESEALED while sealed. */
+cf_rc vault_user_audit_id(cf_vault *v, int64_t user_id, char out[32]) CF_MUST_CHECK;
 
 /* Role helpers. */
 bool vault_has_role(const cf_principal *p, const char *role);

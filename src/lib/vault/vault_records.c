@@ -35,6 +35,13 @@ typedef struct op {
 	size_t n_roles;
 	const char **roles;
 	cf_decision dec;
+	/* phase 2 (the writer's transaction): what the request prepared */
+	const char *coll_name;
+	const char *nid;      /* create: the national identifier as given */
+	json_t *values;       /* create: the fields; patch: the merged new field set */
+	json_t *changes;      /* patch: the fields changed */
+	cf_record_row row;
+	const char *rec_id;   /* the record named by the route, if any */
 } op;
 
 static void op_release(op *o)
@@ -73,6 +80,7 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 	o->v = v;
 	o->r = r;
 	o->org = org;
+	o->rec_id = id;
 	o->entry = vault_entry(v, r, action);
 	if (o->entry == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
@@ -83,7 +91,7 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 		return op_deny(o, CF_EDENIED, CF_P_FORBIDDEN, "instance users never access personal data", err);
 	if (strcmp(r->who.org, org) != 0)
 		return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION, "the token acts for another organization", err);
-	return cf_store_begin(v->store, true, &o->tx, err);
+	return cf_store_begin(v->store, false, &o->tx, err);
 }
 
 /* Loads the collection and the grants of every role of the caller. */
@@ -137,6 +145,20 @@ static cf_rc op_decide(op *o, cf_action action, const char *const *fields, size_
 		cf_rc drc = o->dec.problem == CF_P_PURPOSE_REQUIRED ? CF_EINVAL : CF_EDENIED;
 		char reason[sizeof(o->dec.reason)];
 		memcpy(reason, o->dec.reason, sizeof(reason));
+		/*
+		 * A refused attempt on one of the caller's own organization's records names its
+		 * subject, so the citizen's access report shows it. (Other organizations' records are
+		 * never looked up: their refusal happens before any read.)
+		 */
+		if (o->rec_id != NULL && strlen(o->rec_id) <= CF_ID_MAX) {
+			cf_record_row row = {0};
+			cf_field_ct *cts = NULL;
+			size_t nct = 0;
+			if (cf_st_record_get(o->tx, o->org, cf_collection_name(o->coll), o->rec_id, &row, &cts, &nct, NULL) ==
+			    CF_OK)
+				cf_audit_set_resource(o->entry, o->org, row.collection, row.id, row.subject);
+			cf_field_cts_free(cts, nct);
+		}
 		return op_deny(o, drc, o->dec.problem, reason, err);
 	}
 	if (o->dec.legal_basis != NULL)
@@ -148,17 +170,20 @@ static cf_rc op_decide(op *o, cf_action action, const char *const *fields, size_
 	return CF_OK;
 }
 
-/* Appends the allowed entry and commits: the point after which the answer may leave. */
-static cf_rc op_commit(op *o, cf_err *err)
+/*
+ * Ends the request's read transaction and hands the entry (and the work,
+ * if any) to the audit writer: the answer may leave only when this returns
+ * CF_OK, i.e. when the entry (and the work) are durable.
+ */
+static cf_rc op_submit(op *o, cf_trail_apply_fn apply, cf_err *err)
 {
-	cf_rc rc;
-	cf_audit_outcome(o->entry, true, NULL);
-	rc = cf_audit_append(o->tx, o->entry, NULL, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = vault_commit(o->tx, err);
+	json_t *e = o->entry;
+	cf_tx_rollback(o->tx);
 	o->tx = NULL;
-	return rc;
+	o->entry = NULL;
+	if (apply == NULL)
+		cf_audit_outcome(e, true, NULL);
+	return cf_trail_submit(o->v->trail, e, apply, o, NULL, err);
 }
 
 static cf_rc field_ad(const char *org, const char *coll, const char *id, int64_t version, const char *field,
@@ -381,16 +406,47 @@ static json_t *record_answer(const cf_record_row *row, json_t *fields)
 			 "fields", fields);
 }
 
+/* Phase 2 of a create, in the writer's transaction: subject, key, ciphertexts, row. */
+static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	op *o = ctx;
+	cf_field_ct *cts = NULL;
+	size_t n_cts = 0;
+	cf_key *dek = NULL;
+	cf_rc rc;
+
+	o->tx = tx;
+	if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK)
+		goto out;
+	if ((rc = vault_new_id(o->v, "r_", o->row.id)) != CF_OK)
+		goto out;
+	memcpy(o->row.org, o->org, strlen(o->org) + 1);
+	memcpy(o->row.collection, o->coll_name, strlen(o->coll_name) + 1);
+	o->row.version = 1;
+	o->row.created_us = o->row.updated_us = cf_now_us(o->v->env);
+	if ((rc = subject_key(o, o->row.subject, &dek, err)) != CF_OK)
+		goto out;
+	if ((rc = seal_fields(o, dek, &o->row, o->values, &cts, &n_cts, err)) != CF_OK)
+		goto out;
+	if ((rc = cf_st_record_insert(tx, &o->row, cts, n_cts, err)) != CF_OK)
+		goto out;
+	cf_audit_set_resource(entry, o->org, o->coll_name, o->row.id, o->row.subject);
+	json_object_set_new(entry, "fields", names_array(o->values));
+	cf_audit_outcome(entry, true, NULL);
+out:
+	o->tx = NULL;
+	cf_field_cts_free(cts, n_cts);
+	cf_key_free(dek);
+	return rc;
+}
+
 cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,
 			     json_t **answer, cf_err *err)
 {
 	const char *nid = NULL;
 	json_t *subject = NULL, *fields = NULL;
 	const char **names = NULL;
-	size_t n_names = 0, n_cts = 0;
-	cf_field_ct *cts = NULL;
-	cf_record_row row = {0};
-	cf_key *dek = NULL;
+	size_t n_names = 0;
 	op o;
 	cf_rc rc;
 
@@ -414,32 +470,24 @@ cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const 
 	}
 	if ((rc = cf_collection_validate(o.coll, fields, false, err)) != CF_OK)
 		goto out;
+	{
+		char norm[CF_NID_LEN];
+		rc = cf_nid_normalize(nid, norm, err);
+		cf_wipe(norm, sizeof(norm));
+		if (rc != CF_OK)
+			goto out;
+	}
 	if ((rc = op_decide(&o, CF_ACT_WRITE, names, n_names, err)) != CF_OK)
 		goto out;
-	if ((rc = subject_find_or_create(&o, nid, row.subject, err)) != CF_OK)
+	o.coll_name = coll;
+	o.nid = nid;
+	o.values = fields;
+	if ((rc = op_submit(&o, apply_create, err)) != CF_OK)
 		goto out;
-	if ((rc = vault_new_id(v, "r_", row.id)) != CF_OK)
-		goto out;
-	memcpy(row.org, org, strlen(org) + 1);
-	memcpy(row.collection, coll, strlen(coll) + 1);
-	row.version = 1;
-	row.created_us = row.updated_us = cf_now_us(v->env);
-	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
-		goto out;
-	if ((rc = seal_fields(&o, dek, &row, fields, &cts, &n_cts, err)) != CF_OK)
-		goto out;
-	if ((rc = cf_st_record_insert(o.tx, &row, cts, n_cts, err)) != CF_OK)
-		goto out;
-	cf_audit_set_resource(o.entry, org, coll, row.id, row.subject);
-	json_object_set_new(o.entry, "fields", names_array(fields));
-	if ((rc = op_commit(&o, err)) != CF_OK)
-		goto out;
-	*answer = record_answer(&row, NULL);
+	*answer = record_answer(&o.row, NULL);
 out:
 	cf_json_wipe(body);
 	free(names);
-	cf_field_cts_free(cts, n_cts);
-	cf_key_free(dek);
 	op_release(&o);
 	return rc;
 }
@@ -485,7 +533,8 @@ cf_rc cf_vault_record_get(cf_vault *v, cf_request *r, const char *org, const cha
 	if ((rc = open_fields(&o, dek, &row, cts, n, o.dec.allowed, &fields, err)) != CF_OK)
 		goto out;
 	json_object_set_new(o.entry, "fields", names_array(fields));
-	if ((rc = op_commit(&o, err)) != CF_OK)
+	/* Nothing leaves before the entry is durable. */
+	if ((rc = op_submit(&o, NULL, err)) != CF_OK)
 		goto out;
 	/* The answer takes the values; the HTTP layer wipes it once sent. */
 	*answer = record_answer(&row, fields);
@@ -499,15 +548,42 @@ out:
 	return rc;
 }
 
+/* Phase 2 of a change: seal the new version; a concurrent change makes it a version conflict. */
+static cf_rc apply_patch(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	op *o = ctx;
+	cf_field_ct *cts = NULL;
+	size_t n = 0;
+	cf_key *dek = NULL;
+	cf_rc rc;
+
+	o->tx = tx;
+	if ((rc = subject_key(o, o->row.subject, &dek, err)) != CF_OK)
+		goto out;
+	if ((rc = seal_fields(o, dek, &o->row, o->values, &cts, &n, err)) != CF_OK)
+		goto out;
+	rc = cf_st_record_update(tx, &o->row, cts, n, err);
+	if (rc == CF_EEXIST)
+		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT, "the record changed meanwhile");
+	if (rc == CF_OK) {
+		json_object_set_new(entry, "fields", names_array(o->changes));
+		cf_audit_outcome(entry, true, NULL);
+	}
+out:
+	o->tx = NULL;
+	cf_field_cts_free(cts, n);
+	cf_key_free(dek);
+	return rc;
+}
+
 cf_rc cf_vault_record_patch(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
 			    json_t *body, json_t **answer, cf_err *err)
 {
 	json_t *changes = NULL, *current = NULL;
 	json_int_t expected = -1;
 	const char **names = NULL;
-	size_t n_names = 0, n = 0, n_new = 0;
-	cf_field_ct *cts = NULL, *new_cts = NULL;
-	cf_record_row row = {0};
+	size_t n_names = 0, n = 0;
+	cf_field_ct *cts = NULL;
 	cf_key *dek = NULL;
 	op o;
 	cf_rc rc;
@@ -530,51 +606,54 @@ cf_rc cf_vault_record_patch(cf_vault *v, cf_request *r, const char *org, const c
 		goto out;
 	if ((rc = op_decide(&o, CF_ACT_WRITE, names, n_names, err)) != CF_OK)
 		goto out;
-	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
+	if ((rc = op_get_record(&o, coll, id, &o.row, &cts, &n, err)) != CF_OK)
 		goto out;
-	if (expected >= 0 && expected != row.version) {
+	if (expected >= 0 && expected != o.row.version) {
 		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT, "the record is at version %lld",
-				(long long)row.version);
+				(long long)o.row.version);
 		goto out;
 	}
-	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
+	if ((rc = subject_key(&o, o.row.subject, &dek, err)) != CF_OK)
 		goto out;
 	/* The new version carries every field: the old values re-sealed under the new version. */
-	if ((rc = open_fields(&o, dek, &row, cts, n, NULL, &current, err)) != CF_OK)
+	if ((rc = open_fields(&o, dek, &o.row, cts, n, NULL, &current, err)) != CF_OK)
 		goto out;
 	if (json_object_update(current, changes) != 0) {
 		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 		goto out;
 	}
-	row.version += 1;
-	row.updated_us = cf_now_us(v->env);
-	if ((rc = seal_fields(&o, dek, &row, current, &new_cts, &n_new, err)) != CF_OK)
+	o.row.version += 1;
+	o.row.updated_us = cf_now_us(v->env);
+	o.values = current;
+	o.changes = changes;
+	if ((rc = op_submit(&o, apply_patch, err)) != CF_OK)
 		goto out;
-	rc = cf_st_record_update(o.tx, &row, new_cts, n_new, err);
-	if (rc == CF_EEXIST)
-		rc = cf_err_set(err, CF_EEXIST, CF_P_VERSION_CONFLICT, "the record changed meanwhile");
-	if (rc != CF_OK)
-		goto out;
-	json_object_set_new(o.entry, "fields", names_array(changes));
-	if ((rc = op_commit(&o, err)) != CF_OK)
-		goto out;
-	*answer = record_answer(&row, NULL);
+	*answer = record_answer(&o.row, NULL);
 out:
 	cf_json_wipe(current);
 	json_decref(current);
 	cf_json_wipe(body);
 	free(names);
 	cf_field_cts_free(cts, n);
-	cf_field_cts_free(new_cts, n_new);
 	cf_key_free(dek);
 	op_release(&o);
+	return rc;
+}
+
+static cf_rc apply_delete(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	op *o = ctx;
+	cf_rc rc = cf_st_record_delete(tx, o->org, o->row.collection, o->row.id, err);
+	if (rc == CF_ENOTFOUND)
+		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such record");
+	if (rc == CF_OK)
+		cf_audit_outcome(entry, true, NULL);
 	return rc;
 }
 
 cf_rc cf_vault_record_delete(cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
 			     cf_err *err)
 {
-	cf_record_row row = {0};
 	cf_field_ct *cts = NULL;
 	size_t n = 0;
 	op o;
@@ -586,11 +665,9 @@ cf_rc cf_vault_record_delete(cf_vault *v, cf_request *r, const char *org, const 
 		goto out;
 	if ((rc = op_decide(&o, CF_ACT_DELETE, NULL, 0, err)) != CF_OK)
 		goto out;
-	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
+	if ((rc = op_get_record(&o, coll, id, &o.row, &cts, &n, err)) != CF_OK)
 		goto out;
-	if ((rc = cf_st_record_delete(o.tx, org, coll, id, err)) != CF_OK)
-		goto out;
-	rc = op_commit(&o, err);
+	rc = op_submit(&o, apply_delete, err);
 out:
 	cf_field_cts_free(cts, n);
 	op_release(&o);
@@ -689,7 +766,7 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 					      json_pack("{s:s, s:O, s:O}", "collection", c, "id", json_object_get(item, "id"),
 							"version", json_object_get(item, "version")));
 	}
-	if ((rc = op_commit(&o, err)) != CF_OK)
+	if ((rc = op_submit(&o, NULL, err)) != CF_OK)
 		goto out;
 	*answer = json_pack("{s:s, s:O}", "subject", pseudonym, "records", out_list);
 out:

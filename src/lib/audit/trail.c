@@ -1,0 +1,433 @@
+/*
+ * trail.c - group commit and checkpoint signing (see trail.h).
+ *
+ * Locking: `mu` guards the queue, the jobs' taken/done flags and the
+ * health state; `sign_mu` guards the signer and the last checkpoint. The
+ * store serializes transactions itself. A request's job lives on the
+ * request's stack: once the writer has taken it, the request waits until
+ * the writer is done with it (every store step is bounded by the store's
+ * busy timeout), so the writer never touches a job that is gone.
+ */
+#include "common/cf.h"
+#include "audit/trail.h"
+#include "audit/audit.h"
+#include "common/log.h"
+#include "merkle/merkle.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+typedef struct job {
+	json_t *entry;
+	cf_trail_apply_fn apply;
+	void *ctx;
+	cf_rc rc;
+	cf_err err;
+	int64_t index;
+	bool taken, done;
+	struct job *next;
+} job;
+
+struct cf_trail {
+	cf_store *store;
+	const cf_env *env;
+	cf_trail_options o;
+	char *origin;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t work;
+	pthread_cond_t done;
+	job *head, *tail;
+	bool stopping;
+	bool healthy;
+	char detail[256];
+	pthread_mutex_t sign_mu;
+	cf_note_signer *signer;
+	int64_t signed_size;  /* size of the last checkpoint signed, -1 before the first */
+	int64_t signed_at_us; /* monotonic time of that signature */
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct timespec deadline_after(int64_t us)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(us / 1000000);
+	ts.tv_nsec += (long)((us % 1000000) * 1000);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec += 1;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static cf_rc tx_node_get(void *ctx, int level, int64_t index, uint8_t out[32])
+{
+	return cf_st_audit_node_get(ctx, level, index, out, NULL);
+}
+
+/* Signs and stores a checkpoint of the current tree when it grew (or force and none exists). */
+static cf_rc sign_checkpoint(cf_trail *t, char **note_out, cf_err *err)
+{
+	uint8_t root[CF_MERKLE_HASH_LEN];
+	cf_tx *tx = NULL;
+	int64_t size = 0, have_size = -1;
+	char *note = NULL;
+	cf_rc rc;
+
+	if (note_out != NULL)
+		*note_out = NULL;
+	if (t->signer == NULL)
+		return cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed: checkpoints cannot be signed");
+	rc = cf_store_begin(t->store, false, &tx, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_st_audit_count(tx, &size, err);
+	if (rc == CF_OK) {
+		uint8_t r2[CF_MERKLE_HASH_LEN];
+		cf_rc lrc = cf_st_checkpoint_latest(tx, &have_size, r2, &note, NULL);
+		if (lrc != CF_OK)
+			have_size = -1;
+		if (have_size == size) {
+			cf_tx_rollback(tx);
+			t->signed_size = size;
+			if (note_out != NULL)
+				*note_out = note;
+			else
+				free(note);
+			return CF_OK;
+		}
+		free(note);
+		note = NULL;
+		rc = cf_merkle_root(size, tx_node_get, tx, root);
+	}
+	cf_tx_rollback(tx);
+	tx = NULL;
+	if (rc != CF_OK)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the tree root cannot be computed");
+	rc = cf_checkpoint_sign(t->signer, t->origin, size, root, &note, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_store_begin(t->store, true, &tx, err);
+	if (rc == CF_OK) {
+		rc = cf_st_checkpoint_put(tx, size, root, note, cf_now_us(t->env), err);
+		if (rc == CF_EEXIST) {
+			/* another signer got there first with the same size: same root, fine */
+			cf_tx_rollback(tx);
+			rc = CF_OK;
+		} else if (rc == CF_OK) {
+			rc = cf_tx_commit(tx, err);
+		} else {
+			cf_tx_rollback(tx);
+		}
+	}
+	if (rc == CF_OK) {
+		t->signed_size = size;
+		t->signed_at_us = mono_us();
+		if (note_out != NULL) {
+			*note_out = note;
+			note = NULL;
+		}
+	}
+	free(note);
+	return rc;
+}
+
+static void maybe_checkpoint(cf_trail *t, bool force)
+{
+	cf_err err = {0};
+	pthread_mutex_lock(&t->sign_mu);
+	if (t->signer != NULL && (force || mono_us() - t->signed_at_us >= (int64_t)t->o.checkpoint_interval_ms * 1000)) {
+		if (sign_checkpoint(t, NULL, &err) != CF_OK)
+			cf_log(CF_LOG_WARN, "audit: checkpoint not signed: %s", err.detail);
+		t->signed_at_us = mono_us();
+	}
+	pthread_mutex_unlock(&t->sign_mu);
+}
+
+static void set_health(cf_trail *t, bool ok, const char *detail)
+{
+	pthread_mutex_lock(&t->mu);
+	if (ok && !t->healthy)
+		cf_log(CF_LOG_INFO, "audit: the trail is writable again; service resumed");
+	else if (!ok && t->healthy)
+		cf_log(CF_LOG_ERROR, "audit: the trail cannot be written (%s); requests fail with 503 until it can",
+		       detail);
+	t->healthy = ok;
+	if (!ok)
+		(void)snprintf(t->detail, sizeof(t->detail), "%s", detail);
+	else
+		t->detail[0] = '\0';
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void outcome_from_failure(json_t *entry, cf_rc rc, const cf_err *err)
+{
+	bool denied = rc == CF_EDENIED || rc == CF_ENOTFOUND || rc == CF_EEXIST || rc == CF_EINVAL || rc == CF_EUNAUTH;
+	if (json_object_get(entry, "outcome") != NULL)
+		return;
+	json_object_set_new(entry, "outcome", json_string(denied ? "denied" : "error"));
+	if (err->detail[0] != '\0')
+		json_object_set_new(entry, "reason", json_string(err->detail));
+}
+
+/* One transaction, one sync for the whole batch. */
+static void run_batch(cf_trail *t, job **batch, size_t n)
+{
+	cf_tx *tx = NULL;
+	cf_err err = {0};
+	size_t i;
+	cf_rc rc;
+
+	rc = cf_store_begin(t->store, true, &tx, &err);
+	if (rc != CF_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		job *j = batch[i];
+		if (j->apply != NULL) {
+			if ((rc = cf_tx_savepoint(tx, &err)) != CF_OK)
+				goto fail;
+			j->rc = j->apply(j->ctx, tx, j->entry, &j->err);
+			if (j->rc != CF_OK) {
+				cf_tx_rollback_to(tx);
+				if (j->rc == CF_EAUDIT || j->rc == CF_ESTORE) {
+					/* the store itself failed under this job: the batch cannot be trusted */
+					err = j->err;
+					rc = j->rc;
+					goto fail;
+				}
+				outcome_from_failure(j->entry, j->rc, &j->err);
+			} else if ((rc = cf_tx_release(tx, &err)) != CF_OK) {
+				goto fail;
+			}
+		}
+		if ((rc = cf_audit_append(tx, j->entry, &j->index, &err)) != CF_OK)
+			goto fail;
+	}
+	rc = cf_tx_commit(tx, &err);
+	tx = NULL;
+	if (rc != CF_OK)
+		goto fail;
+	set_health(t, true, NULL);
+	return;
+fail:
+	cf_tx_rollback(tx);
+	set_health(t, false, err.detail[0] ? err.detail : "store unavailable");
+	for (i = 0; i < n; i++) {
+		batch[i]->rc = CF_EAUDIT;
+		cf_err_set(&batch[i]->err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
+			   "the audit trail cannot be written; nothing was done");
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	cf_trail *t = arg;
+	job **batch = calloc((size_t)t->o.max_batch, sizeof(*batch));
+
+	if (batch == NULL)
+		CF_BUG("out of memory starting the audit writer");
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		size_t n = 0;
+		while (t->head == NULL && !t->stopping) {
+			struct timespec dl = deadline_after((int64_t)t->o.checkpoint_interval_ms * 1000);
+			int r = pthread_cond_timedwait(&t->work, &t->mu, &dl);
+			if (r == ETIMEDOUT) {
+				pthread_mutex_unlock(&t->mu);
+				maybe_checkpoint(t, false);
+				pthread_mutex_lock(&t->mu);
+			}
+		}
+		if (t->head == NULL && t->stopping)
+			break;
+		while (t->head != NULL && n < (size_t)t->o.max_batch) {
+			job *j = t->head;
+			t->head = j->next;
+			if (t->head == NULL)
+				t->tail = NULL;
+			j->taken = true;
+			batch[n++] = j;
+		}
+		pthread_mutex_unlock(&t->mu);
+		run_batch(t, batch, n);
+		pthread_mutex_lock(&t->mu);
+		for (size_t i = 0; i < n; i++)
+			batch[i]->done = true;
+		pthread_cond_broadcast(&t->done);
+		pthread_mutex_unlock(&t->mu);
+		maybe_checkpoint(t, false);
+		pthread_mutex_lock(&t->mu);
+	}
+	pthread_mutex_unlock(&t->mu);
+	free(batch);
+	maybe_checkpoint(t, true);
+	return NULL;
+}
+
+cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options *opts, const char *origin,
+		     cf_trail **out, cf_err *err)
+{
+	pthread_condattr_t ca;
+	cf_trail *t;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->origin = cf_strdup(origin)) == NULL) {
+		free(t);
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	}
+	t->store = store;
+	t->env = env;
+	t->o.wait_timeout_ms = opts && opts->wait_timeout_ms > 0 ? opts->wait_timeout_ms : 5000;
+	t->o.max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 256;
+	t->o.checkpoint_interval_ms = opts && opts->checkpoint_interval_ms > 0 ? opts->checkpoint_interval_ms : 1000;
+	t->healthy = true;
+	t->signed_size = -1;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->sign_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->work, &ca);
+	pthread_cond_init(&t->done, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t->thread, NULL, writer_main, t) != 0) {
+		cf_trail_stop(t);
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "cannot start the audit writer");
+	}
+	t->running = true;
+	*out = t;
+	return CF_OK;
+}
+
+void cf_trail_stop(cf_trail *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stopping = true;
+	pthread_cond_broadcast(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	if (t->running)
+		pthread_join(t->thread, NULL);
+	cf_note_signer_free(t->signer);
+	pthread_cond_destroy(&t->work);
+	pthread_cond_destroy(&t->done);
+	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->sign_mu);
+	free(t->origin);
+	free(t);
+}
+
+void cf_trail_set_signer(cf_trail *t, cf_note_signer *signer)
+{
+	cf_note_signer *old;
+	pthread_mutex_lock(&t->sign_mu);
+	old = t->signer;
+	t->signer = signer;
+	t->signed_at_us = 0;
+	pthread_mutex_unlock(&t->sign_mu);
+	cf_note_signer_free(old);
+}
+
+cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, int64_t *index_out, cf_err *err)
+{
+	struct timespec dl;
+	job j;
+	cf_rc rc;
+
+	memset(&j, 0, sizeof(j));
+	j.entry = entry;
+	j.apply = apply;
+	j.ctx = ctx;
+	j.index = -1;
+	if (entry == NULL)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
+	pthread_mutex_lock(&t->mu);
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->mu);
+		json_decref(entry);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
+	}
+	if (t->tail != NULL)
+		t->tail->next = &j;
+	else
+		t->head = &j;
+	t->tail = &j;
+	pthread_cond_signal(&t->work);
+	while (!j.done) {
+		int r = pthread_cond_timedwait(&t->done, &t->mu, &dl);
+		if (r == ETIMEDOUT && !j.taken) {
+			/* never taken: withdraw it, nothing was done */
+			job **pp = &t->head, *prev = NULL;
+			while (*pp != NULL && *pp != &j) {
+				prev = *pp;
+				pp = &(*pp)->next;
+			}
+			if (*pp == &j) {
+				*pp = j.next;
+				if (t->tail == &j)
+					t->tail = prev;
+			}
+			pthread_mutex_unlock(&t->mu);
+			json_decref(entry);
+			cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
+			return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
+					  "the audit trail did not answer in time; nothing was done");
+		}
+		if (r == ETIMEDOUT)
+			dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
+	}
+	pthread_mutex_unlock(&t->mu);
+	json_decref(entry);
+	rc = j.rc;
+	if (rc != CF_OK) {
+		if (err != NULL)
+			*err = j.err;
+		if (err != NULL && err->rc == CF_OK)
+			cf_err_set(err, rc, CF_P_NONE, NULL);
+		return rc;
+	}
+	if (index_out != NULL)
+		*index_out = j.index;
+	return CF_OK;
+}
+
+bool cf_trail_healthy(cf_trail *t, char *detail, size_t size)
+{
+	bool ok;
+	pthread_mutex_lock(&t->mu);
+	ok = t->healthy;
+	if (detail != NULL && size > 0)
+		(void)snprintf(detail, size, "%s", t->detail);
+	pthread_mutex_unlock(&t->mu);
+	return ok;
+}
+
+cf_rc cf_trail_checkpoint(cf_trail *t, char **note, cf_err *err)
+{
+	cf_rc rc;
+	pthread_mutex_lock(&t->sign_mu);
+	rc = sign_checkpoint(t, note, err);
+	pthread_mutex_unlock(&t->sign_mu);
+	return rc;
+}
+
+char *cf_trail_verifier_key(cf_trail *t)
+{
+	char *k = NULL;
+	pthread_mutex_lock(&t->sign_mu);
+	if (t->signer != NULL)
+		k = cf_note_verifier_key(t->signer);
+	pthread_mutex_unlock(&t->sign_mu);
+	return k;
+}

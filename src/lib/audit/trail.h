@@ -1,0 +1,66 @@
+/*
+ * trail.h - the audit trail's writer: group commit, checkpoints, health.
+ *
+ * One writer thread takes the jobs of concurrent requests, runs each one's
+ * work under a savepoint in ONE transaction, appends each one's entry, and
+ * commits with ONE sync; then it wakes every request whose entry is
+ * durable. A request never waits longer than the configured timeout for
+ * its job to be taken; once taken, every step is bounded by the store's
+ * busy timeout. When the trail cannot be written (disk full, I/O error,
+ * store locked past the timeout) every job of the batch fails with
+ * CF_EAUDIT, the condition is logged and reported by cf_trail_healthy,
+ * and the next batch that commits clears it: service resumes by itself.
+ *
+ * Every second while entries arrive (and on demand), the writer signs a
+ * C2SP checkpoint of the tree and stores it. Nothing here can disable,
+ * filter or redirect the trail.
+ */
+#ifndef CF_AUDIT_TRAIL_H
+#define CF_AUDIT_TRAIL_H
+
+#include "common/cf.h"
+#include "audit/note.h"
+#include "store/store.h"
+#include <jansson.h>
+
+typedef struct cf_trail cf_trail;
+
+typedef struct cf_trail_options {
+	int wait_timeout_ms;        /* longest wait for a job to be taken (default 5000) */
+	int max_batch;              /* jobs per transaction (default 256) */
+	int checkpoint_interval_ms; /* signing period while entries arrive (default 1000) */
+} cf_trail_options;
+
+/* Work run by the writer inside its transaction before the entry is appended. */
+typedef cf_rc (*cf_trail_apply_fn)(void *ctx, cf_tx *tx, json_t *entry, cf_err *err);
+
+/* Starts the writer thread. origin names the log in checkpoints. */
+cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options *opts, const char *origin,
+		     cf_trail **out, cf_err *err) CF_MUST_CHECK;
+/* Processes what is queued, signs a last checkpoint, stops the thread. NULL is fine. */
+void cf_trail_stop(cf_trail *t);
+/* Gives the checkpoint signer (taken); until then checkpoints are not signed (sealed vault). */
+void cf_trail_set_signer(cf_trail *t, cf_note_signer *signer);
+
+/*
+ * Submits entry (consumed) with optional work, and waits until it is
+ * durable. Returns apply's result when the work failed (the entry, marked
+ * with the failure, is still durable), CF_EAUDIT when the trail could not
+ * be written or the job was not taken in time (nothing was done), CF_OK
+ * otherwise. index_out (optional) receives the entry's index.
+ */
+cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, int64_t *index_out,
+		      cf_err *err) CF_MUST_CHECK;
+
+/* false while the last attempt to write the trail failed; detail says why. */
+bool cf_trail_healthy(cf_trail *t, char *detail, size_t size);
+
+/*
+ * The latest signed checkpoint covering the whole current tree, signing one
+ * now if the latest is older (on demand). CF_ESEALED without a signer.
+ */
+cf_rc cf_trail_checkpoint(cf_trail *t, char **note, cf_err *err) CF_MUST_CHECK;
+/* The verifier key ("name+hex+base64"), malloc'd; NULL without a signer. */
+char *cf_trail_verifier_key(cf_trail *t);
+
+#endif
