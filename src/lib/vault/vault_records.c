@@ -724,8 +724,11 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 			rc = cf_err_set(err, rc, CF_P_INTERNAL, "out of memory");
 			goto out;
 		}
-		if (d.allow)
+		if (d.allow) {
 			json_object_set_new(readable, name, json_true());
+			if (d.role != NULL && json_object_get(json_object_get(o.entry, "actor"), "role") == NULL)
+				json_object_set_new(json_object_get(o.entry, "actor"), "role", json_string(d.role));
+		}
 		else if (first_problem == CF_P_NONE || d.problem == CF_P_PURPOSE_REQUIRED ||
 			 (first_problem == CF_P_PURPOSE_NOT_ALLOWED && d.problem == CF_P_FORBIDDEN)) {
 			first_problem = d.problem;
