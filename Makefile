@@ -7,7 +7,7 @@ DATA       ?= var/dev
 LISTEN     ?= 127.0.0.1:8443
 JOBS       ?= $(shell nproc)
 
-.PHONY: all setup build run test test-release test-asan clean
+.PHONY: all setup build run test test-release test-asan bench-audit bench-audit-quick clean
 
 all: build
 
@@ -35,5 +35,17 @@ test-asan: setup
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2
 
+# Audit trail figures (docs/performance.md): a release build, side-by-side baseline.
+bench-audit: setup
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS) --target audit_bench
+	@./build-bench/audit_bench --entries $${ENTRIES:-1000000} --threads 32 --seconds 5
+
+# The same in seconds, to catch a broken harness (not to judge speed).
+bench-audit-quick: setup
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS) --target audit_bench
+	@./build-bench/audit_bench --entries 20000 --threads 8 --seconds 1
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-bench

@@ -12,8 +12,47 @@ def test_health_unauthenticated(daemon):
     r = daemon.client().get("/v1/sys/health")
     assert_status(r, 200)
     assert r.headers["Content-Type"].split(";")[0].strip() == "application/json"
-    assert r.json() == {"status": "ok", "sealed": False, "version": "0.1.0"}
+    assert r.json() == {"status": "ok", "sealed": False, "version": "0.1.0", "audit": {"status": "ok"}}
     assert_std_headers(r)
+
+
+TRIGGER = "CREATE TRIGGER health_fail BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT,'injected'); END;"
+
+
+def _sql(daemon, statement):
+    con = daemon.db()
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
+def test_health_reports_an_unwritable_trail(daemon, admin):
+    """While the trail cannot be written: 503 audit-unavailable with a detail (and no answer
+    leaks); once a write succeeds again: 200 ok."""
+    c = daemon.client()
+    _sql(daemon, TRIGGER)
+    try:
+        # any audited request finds the trail unwritable (a refused trail read: 503, not 403)
+        assert_problem(admin.get("/v1/audit/checkpoint"), 503, "audit-unavailable")
+        r = c.get("/v1/sys/health")
+        assert_status(r, 503)
+        assert r.headers["Content-Type"].split(";")[0].strip() == "application/json"
+        assert_std_headers(r)
+        body = r.json()
+        assert set(body) == {"status", "sealed", "version", "audit"}
+        assert (body["status"], body["sealed"], body["version"]) == ("audit-unavailable", False, "0.1.0")
+        assert set(body["audit"]) == {"status", "detail"}
+        assert body["audit"]["status"] == "unavailable"
+        assert isinstance(body["audit"]["detail"], str) and body["audit"]["detail"]
+        assert daemon.alive()
+    finally:
+        _sql(daemon, "DROP TRIGGER IF EXISTS health_fail")
+    # the next audited request is recorded again, and health says so
+    assert_problem(admin.get("/v1/audit/checkpoint"), 403, "forbidden")
+    r = c.get("/v1/sys/health")
+    assert_status(r, 200)
+    assert r.json() == {"status": "ok", "sealed": False, "version": "0.1.0", "audit": {"status": "ok"}}
 
 
 def test_std_headers_on_every_kind_of_answer(daemon, admin):

@@ -97,3 +97,214 @@ def test_spec_parameters_match_templates(spec):
         assert names == set(re.findall(r"\{(\w+)\}", path)), path
         has_purpose = any(p["in"] == "header" and p["name"] == "X-Purpose" and p["required"] for p in params)
         assert has_purpose == (path in personal), path
+
+
+def resolve(spec, o):
+    while isinstance(o, dict) and "$ref" in o:
+        node = spec
+        for part in o["$ref"][2:].split("/"):
+            node = node[part]
+        o = node
+    return o
+
+
+def operations(spec):
+    for path, item in spec["paths"].items():
+        for m, op in item.items():
+            if m in METHODS:
+                yield path, m, op
+
+
+def test_request_bodies_are_closed(spec):
+    """Every object a request body may hold refuses unknown members (additionalProperties false,
+    or a schema for the members of an open map), as the daemon does."""
+    def walk(schema, where, seen):
+        schema = resolve(spec, schema)
+        if id(schema) in seen:
+            return
+        seen.add(id(schema))
+        if schema.get("type") == "object" or "properties" in schema:
+            ap = schema.get("additionalProperties", True)
+            assert ap is False or isinstance(ap, dict), f"{where}: an open object"
+            for k, sub in schema.get("properties", {}).items():
+                walk(sub, f"{where}.{k}", seen)
+            if isinstance(ap, dict):
+                walk(ap, f"{where}.*", seen)
+        if "items" in schema:
+            walk(schema["items"], f"{where}[]", seen)
+    bodies = 0
+    for path, m, op in operations(spec):
+        if "requestBody" not in op:
+            assert m.upper() not in ("PUT", "PATCH"), f"{m.upper()} {path} without a request body"
+            continue
+        content = op["requestBody"]["content"]
+        assert set(content) == {"application/json"}, f"{m.upper()} {path}"
+        assert op["requestBody"]["required"] is True
+        walk(content["application/json"]["schema"], f"{m.upper()} {path}", set())
+        bodies += 1
+    assert bodies >= 12
+
+
+def test_every_operation_documents_its_answers(spec):
+    """A success answer with its media type (none for 204), 401 on protected routes, a problem
+    schema on every error, and the standard headers on every answer."""
+    std = {"X-Request-Id", "Strict-Transport-Security", "Cache-Control", "X-Content-Type-Options"}
+    text_routes = {("GET", "/v1/audit/checkpoint"), ("GET", "/v1/audit/key")}
+    for path, m, op in operations(spec):
+        responses = {k: resolve(spec, v) for k, v in op["responses"].items()}
+        ok = [k for k in responses if k.startswith("2")]
+        assert len(ok) == 1, f"{m.upper()} {path}: {ok}"
+        success = responses[ok[0]]
+        if ok[0] == "204":
+            assert "content" not in success
+        else:
+            media = set(success["content"])
+            want = {"text/plain; charset=utf-8"} if (m.upper(), path) in text_routes else {"application/json"}
+            assert media == want, f"{m.upper()} {path}: {media}"
+        if op.get("security", spec.get("security")) != []:
+            assert "401" in responses, f"{m.upper()} {path}"
+        for status, resp in responses.items():
+            assert std <= set(resp.get("headers", {})), f"{m.upper()} {path} {status}"
+            if status.startswith(("4", "5")) and (m.upper(), path, status) != ("GET", "/v1/sys/health", "503"):
+                assert set(resp["content"]) == {"application/problem+json"}, f"{m.upper()} {path} {status}"
+
+
+def test_audit_query_parameters_documented(spec):
+    want = {"/v1/audit/entries": ({"start", "end"}, set()),
+            "/v1/audit/proofs/inclusion": ({"index", "tree_size"}, {"index", "tree_size"}),
+            "/v1/audit/proofs/consistency": ({"first", "second"}, {"first", "second"})}
+    for path, item in spec["paths"].items():
+        params = [resolve(spec, p) for p in item.get("parameters", [])]
+        query = {p["name"] for p in params if p["in"] == "query"}
+        required = {p["name"] for p in params if p["in"] == "query" and p.get("required")}
+        assert (query, required) == want.get(path, (set(), set())), path
+
+
+# ---- live answers validated against the document ---------------------------
+
+@pytest.fixture(scope="module")
+def exchanges(daemon):
+    """Calls every documented route (successes and typical refusals); returns
+    [(METHOD, template, response)]."""
+    from conftest import (AGENT_GRANTS, SOCIAL_AID, World, create_user, next_nid, password_for,
+                          record_fields)
+    w = World(daemon)
+    P = {"purpose": "social-aid"}
+    out = []
+
+    def call(client, method, template, concrete, body=None, **kw):
+        r = client.request(method, concrete, body, **kw) if body is not None else \
+            client.request(method, concrete, **kw)
+        out.append((method, template, r))
+        return r
+
+    anon, admin, sm, alice = daemon.client(), w.admin, w.sm["cpas"], w.alice
+    call(anon, "GET", "/v1/sys/health", "/v1/sys/health")
+    call(anon, "POST", "/v1/sys/unseal", "/v1/sys/unseal", {"passphrase": "not-needed-here"})
+    call(anon, "GET", "/v1/openapi.json", "/v1/openapi.json")
+    call(anon, "POST", "/v1/auth/login", "/v1/auth/login", {"username": "alice", "password": "Wrong-password-1"})
+    call(anon, "POST", "/v1/auth/login", "/v1/auth/login",
+         {"username": "alice", "password": password_for("alice"), "org": "cpas"})
+    session = daemon.login("alice", password_for("alice"), "cpas")
+    call(session, "POST", "/v1/auth/logout", "/v1/auth/logout")
+    call(alice, "GET", "/v1/me", "/v1/me")
+    call(admin, "POST", "/v1/orgs", "/v1/orgs", {"id": "schemas", "name": "Schemas"})
+    call(admin, "POST", "/v1/orgs", "/v1/orgs", {"id": "schemas", "name": "Again"})
+    call(admin, "GET", "/v1/orgs", "/v1/orgs")
+    call(admin, "GET", "/v1/orgs/{org}", "/v1/orgs/cpas")
+    call(admin, "GET", "/v1/orgs/{org}", "/v1/orgs/nosuchorg")
+    call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+         {"username": "tech_s", "password": password_for("tech_s"), "roles": ["technical"]})
+    call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+         {"username": "dpo_s", "password": password_for("dpo_s"), "roles": ["dpo"]})
+    call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+         {"username": "aud_s", "password": password_for("aud_s"), "roles": ["auditor"]})
+    call(sm, "GET", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users")
+    call(sm, "GET", "/v1/orgs/{org}/users/{username}", "/v1/orgs/cpas/users/alice")
+    call(sm, "PATCH", "/v1/orgs/{org}/users/{username}", "/v1/orgs/cpas/users/carol", {"roles": ["reception"]})
+    r = call(sm, "POST", "/v1/orgs/{org}/api-keys", "/v1/orgs/cpas/api-keys", {"username": "tech_s"})
+    call(sm, "GET", "/v1/orgs/{org}/api-keys", "/v1/orgs/cpas/api-keys")
+    call(sm, "DELETE", "/v1/orgs/{org}/api-keys/{id}", f"/v1/orgs/cpas/api-keys/{r.json()['id']}")
+    call(sm, "GET", "/v1/orgs/{org}/collections", "/v1/orgs/cpas/collections")
+    call(sm, "PUT", "/v1/orgs/{org}/collections/{name}", "/v1/orgs/cpas/collections/social_aid", SOCIAL_AID)
+    call(alice, "GET", "/v1/orgs/{org}/collections/{name}", "/v1/orgs/cpas/collections/social_aid")
+    call(sm, "PUT", "/v1/orgs/{org}/roles/{role}/grants", "/v1/orgs/cpas/roles/agent/grants", AGENT_GRANTS)
+    call(sm, "GET", "/v1/orgs/{org}/roles/{role}/grants", "/v1/orgs/cpas/roles/agent/grants")
+    records = "/v1/orgs/{org}/collections/{c}/records"
+    nid = next_nid()
+    r = call(alice, "POST", records, "/v1/orgs/cpas/collections/social_aid/records",
+             {"subject": {"national_id": nid}, "fields": record_fields()}, **P)
+    rid, subject = r.json()["id"], r.json()["subject"]
+    one = records + "/{id}"
+    concrete = f"/v1/orgs/cpas/collections/social_aid/records/{rid}"
+    call(alice, "GET", one, concrete, **P)
+    call(alice, "GET", one, concrete, purpose="marketing")
+    call(w.victor, "GET", one, concrete, **P)
+    call(alice, "PATCH", one, concrete, {"fields": {"aid_amount": 7}, "version": 1}, **P)
+    call(alice, "PATCH", one, concrete, {"fields": {"aid_amount": 8}, "version": 1}, **P)
+    call(alice, "POST", "/v1/orgs/{org}/subjects/lookup", "/v1/orgs/cpas/subjects/lookup", {"national_id": nid}, **P)
+    call(alice, "POST", "/v1/orgs/{org}/subjects/lookup", "/v1/orgs/cpas/subjects/lookup",
+         {"national_id": nid[:10] + str((int(nid[10]) + 1) % 10)}, **P)
+    call(alice, "DELETE", one, concrete, **P)
+    call(alice, "GET", one, concrete, **P)
+    call(admin, "POST", "/v1/users", "/v1/users",
+         {"username": "inspector_s", "password": password_for("inspector_s"), "roles": ["auditor", "authority"]})
+    call(admin, "POST", "/v1/users", "/v1/users",
+         {"username": "inspector_s", "password": password_for("inspector_s"), "roles": ["auditor"]})
+    call(admin, "POST", "/v1/users", "/v1/users", {"username": "x_s", "password": "p" * 12, "roles": ["agent"]})
+    call(sm, "POST", "/v1/users", "/v1/users", {"username": "y_s", "password": "p" * 12, "roles": ["auditor"]})
+    inspector = daemon.login("inspector_s", password_for("inspector_s"))
+    org_auditor = daemon.login("aud_s", password_for("aud_s"), "cpas")
+    dpo = daemon.login("dpo_s", password_for("dpo_s"), "cpas")
+    log = "/v1/orgs/{org}/subjects/{pseudonym}/access-log"
+    call(dpo, "GET", log, f"/v1/orgs/cpas/subjects/{subject}/access-log")
+    call(dpo, "GET", log, "/v1/orgs/cpas/subjects/s_AAAAAAAAAAAAAAAAAAAAAA/access-log")
+    call(alice, "GET", log, f"/v1/orgs/cpas/subjects/{subject}/access-log")
+    call(w.victor, "GET", log, f"/v1/orgs/cpas/subjects/{subject}/access-log")
+    for who in (inspector, org_auditor):
+        call(who, "GET", "/v1/audit/checkpoint", "/v1/audit/checkpoint")
+        call(who, "GET", "/v1/audit/key", "/v1/audit/key")
+        call(who, "GET", "/v1/audit/entries", "/v1/audit/entries?start=0&end=50")
+    call(alice, "GET", "/v1/audit/checkpoint", "/v1/audit/checkpoint")
+    call(inspector, "GET", "/v1/audit/entries", "/v1/audit/entries?start=9&end=3")
+    call(inspector, "GET", "/v1/audit/entries", "/v1/audit/entries")
+    call(inspector, "GET", "/v1/audit/proofs/inclusion", "/v1/audit/proofs/inclusion?index=3&tree_size=10")
+    call(inspector, "GET", "/v1/audit/proofs/inclusion", "/v1/audit/proofs/inclusion?index=3")
+    call(inspector, "GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency?first=3&second=10")
+    call(inspector, "GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency?first=10&second=3")
+    return out
+
+
+def test_live_answers_match_the_document(spec, exchanges):
+    jsonschema = pytest.importorskip("jsonschema")
+    resolver = jsonschema.RefResolver.from_schema(spec)
+
+    def validate(instance, schema, what):
+        v = jsonschema.Draft202012Validator(schema, resolver=resolver)
+        errors = sorted(v.iter_errors(instance), key=lambda e: list(e.path))
+        assert not errors, f"{what}: {errors[0].message} at {list(errors[0].path)}"
+
+    succeeded = set()
+    for method, template, r in exchanges:
+        what = f"{method} {r.request.path_url} -> {r.status_code}"
+        op = spec["paths"][template][method.lower()]
+        documented = op["responses"].get(str(r.status_code))
+        assert documented is not None, f"{what}: status not documented ({r.text[:200]})"
+        documented = resolve(spec, documented)
+        if r.status_code < 300:
+            succeeded.add((method, template))
+        if r.status_code == 204:
+            assert r.content == b"", what
+            continue
+        ctype = r.headers["Content-Type"].replace(" ", "").lower()
+        media = {k.replace(" ", "").lower(): k for k in documented["content"]}
+        assert ctype in media, f"{what}: Content-Type {ctype!r}, documented {sorted(media)}"
+        schema = documented["content"][media[ctype]]["schema"]
+        instance = r.text if ctype.startswith("text/plain") else r.json()
+        validate(instance, schema, what)
+        # the canonical entries inside the answers follow the AuditEntry schema too
+        items = instance.get("entries", []) if isinstance(instance, dict) else []
+        for item in items:
+            if isinstance(item, dict) and "entry" in item:
+                validate(json.loads(item["entry"]), {"$ref": "#/components/schemas/AuditEntry"}, what)
+    assert succeeded == set(spec_routes(spec)), f"never answered with success: {set(spec_routes(spec)) - succeeded}"

@@ -42,6 +42,7 @@ struct cf_trail {
 	job *head, *tail;
 	bool stopping;
 	bool healthy;
+	int64_t batches, entries; /* committed */
 	char detail[256];
 	pthread_mutex_t sign_mu;
 	cf_note_signer *signer;
@@ -217,6 +218,10 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 	if (rc != CF_OK)
 		goto fail;
 	set_health(t, true, NULL);
+	pthread_mutex_lock(&t->mu);
+	t->batches++;
+	t->entries += (int64_t)n;
+	pthread_mutex_unlock(&t->mu);
 	return;
 fail:
 	cf_tx_rollback(tx);
@@ -430,4 +435,12 @@ char *cf_trail_verifier_key(cf_trail *t)
 		k = cf_note_verifier_key(t->signer);
 	pthread_mutex_unlock(&t->sign_mu);
 	return k;
+}
+
+void cf_trail_stats(cf_trail *t, int64_t *batches, int64_t *entries)
+{
+	pthread_mutex_lock(&t->mu);
+	*batches = t->batches;
+	*entries = t->entries;
+	pthread_mutex_unlock(&t->mu);
 }

@@ -60,6 +60,9 @@ bool cf_trail_healthy(cf_trail *t, char *detail, size_t size);
  * now if the latest is older (on demand). CF_ESEALED without a signer.
  */
 cf_rc cf_trail_checkpoint(cf_trail *t, char **note, cf_err *err) CF_MUST_CHECK;
+/* Counters since start: committed batches (one sync each) and entries in them. */
+void cf_trail_stats(cf_trail *t, int64_t *batches, int64_t *entries);
+
 /* The verifier key ("name+hex+base64"), malloc'd; NULL without a signer. */
 char *cf_trail_verifier_key(cf_trail *t);
 

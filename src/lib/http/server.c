@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,8 +215,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				rq->answered = true;
 				return answer_too_big(s, c, method);
 			}
-			if (n > (unsigned long long)s->cfg.max_body_bytes)
-				rq->too_big = true; /* read and drop it, then answer 413 cleanly */
+			if (n > (unsigned long long)s->cfg.max_body_bytes) {
+				const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+				rq->too_big = true;
+				/* a client waiting for "100 Continue" has sent nothing yet: refuse before it does */
+				if (expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+					rq->answered = true;
+					return answer_too_big(s, c, method);
+				}
+				/* otherwise read and drop the body, then answer 413 cleanly */
+			}
 		}
 		return MHD_YES;
 	}

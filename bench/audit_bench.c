@@ -1,0 +1,230 @@
+/*
+ * audit_bench.c - measures the audit trail, each figure beside its
+ * baseline in the same run:
+ *   1. durable appends per second under concurrency through the group-commit
+ *      writer, against one transaction (one sync) per append, on the same
+ *      store settings (WAL, synchronous=FULL);
+ *   2. inclusion and consistency proof generation time at N entries;
+ *   3. full offline verification time, reported per million entries.
+ * Usage: audit_bench [--entries N] [--threads T] [--seconds S] [--dir DIR]
+ */
+#include "common/cf.h"
+#include "audit/audit.h"
+#include "audit/trail.h"
+#include "audit/verify.h"
+#include "crypto/crypto.h"
+#include "merkle/merkle.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *sample_entry(long i)
+{
+	char rec[64];
+	(void)snprintf(rec, sizeof(rec), "r_bench%ld", i);
+	return json_pack("{s:s, s:{s:s, s:s, s:s, s:[s], s:s, s:s}, s:s, s:{s:s, s:s, s:s, s:s}, s:[s,s], s:s, s:s, "
+			 "s:s, s:s}",
+			 "time", "2026-11-22T20:00:00.000000Z", "actor", "user", "u_0123456789abcdef01234567", "org", "cpas",
+			 "role", "agent", "roles", "agent", "auth", "password", "ip", "127.0.0.1", "action", "record.read",
+			 "resource", "org", "cpas", "collection", "social_aid", "record", rec, "subject",
+			 "s_T3-xb6WrsxssDne_TFWaNQ", "fields", "first_name", "last_name", "purpose", "social-aid",
+			 "legal_basis", "organic law on welfare centres, art. 60", "outcome", "allowed", "trace_id",
+			 "0af7651916cd43dd8448eb211c80319c");
+}
+
+typedef struct worker {
+	cf_trail *trail;
+	double until;
+	long done;
+} worker;
+
+static void *run_worker(void *arg)
+{
+	worker *w = arg;
+	long i = 0;
+	while (now_s() < w->until) {
+		cf_err err = {0};
+		if (cf_trail_submit(w->trail, sample_entry(i++), NULL, NULL, NULL, &err) != CF_OK) {
+			fprintf(stderr, "submit failed: %s\n", err.detail);
+			break;
+		}
+		w->done++;
+	}
+	return NULL;
+}
+
+static cf_rc open_store(const char *dir, cf_store **s)
+{
+	cf_store_options o = {.busy_timeout_ms = 10000, .sync_full = true};
+	cf_err err = {0};
+	mkdir(dir, 0700);
+	if (cf_store_open(dir, cf_env_system(), &o, s, &err) != CF_OK) {
+		fprintf(stderr, "store: %s\n", err.detail);
+		return CF_ESTORE;
+	}
+	return CF_OK;
+}
+
+static cf_rc node_get(void *ctx, int level, int64_t index, uint8_t out[32])
+{
+	return cf_st_audit_node_get(ctx, level, index, out, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"entries", required_argument, NULL, 'n'},
+					     {"threads", required_argument, NULL, 't'},
+					     {"seconds", required_argument, NULL, 's'},
+					     {"dir", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	long entries = 1000000, threads = 32;
+	double seconds = 5;
+	char base[256] = "/tmp/coffre-audit-bench-XXXXXX", d1[300], d2[300], d3[300];
+	cf_store *s = NULL;
+	cf_trail *trail = NULL;
+	cf_err err = {0};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': entries = strtol(optarg, NULL, 10); break;
+		case 't': threads = strtol(optarg, NULL, 10); break;
+		case 's': seconds = strtod(optarg, NULL); break;
+		case 'd': (void)snprintf(base, sizeof(base), "%s/coffre-audit-bench-XXXXXX", optarg); break;
+		default: return 2;
+		}
+	}
+	if (cf_crypto_init() != CF_OK || mkdtemp(base) == NULL)
+		return 1;
+	(void)snprintf(d1, sizeof(d1), "%s/group", base);
+	(void)snprintf(d2, sizeof(d2), "%s/single", base);
+	(void)snprintf(d3, sizeof(d3), "%s/big", base);
+	printf("# coffre audit bench: %ld threads, %.1f s per run, %ld entries for proofs/verify\n", threads, seconds,
+	       entries);
+
+	/* 1a. group commit */
+	{
+		worker *w = calloc((size_t)threads, sizeof(*w));
+		pthread_t *th = calloc((size_t)threads, sizeof(*th));
+		int64_t batches = 0, n = 0;
+		long total = 0;
+		double t0;
+		if (open_store(d1, &s) != CF_OK || cf_trail_start(s, cf_env_system(), NULL, "bench", &trail, &err) != CF_OK)
+			return 1;
+		t0 = now_s();
+		for (long i = 0; i < threads; i++) {
+			w[i].trail = trail;
+			w[i].until = t0 + seconds;
+			pthread_create(&th[i], NULL, run_worker, &w[i]);
+		}
+		for (long i = 0; i < threads; i++) {
+			pthread_join(th[i], NULL);
+			total += w[i].done;
+		}
+		t0 = now_s() - t0;
+		cf_trail_stats(trail, &batches, &n);
+		printf("group_commit_appends_per_s\t%.0f\n", (double)total / t0);
+		printf("group_commit_appends_per_sync\t%.1f\n", batches ? (double)n / (double)batches : 0.0);
+		cf_trail_stop(trail);
+		cf_store_close(s);
+		free(w);
+		free(th);
+		/* 1b. baseline: one transaction and one sync per append, same store settings */
+		if (open_store(d2, &s) != CF_OK)
+			return 1;
+		total = 0;
+		t0 = now_s();
+		while (now_s() - t0 < seconds) {
+			cf_tx *tx = NULL;
+			json_t *e = sample_entry(total);
+			if (cf_store_begin(s, true, &tx, &err) != CF_OK || cf_audit_append(tx, e, NULL, &err) != CF_OK ||
+			    cf_tx_commit(tx, &err) != CF_OK) {
+				fprintf(stderr, "baseline: %s\n", err.detail);
+				return 1;
+			}
+			json_decref(e);
+			total++;
+		}
+		t0 = now_s() - t0;
+		printf("baseline_one_sync_per_append_per_s\t%.0f\n", (double)total / t0);
+		cf_store_close(s);
+	}
+
+	/* 2 and 3: a trail of `entries` entries, appended in large transactions */
+	{
+		uint8_t proof[CF_MERKLE_MAX_PROOF][32];
+		size_t np = 0;
+		cf_tx *tx = NULL;
+		cf_verify_report rep;
+		double t0, t_incl, t_cons;
+		long k;
+		const int samples = 2000;
+		if (open_store(d3, &s) != CF_OK)
+			return 1;
+		t0 = now_s();
+		for (long i = 0; i < entries;) {
+			if (cf_store_begin(s, true, &tx, &err) != CF_OK)
+				return 1;
+			for (k = 0; k < 50000 && i < entries; k++, i++) {
+				json_t *e = sample_entry(i);
+				if (cf_audit_append(tx, e, NULL, &err) != CF_OK) {
+					fprintf(stderr, "append: %s\n", err.detail);
+					return 1;
+				}
+				json_decref(e);
+			}
+			if (cf_tx_commit(tx, &err) != CF_OK)
+				return 1;
+		}
+		printf("bulk_append_per_s\t%.0f\n", (double)entries / (now_s() - t0));
+		if (cf_store_begin(s, false, &tx, &err) != CF_OK)
+			return 1;
+		srand(42);
+		t0 = now_s();
+		for (int i = 0; i < samples; i++) {
+			int64_t idx = (int64_t)((unsigned long)rand() % (unsigned long)entries);
+			if (cf_merkle_inclusion_proof(idx, entries, node_get, tx, proof, &np) != CF_OK)
+				return 1;
+		}
+		t_incl = (now_s() - t0) / samples;
+		t0 = now_s();
+		for (int i = 0; i < samples; i++) {
+			int64_t m = 1 + (int64_t)((unsigned long)rand() % (unsigned long)(entries - 1));
+			if (cf_merkle_consistency_proof(m, entries, node_get, tx, proof, &np) != CF_OK)
+				return 1;
+		}
+		t_cons = (now_s() - t0) / samples;
+		cf_tx_rollback(tx);
+		printf("inclusion_proof_us_at_%ld\t%.1f\n", entries, t_incl * 1e6);
+		printf("consistency_proof_us_at_%ld\t%.1f\n", entries, t_cons * 1e6);
+		t0 = now_s();
+		if (cf_audit_verify(s, NULL, NULL, 0, &rep, &err) != CF_OK || !rep.ok) {
+			fprintf(stderr, "verify: %s %s\n", err.detail, rep.problem);
+			return 1;
+		}
+		t0 = now_s() - t0;
+		printf("verify_s_total\t%.2f\n", t0);
+		printf("verify_s_per_million\t%.2f\n", t0 / ((double)entries / 1e6));
+		cf_store_close(s);
+	}
+	{
+		char cmd[400];
+		(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", base);
+	}
+	return 0;
+}
