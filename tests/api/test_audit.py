@@ -1,7 +1,11 @@
 """The audit trail, read straight from vault.db while the daemon runs: one
-canonical entry per access (allowed or denied), no personal values, and fail
-closed when the trail cannot be written."""
+canonical entry per access (allowed or denied) that states its own index,
+users named by a keyed pseudonym, no personal values, refusals on an
+organization's own records naming their subject, reading the trail audited
+too, instance users who read it, and fail closed when the trail cannot be
+written."""
 
+import json
 import re
 
 import pytest
@@ -11,11 +15,23 @@ from conftest import (SOCIAL_AID, SOCIAL_AID_LEGAL_BASIS, assert_problem, assert
                       password_for, record_fields, records_path)
 
 P = "social-aid"
-ENTRY_KEYS = {"action", "actor", "fields", "legal_basis", "outcome", "purpose", "reason", "resource", "time",
-              "trace_id"}
+ENTRY_KEYS = {"action", "actor", "fields", "index", "legal_basis", "outcome", "purpose", "reason", "resource",
+              "time", "trace_id"}
 TIME6 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+USER_ID = re.compile(r"^u_[0-9a-f]{24}$")
 CANARY_FIRST = "Zorglubette"
 CANARY_NOTES = "audit-canary-q7w8e9r0"
+
+
+def uid(daemon, username):
+    """How the trail names a user: the actor.user of their successful logins, which must all agree."""
+    seen = {e["actor"].get("user") for _, _, e in audit_entries(daemon)
+            if e["action"] == "auth.login" and e["outcome"] == "allowed" and e.get("user") == username}
+    assert len(seen) == 1, f"{username}: actor.user values in its logins: {seen}"
+    (u,) = seen
+    assert isinstance(u, str) and USER_ID.match(u), u
+    assert username not in u
+    return u
 
 
 def one_new_entry(daemon, fn):
@@ -28,20 +44,25 @@ def one_new_entry(daemon, fn):
     assert after - before == 1, f"{after - before} entries for {r.request.method} {r.request.path_url}: " \
                                 f"{[e[2].get('action') for e in new]}"
     assert len(new) == 1
-    _, raw, entry = new[0]
+    idx, raw, entry = new[0]
+    assert idx == start
+    assert entry["index"] == idx, raw
     return r, raw, entry
 
 
-def check_entry(raw, e, r, *, action, outcome, user, org, roles, auth="password", role=None):
-    """role: the role whose grant allowed the access (actor.role); absent on refusals."""
+def check_entry(daemon, raw, e, r, *, action, outcome, user, org, roles, auth="password", role=None):
+    """user: the username (the entry names its pseudonym, never the name itself).
+    role: the role whose grant allowed the access (actor.role); absent on refusals."""
     assert canonical(e) == raw, raw
     assert set(e) <= ENTRY_KEYS, set(e) - ENTRY_KEYS
+    assert isinstance(e["index"], int) and e["index"] >= 0
     assert e["action"] == action
     assert e["outcome"] == outcome
-    actor = {"auth": auth, "ip": "127.0.0.1", "org": org, "roles": roles, "user": user}
+    actor = {"auth": auth, "ip": "127.0.0.1", "org": org, "roles": roles, "user": uid(daemon, user)}
     if outcome == "allowed":
         actor["role"] = role if role is not None else roles[0]
     assert e["actor"] == actor
+    assert user not in raw, raw
     assert TIME6.match(e["time"]), e["time"]
     assert e["trace_id"] == r.headers["X-Request-Id"]
     if outcome == "denied":
@@ -68,14 +89,14 @@ def test_create_read_update_delete_lookup_audited(daemon, world):
         records_path("cpas"), {"subject": {"national_id": nid}, "fields": fields}, purpose=P))
     assert_status(r, 201)
     rid, subject = r.json()["id"], r.json()["subject"]
-    check_entry(raw, e, r, action="record.create", outcome="allowed", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.create", outcome="allowed", user="alice", org="cpas", roles=["agent"])
     check_resource(e, "cpas", rid, subject)
     assert e["purpose"] == P and e["legal_basis"] == SOCIAL_AID_LEGAL_BASIS
     assert sorted(e["fields"]) == sorted(fields)
 
     r, raw, e = one_new_entry(daemon, lambda: alice.get(records_path("cpas", rid), purpose=P))
     assert_status(r, 200)
-    check_entry(raw, e, r, action="record.read", outcome="allowed", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="allowed", user="alice", org="cpas", roles=["agent"])
     check_resource(e, "cpas", rid, subject)
     assert e["purpose"] == P and e["legal_basis"] == SOCIAL_AID_LEGAL_BASIS
     assert set(r.json()["fields"]) <= set(e["fields"]) <= set(SOCIAL_AID["fields"])
@@ -84,20 +105,22 @@ def test_create_read_update_delete_lookup_audited(daemon, world):
     r, raw, e = one_new_entry(daemon, lambda: alice.patch(records_path("cpas", rid),
                                                           {"fields": {"aid_amount": 99}}, purpose=P))
     assert_status(r, 200)
-    check_entry(raw, e, r, action="record.update", outcome="allowed", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.update", outcome="allowed", user="alice", org="cpas", roles=["agent"])
     check_resource(e, "cpas", rid, subject)
     assert e["fields"] == ["aid_amount"]
 
     r, raw, e = one_new_entry(daemon, lambda: alice.post("/v1/orgs/cpas/subjects/lookup",
                                                          {"national_id": nid}, purpose=P))
     assert_status(r, 200)
-    check_entry(raw, e, r, action="subject.lookup", outcome="allowed", user="alice", org="cpas", roles=["agent"])
-    assert e["resource"]["org"] == "cpas" and e["resource"]["subject"] == subject
+    # actor.role on an allowed lookup: the role whose read grant allowed it (contract point 2)
+    check_entry(daemon, raw, e, r, action="subject.lookup", outcome="allowed", user="alice", org="cpas",
+                roles=["agent"])
+    assert e["resource"] == {"org": "cpas", "subject": subject}
     assert e["purpose"] == P
 
     r, raw, e = one_new_entry(daemon, lambda: alice.delete(records_path("cpas", rid), purpose=P))
     assert_status(r, 204)
-    check_entry(raw, e, r, action="record.delete", outcome="allowed", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.delete", outcome="allowed", user="alice", org="cpas", roles=["agent"])
     check_resource(e, "cpas", rid, subject)
 
 
@@ -105,7 +128,7 @@ def test_field_limited_read_names_only_granted_fields(daemon, world):
     rec, _ = world.create_record(world.alice)
     r, raw, e = one_new_entry(daemon, lambda: world.carol.get(records_path("cpas", rec["id"]), purpose=P))
     assert_status(r, 200)
-    check_entry(raw, e, r, action="record.read", outcome="allowed", user="carol", org="cpas", roles=["reception"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="allowed", user="carol", org="cpas", roles=["reception"])
     assert e["fields"] == ["first_name"]
 
 
@@ -115,28 +138,28 @@ def test_denied_attempts_audited(daemon, world):
 
     r, raw, e = one_new_entry(daemon, lambda: world.alice.get(records_path("cpas", rid), purpose="statistics"))
     assert_problem(r, 403, "purpose-not-allowed")
-    check_entry(raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
     assert e["purpose"] == "statistics"
     check_resource(e, "cpas", rid)
 
     r, raw, e = one_new_entry(daemon, lambda: world.alice.get(records_path("cpas", rid), purpose="marketing"))
     assert_problem(r, 403, "purpose-not-allowed")
-    check_entry(raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
 
     r, raw, e = one_new_entry(daemon, lambda: world.carol.patch(records_path("cpas", rid),
                                                                 {"fields": {"aid_amount": 1}}, purpose=P))
     assert_problem(r, 403, "field-not-granted")
-    check_entry(raw, e, r, action="record.update", outcome="denied", user="carol", org="cpas",
+    check_entry(daemon, raw, e, r, action="record.update", outcome="denied", user="carol", org="cpas",
                 roles=["reception"])
 
     r, raw, e = one_new_entry(daemon, lambda: world.carol.delete(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "forbidden")
-    check_entry(raw, e, r, action="record.delete", outcome="denied", user="carol", org="cpas",
+    check_entry(daemon, raw, e, r, action="record.delete", outcome="denied", user="carol", org="cpas",
                 roles=["reception"])
 
     r, raw, e = one_new_entry(daemon, lambda: world.victor.get(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "wrong-organization")
-    check_entry(raw, e, r, action="record.read", outcome="denied", user="victor", org="ville", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="victor", org="ville", roles=["agent"])
 
     r, raw, e = one_new_entry(daemon, lambda: world.admin.get(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "forbidden")
@@ -156,7 +179,7 @@ def test_api_key_actor(daemon, world):
     r, raw, e = one_new_entry(daemon, lambda: tech.post(
         records_path("cpas"), {"subject": {"national_id": next_nid()}, "fields": record_fields()}, purpose=P))
     assert_status(r, 201)
-    check_entry(raw, e, r, action="record.create", outcome="allowed", user="batch_a", org="cpas",
+    check_entry(daemon, raw, e, r, action="record.create", outcome="allowed", user="batch_a", org="cpas",
                 roles=["technical"], auth="api_key")
 
 

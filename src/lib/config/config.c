@@ -45,6 +45,10 @@ static const key_def keys[] = {
 	 "on SIGTERM, time given to requests in flight before the daemon stops"},
 	{"store_busy_timeout_ms", K_LONG, OFF(store_busy_timeout_ms), 0, 10, 60000, "5000",
 	 "longest wait for the store; past it the request fails with 503 instead of hanging"},
+	{"audit_checkpoint_interval_ms", K_LONG, OFF(audit_checkpoint_interval_ms), 0, 100, 60000, "1000",
+	 "while audit entries arrive, a checkpoint is signed at least this often"},
+	{"audit_max_batch", K_LONG, OFF(audit_max_batch), 0, 1, 4096, "256",
+	 "most requests whose audit entries share one transaction and one sync (group commit)"},
 	{"log_level", K_STR, OFF(log_level), sizeof(((cf_config *)0)->log_level), 0, 0, "info",
 	 "error | warn | info | debug"},
 };

@@ -30,6 +30,8 @@ typedef struct cf_config {
 	long login_lockout_seconds;
 	long shutdown_grace_seconds;
 	long store_busy_timeout_ms;
+	long audit_checkpoint_interval_ms;
+	long audit_max_batch;
 	char log_level[16];
 } cf_config;
 

@@ -558,6 +558,8 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 		memcpy(v->origin, origin, strlen(origin) + 1);
 		free(origin);
 		to.wait_timeout_ms = (int)cfg->store_busy_timeout_ms;
+		to.checkpoint_interval_ms = (int)cfg->audit_checkpoint_interval_ms;
+		to.max_batch = (int)cfg->audit_max_batch;
 		rc = cf_trail_start(v->store, env, &to, v->origin, &v->trail, err);
 		if (rc != CF_OK)
 			goto fail;
