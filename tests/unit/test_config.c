@@ -40,6 +40,9 @@ static const long_key long_keys[] = {
 	LK("login_lockout_seconds", "COFFRE_LOGIN_LOCKOUT_SECONDS", login_lockout_seconds, 1, 86400, 900),
 	LK("shutdown_grace_seconds", "COFFRE_SHUTDOWN_GRACE_SECONDS", shutdown_grace_seconds, 0, 600, 10),
 	LK("store_busy_timeout_ms", "COFFRE_STORE_BUSY_TIMEOUT_MS", store_busy_timeout_ms, 10, 60000, 5000),
+	LK("audit_checkpoint_interval_ms", "COFFRE_AUDIT_CHECKPOINT_INTERVAL_MS", audit_checkpoint_interval_ms, 100, 60000,
+	   1000),
+	LK("audit_max_batch", "COFFRE_AUDIT_MAX_BATCH", audit_max_batch, 1, 4096, 256),
 };
 
 /* Every key the daemon knows, in table order. */
@@ -47,7 +50,7 @@ static const char *all_keys[] = {
 	"listen",	       "environment",	    "max_body_bytes",	     "connection_limit",
 	"per_ip_connection_limit", "connection_timeout_seconds", "threads", "token_ttl_seconds",
 	"login_max_failures",  "login_lockout_seconds", "shutdown_grace_seconds", "store_busy_timeout_ms",
-	"log_level",
+	"audit_checkpoint_interval_ms", "audit_max_batch", "log_level",
 };
 
 static long get_long(const cf_config *c, const long_key *k)
