@@ -121,7 +121,8 @@ typedef struct cf_cli_ctx {
 /* The command groups, one per cli_<group>.c file. */
 extern const cf_cli_group cf_cli_group_login, cf_cli_group_logout, cf_cli_group_me, cf_cli_group_health,
 	cf_cli_group_unseal, cf_cli_group_org, cf_cli_group_user, cf_cli_group_apikey, cf_cli_group_collection,
-	cf_cli_group_grant, cf_cli_group_record, cf_cli_group_subject, cf_cli_group_audit;
+	cf_cli_group_grant, cf_cli_group_record, cf_cli_group_subject, cf_cli_group_audit,
+	cf_cli_group_agreement, cf_cli_group_commitment, cf_cli_group_report;
 
 /*
  * Parses argv (after noun and verb) against v's options and the common

@@ -128,49 +128,127 @@ def test_field_limited_read_names_only_granted_fields(daemon, world):
     rec, _ = world.create_record(world.alice)
     r, raw, e = one_new_entry(daemon, lambda: world.carol.get(records_path("cpas", rec["id"]), purpose=P))
     assert_status(r, 200)
-    check_entry(daemon, raw, e, r, action="record.read", outcome="allowed", user="carol", org="cpas", roles=["reception"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="allowed", user="carol", org="cpas",
+                roles=["reception"])
     assert e["fields"] == ["first_name"]
 
 
 def test_denied_attempts_audited(daemon, world):
     rec, _ = world.create_record(world.alice)
-    rid = rec["id"]
+    rid, subject = rec["id"], rec["subject"]
+    named = {"collection": "social_aid", "org": "cpas", "record": rid, "subject": subject}
+    unnamed = {"collection": "social_aid", "org": "cpas", "record": rid}
 
+    # refusals on the caller's own organization's existing record name its subject
     r, raw, e = one_new_entry(daemon, lambda: world.alice.get(records_path("cpas", rid), purpose="statistics"))
     assert_problem(r, 403, "purpose-not-allowed")
-    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas",
+                roles=["agent"])
     assert e["purpose"] == "statistics"
-    check_resource(e, "cpas", rid)
+    assert e["resource"] == named
 
     r, raw, e = one_new_entry(daemon, lambda: world.alice.get(records_path("cpas", rid), purpose="marketing"))
     assert_problem(r, 403, "purpose-not-allowed")
-    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="alice", org="cpas",
+                roles=["agent"])
+    assert e["resource"] == named
 
     r, raw, e = one_new_entry(daemon, lambda: world.carol.patch(records_path("cpas", rid),
                                                                 {"fields": {"aid_amount": 1}}, purpose=P))
     assert_problem(r, 403, "field-not-granted")
     check_entry(daemon, raw, e, r, action="record.update", outcome="denied", user="carol", org="cpas",
                 roles=["reception"])
+    assert e["resource"] == named
 
     r, raw, e = one_new_entry(daemon, lambda: world.carol.delete(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "forbidden")
     check_entry(daemon, raw, e, r, action="record.delete", outcome="denied", user="carol", org="cpas",
                 roles=["reception"])
+    assert e["resource"] == named
 
+    # refusals on another organization's path never name (nor look up) the subject
     r, raw, e = one_new_entry(daemon, lambda: world.victor.get(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "wrong-organization")
-    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="victor", org="ville", roles=["agent"])
+    check_entry(daemon, raw, e, r, action="record.read", outcome="denied", user="victor", org="ville",
+                roles=["agent"])
+    assert e["resource"] == unnamed
+
+    r, raw, e = one_new_entry(daemon, lambda: world.victor.delete(records_path("cpas", rid), purpose=P))
+    assert_problem(r, 403, "wrong-organization")
+    check_entry(daemon, raw, e, r, action="record.delete", outcome="denied", user="victor", org="ville",
+                roles=["agent"])
+    assert e["resource"] == unnamed
 
     r, raw, e = one_new_entry(daemon, lambda: world.admin.get(records_path("cpas", rid), purpose=P))
     assert_problem(r, 403, "forbidden")
     assert e["action"] == "record.read" and e["outcome"] == "denied"
-    assert e["actor"]["user"] == daemon.admin_user and e["actor"].get("org") is None
-    assert "role" not in e["actor"]
+    assert e["actor"] == {"auth": "password", "ip": "127.0.0.1", "roles": ["admin"],
+                          "user": uid(daemon, daemon.admin_user)}
+    assert e["resource"] == unnamed
+
+    r, raw, e = one_new_entry(daemon, lambda: world.alice.post("/v1/orgs/cpas/subjects/lookup",
+                                                               {"national_id": next_nid()}, purpose="statistics"))
+    assert_problem(r, 403, "purpose-not-allowed")
+    check_entry(daemon, raw, e, r, action="subject.lookup", outcome="denied", user="alice", org="cpas",
+                roles=["agent"])
+    assert e["resource"] == {"org": "cpas"}
+
+
+def test_not_found_refusals_audited_without_role(daemon, world):
+    """An unknown record or subject of one's own organization: a refusal (outcome denied, 404)
+    that names no subject and, being a refusal, no actor.role.
+
+    At the time of writing the daemon records actor.role on both (it sets the role when the
+    grants allow the attempt, before the record or subject is found). The contract says
+    actor.role is absent on refusals: reported as a daemon disagreement; the assertions stay."""
+    missing = "r_" + "A" * 22
+    r, raw, e = one_new_entry(daemon, lambda: world.alice.get(records_path("cpas", missing), purpose=P))
+    assert_problem(r, 404, "not-found")
+    assert (e["action"], e["outcome"], e["reason"]) == ("record.read", "denied", "no such record")
+    assert e["resource"] == {"collection": "social_aid", "org": "cpas", "record": missing}
+    rec_entry = (raw, e, r)
+
+    r, raw, e = one_new_entry(daemon, lambda: world.alice.post("/v1/orgs/cpas/subjects/lookup",
+                                                               {"national_id": next_nid()}, purpose=P))
+    assert_problem(r, 404, "not-found")
+    assert (e["action"], e["outcome"], e["reason"]) == ("subject.lookup", "denied", "no such subject")
+    assert e["resource"] == {"org": "cpas"}
+    lookup_entry = (raw, e, r)
+
+    for action, (raw, e, r) in (("record.read", rec_entry), ("subject.lookup", lookup_entry)):
+        check_entry(daemon, raw, e, r, action=action, outcome="denied", user="alice", org="cpas", roles=["agent"])
+
+
+def test_refusals_on_own_records_reach_the_access_report(daemon, world):
+    sm = world.sm["cpas"]
+    create_user(sm, "cpas", "dpo_audit", ["dpo"])
+    dpo = daemon.login("dpo_audit", password_for("dpo_audit"), "cpas")
+    rec, _ = world.create_record(world.alice)
+    rid, subject = rec["id"], rec["subject"]
+    assert_problem(world.carol.patch(records_path("cpas", rid), {"fields": {"aid_amount": 1}}, purpose=P),
+                   403, "field-not-granted")
+    assert_problem(world.carol.delete(records_path("cpas", rid), purpose=P), 403, "forbidden")
+    assert_problem(world.victor.get(records_path("cpas", rid), purpose=P), 403, "wrong-organization")
+    r = dpo.get(f"/v1/orgs/cpas/subjects/{subject}/access-log")
+    assert_status(r, 200)
+    report = r.json()
+    seen = [(x["action"], x["outcome"], x["who"]) for x in report["entries"]]
+    assert seen == [("record.create", "allowed", {"org": "cpas", "role": "agent"}),
+                    ("record.update", "denied", {"org": "cpas"}),
+                    ("record.delete", "denied", {"org": "cpas"}),
+                    ("subject.access_log", "allowed", {"org": "cpas"})], seen
+    for x in report["entries"]:
+        assert json.loads(x["entry"])["index"] == x["index"]
+        assert "ville" not in x["entry"]
+    assert report["entries"][1]["what"] == {"collection": "social_aid", "record": rid}
+    assert report["entries"][1]["why"] == {"purpose": P}
+    assert report["entries"][1]["reason"]
 
 
 def test_api_key_actor(daemon, world):
     sm = world.sm["cpas"]
     create_user(sm, "cpas", "batch_a", ["technical"])
+    daemon.login("batch_a", password_for("batch_a"), "cpas")  # its pseudonym, from a login entry
     assert_status(sm.put("/v1/orgs/cpas/roles/technical/grants",
                          [{"collection": "social_aid", "actions": ["read", "write"], "purposes": [P],
                            "fields": ["*"]}]), 200)
@@ -181,6 +259,27 @@ def test_api_key_actor(daemon, world):
     assert_status(r, 201)
     check_entry(daemon, raw, e, r, action="record.create", outcome="allowed", user="batch_a", org="cpas",
                 roles=["technical"], auth="api_key")
+
+
+def test_user_pseudonyms(daemon, world):
+    """The same user is named the same in every entry and organization; users differ."""
+    names = ["alice", "carol", "victor", "sm_cpas", "sm_ville", daemon.admin_user]
+    ids = {n: uid(daemon, n) for n in names}
+    assert len(set(ids.values())) == len(names), ids
+    # alice's memberships in two organizations: one user, one pseudonym
+    assert_status(world.sm["ville"].post("/v1/orgs/ville/users", {"username": "alice", "roles": ["agent"]}), 201)
+    alice_ville = daemon.login("alice", password_for("alice"), "ville")
+    assert uid(daemon, "alice") == ids["alice"]
+    r, raw, e = one_new_entry(daemon, lambda: alice_ville.post(
+        records_path("ville"), {"subject": {"national_id": next_nid()}, "fields": record_fields()}, purpose=P))
+    assert_status(r, 201)
+    check_entry(daemon, raw, e, r, action="record.create", outcome="allowed", user="alice", org="ville",
+                roles=["agent"])
+    assert e["actor"]["user"] == ids["alice"]
+    # every entry's actor.user is a pseudonym, never a username
+    for idx, raw, e in audit_entries(daemon):
+        u = e.get("actor", {}).get("user")
+        assert u is None or USER_ID.match(u), (idx, raw)
 
 
 @pytest.mark.parametrize("action", ["org.create", "user.create", "user.update", "collection.put", "grants.put",
@@ -218,24 +317,45 @@ def test_administrative_actions_audited(daemon, world, action):
     assert r.status_code in (200, 201, 204), r.text
     new = audit_entries(daemon, start)
     assert [e["action"] for _, _, e in new] == [action], [e for _, _, e in new]
-    _, raw, e = new[0]
+    idx, raw, e = new[0]
     assert canonical(e) == raw
+    assert e["index"] == idx == start
     assert e["outcome"] == "allowed"
     assert e["trace_id"] == r.headers["X-Request-Id"]
     assert TIME6.match(e["time"])
     assert password_for("alice") not in raw and password_for(u) not in raw
+    actor_name = {"org.create": daemon.admin_user, "auth.login": "alice", "auth.logout": "alice"}.get(action, "sm_cpas")
+    assert e["actor"]["user"] == uid(daemon, actor_name)
+    assert "role" not in e["actor"]  # no grant is involved
+    if action == "auth.login":
+        assert e["user"] == "alice"
+        assert e["actor"] == {"ip": "127.0.0.1", "org": "cpas", "roles": ["agent"], "user": uid(daemon, "alice")}
+    else:
+        assert "user" not in e
 
 
-def test_failed_login_audited_without_password(daemon, world):
+@pytest.mark.parametrize("username,password,org", [
+    ("alice", "Wr0ng-Pa55word-Canary", "cpas"),       # wrong password
+    ("nobody_x", "Wr0ng-Pa55word-Canary", "cpas"),    # unknown user: the name typed is still recorded
+    ("victor", password_for("victor"), "cpas"),       # right password, not a member
+], ids=["wrong-password", "unknown-user", "not-a-member"])
+def test_failed_login_audited_without_password(daemon, world, username, password, org):
     start = audit_next_idx(daemon)
-    r = daemon.client().post("/v1/auth/login", {"username": "alice", "password": "Wr0ng-Pa55word-Canary",
-                                                "org": "cpas"})
+    r = daemon.client().post("/v1/auth/login", {"username": username, "password": password, "org": org})
     assert_problem(r, 401, "invalid-credentials")
     new = audit_entries(daemon, start)
     assert len(new) == 1
-    _, raw, e = new[0]
+    idx, raw, e = new[0]
+    assert canonical(e) == raw
+    assert set(e) == {"action", "actor", "index", "outcome", "reason", "resource", "time", "trace_id", "user"}
+    assert e["index"] == idx
     assert e["action"] == "auth.login" and e["outcome"] == "denied"
-    assert "Wr0ng-Pa55word-Canary" not in raw
+    assert e["user"] == username
+    assert e["actor"] == {"ip": "127.0.0.1"}  # nobody was authenticated
+    assert e["resource"] == {"org": org}
+    assert e["trace_id"] == r.headers["X-Request-Id"]
+    assert isinstance(e["reason"], str) and e["reason"]
+    assert password not in raw
 
 
 def test_no_personal_value_in_trail(daemon, world):
@@ -249,11 +369,173 @@ def test_no_personal_value_in_trail(daemon, world):
     world.alice.post(records_path("cpas"), {"subject": {"national_id": nid[:10] + "0"}, "fields": {}}, purpose=P)
     entries = audit_entries(daemon, 0)
     assert entries
+    assert [idx for idx, _, _ in entries] == list(range(len(entries)))
     forbidden = [CANARY_FIRST, CANARY_NOTES, nid, format_nid(nid), password_for("alice")]
     for idx, raw, e in entries:
         assert canonical(e) == raw, (idx, raw)
+        assert e["index"] == idx, (idx, raw)
         for s in forbidden:
             assert s not in raw, f"entry {idx} contains a personal value or secret"
+        if e["action"].startswith(("record.", "subject.")):
+            for name in ("alice", "victor", "carol"):
+                assert name not in raw, f"entry {idx} names a user"
+
+
+# ---- instance users, and reading the trail ---------------------------------
+
+INSTANCE_USER_ERRORS = [
+    ({"username": "iu_agent", "password": "p" * 12, "roles": ["agent"]}, 400, "invalid-value"),
+    ({"username": "iu_admin", "password": "p" * 12, "roles": ["admin"]}, 400, "invalid-value"),
+    ({"username": "iu_sm", "password": "p" * 12, "roles": ["security_manager"]}, 400, "invalid-value"),
+    ({"username": "iu_mixed", "password": "p" * 12, "roles": ["auditor", "dpo"]}, 400, "invalid-value"),
+    ({"username": "iu_none", "password": "p" * 12, "roles": []}, 400, "invalid-value"),
+    ({"username": "iu_twice", "password": "p" * 12, "roles": ["auditor", "auditor"]}, 400, "invalid-value"),
+    ({"username": "iu_short", "password": "p" * 11, "roles": ["auditor"]}, 400, "invalid-value"),
+    ({"username": "Bad Name", "password": "p" * 12, "roles": ["auditor"]}, 400, "invalid-value"),
+    ({"username": "iu_nopw", "roles": ["auditor"]}, 400, "missing-key"),
+    ({"username": "iu_extra", "password": "p" * 12, "roles": ["auditor"], "org": "cpas"}, 400, "unknown-key"),
+    ({"username": "iu_type", "password": 123456789012, "roles": ["auditor"]}, 400, "wrong-type"),
+]
+
+
+@pytest.fixture(scope="module")
+def readers(daemon, world):
+    """inspector (instance auditor), authority_a (instance authority), cpas_aud (cpas auditor),
+    dpo_r (cpas data protection officer)."""
+    for name, roles in (("inspector", ["auditor"]), ("authority_a", ["authority"])):
+        r = world.admin.post("/v1/users", {"username": name, "password": password_for(name), "roles": roles})
+        assert_status(r, 201)
+        assert r.json() == {"username": name, "roles": roles}
+    create_user(world.sm["cpas"], "cpas", "cpas_aud", ["auditor"])
+    create_user(world.sm["cpas"], "cpas", "dpo_r", ["dpo"])
+    return {"inspector": daemon.login("inspector", password_for("inspector")),
+            "authority": daemon.login("authority_a", password_for("authority_a")),
+            "cpas_aud": daemon.login("cpas_aud", password_for("cpas_aud"), "cpas"),
+            "dpo": daemon.login("dpo_r", password_for("dpo_r"), "cpas")}
+
+
+def test_instance_users(daemon, world, readers):
+    me = readers["inspector"].get("/v1/me")
+    assert_status(me, 200)
+    assert me.json() == {"username": "inspector", "org": None, "roles": ["auditor"], "auth_method": "password"}
+    # both roles at once
+    r, raw, e = one_new_entry(daemon, lambda: world.admin.post(
+        "/v1/users", {"username": "iu_both", "password": password_for("iu_both"), "roles": ["authority", "auditor"]}))
+    assert_status(r, 201)
+    assert r.json() == {"username": "iu_both", "roles": ["authority", "auditor"]}
+    assert canonical(e) == raw
+    assert set(e) == {"action", "actor", "index", "outcome", "target", "time", "trace_id"}
+    assert (e["action"], e["outcome"], e["target"]) == ("user.create", "allowed", "iu_both")
+    assert e["actor"] == {"auth": "password", "ip": "127.0.0.1", "roles": ["admin"],
+                          "user": uid(daemon, daemon.admin_user)}
+    assert password_for("iu_both") not in raw
+    # an existing username (instance user or organization member)
+    for name in ("inspector", "alice"):
+        assert_problem(world.admin.post("/v1/users", {"username": name, "password": password_for(name),
+                                                      "roles": ["auditor"]}), 409, "conflict")
+    # only the administrator, and the refusal is audited
+    for who in (world.sm["cpas"], world.alice, readers["inspector"], readers["cpas_aud"]):
+        r, raw, e = one_new_entry(daemon, lambda: who.post(
+            "/v1/users", {"username": "iu_refused", "password": "p" * 12, "roles": ["auditor"]}))
+        assert_problem(r, 403, "forbidden")
+        assert (e["action"], e["outcome"]) == ("user.create", "denied")
+    assert_problem(daemon.client().post("/v1/users", {"username": "iu_anon", "password": "p" * 12,
+                                                      "roles": ["auditor"]}), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("body,status,slug", INSTANCE_USER_ERRORS,
+                         ids=[b[0]["username"].replace(" ", "_") for b in INSTANCE_USER_ERRORS])
+def test_instance_user_refused(world, body, status, slug):
+    assert_problem(world.admin.post("/v1/users", body), status, slug)
+
+
+def test_instance_users_never_reach_personal_data(world, readers):
+    rec, _ = world.create_record(world.alice)
+    for who in (readers["inspector"], readers["authority"]):
+        assert_problem(who.get(records_path("cpas", rec["id"]), purpose=P), 403, "forbidden")
+        assert_problem(who.post("/v1/orgs/cpas/subjects/lookup", {"national_id": next_nid()}, purpose=P),
+                       403, "forbidden")
+    # the authority role alone does not read the trail
+    for path in ("/v1/audit/checkpoint", "/v1/audit/key", "/v1/audit/entries"):
+        assert_problem(readers["authority"].get(path), 403, "forbidden")
+
+
+def test_reading_the_trail_is_audited(daemon, world, readers):
+    inspector, cpas_aud = readers["inspector"], readers["cpas_aud"]
+
+    r, raw, e = one_new_entry(daemon, lambda: inspector.get("/v1/audit/checkpoint"))
+    assert_status(r, 200)
+    assert canonical(e) == raw
+    assert set(e) == {"action", "actor", "index", "outcome", "time", "trace_id"}
+    assert (e["action"], e["outcome"]) == ("audit.checkpoint", "allowed")
+    assert e["actor"] == {"auth": "password", "ip": "127.0.0.1", "roles": ["auditor"],
+                          "user": uid(daemon, "inspector")}
+    assert e["trace_id"] == r.headers["X-Request-Id"]
+    # the checkpoint covers its own reading
+    assert int(r.text.split("\n")[1]) == e["index"] + 1
+
+    n = audit_count(daemon)
+    r, raw, e = one_new_entry(daemon, lambda: inspector.get(f"/v1/audit/entries?start={n - 3}"))
+    assert_status(r, 200)
+    # end defaults to the trail's size when the call starts: the call's own entry is not in the answer
+    assert [x["index"] for x in r.json()["entries"]] == [n - 3, n - 2, n - 1]
+    assert set(e) == {"action", "actor", "index", "outcome", "range", "time", "trace_id"}
+    assert (e["action"], e["outcome"], e["range"], e["index"]) == ("audit.entries", "allowed", f"{n - 3}-{n}", n)
+    assert e["actor"]["user"] == uid(daemon, "inspector")
+
+    r, raw, e = one_new_entry(daemon, lambda: cpas_aud.get("/v1/audit/entries?start=0&end=2"))
+    assert_status(r, 200)
+    assert (e["action"], e["outcome"], e["range"]) == ("audit.entries", "allowed", "0-2")
+    assert e["actor"] == {"auth": "password", "ip": "127.0.0.1", "org": "cpas", "roles": ["auditor"],
+                          "user": uid(daemon, "cpas_aud")}
+
+    # refused reads are audited too
+    for path, action in (("/v1/audit/checkpoint", "audit.checkpoint"), ("/v1/audit/entries", "audit.entries")):
+        r, raw, e = one_new_entry(daemon, lambda: world.alice.get(path))
+        assert_problem(r, 403, "forbidden")
+        check_entry(daemon, raw, e, r, action=action, outcome="denied", user="alice", org="cpas", roles=["agent"])
+
+    # the access report: audited, naming the subject, and listing its own reading
+    rec, _ = world.create_record(world.alice)
+    subject = rec["subject"]
+    r, raw, e = one_new_entry(daemon, lambda: readers["dpo"].get(f"/v1/orgs/cpas/subjects/{subject}/access-log"))
+    assert_status(r, 200)
+    assert set(e) == {"action", "actor", "index", "outcome", "resource", "time", "trace_id"}
+    assert (e["action"], e["outcome"]) == ("subject.access_log", "allowed")
+    assert e["resource"] == {"org": "cpas", "subject": subject}
+    assert e["actor"] == {"auth": "password", "ip": "127.0.0.1", "org": "cpas", "roles": ["dpo"],
+                          "user": uid(daemon, "dpo_r")}
+    report = r.json()
+    assert report["tree_size"] == e["index"] + 1
+    last = report["entries"][-1]
+    assert (last["index"], last["action"], last["entry"]) == (e["index"], "subject.access_log", raw)
+
+    r, raw, e = one_new_entry(daemon, lambda: readers["cpas_aud"].get(f"/v1/orgs/cpas/subjects/{subject}/access-log"))
+    assert_problem(r, 403, "forbidden")
+    assert (e["action"], e["outcome"]) == ("subject.access_log", "denied")
+
+
+def test_entries_answer_at_most_1000(daemon, readers):
+    inspector = readers["inspector"]
+    while audit_count(daemon) < 1010:
+        assert_status(inspector.get("/v1/audit/checkpoint"), 200)
+    n = audit_count(daemon)
+    r = inspector.get("/v1/audit/entries")
+    assert_status(r, 200)
+    assert [x["index"] for x in r.json()["entries"]] == list(range(1000))
+    r = inspector.get(f"/v1/audit/entries?start=5&end={n + 50}")
+    assert_status(r, 200)
+    assert [x["index"] for x in r.json()["entries"]] == list(range(5, 1005))
+    r = inspector.get(f"/v1/audit/entries?start={n - 2}&end={n + 50}")  # end is capped at the trail's size
+    assert_status(r, 200)
+    # (the two calls above added entries n and n + 1)
+    assert [x["index"] for x in r.json()["entries"]] == [n - 2, n - 1, n, n + 1]
+    for x in r.json()["entries"]:
+        assert json.loads(x["entry"])["index"] == x["index"]
+    assert_problem(inspector.get(f"/v1/audit/entries?start={n + 100}"), 400, "invalid-value")
+    assert_problem(inspector.get("/v1/audit/entries?start=7&end=6"), 400, "invalid-value")
+    assert_problem(inspector.get("/v1/audit/entries?start=01"), 400, "invalid-value")
+    assert_problem(inspector.get("/v1/audit/entries?end=x"), 400, "invalid-value")
 
 
 # ---- fail closed -----------------------------------------------------------
@@ -319,10 +601,12 @@ def test_fail_closed(daemon, world):
         r = alice.get(records_path("cpas", rid), purpose="statistics")
         assert_problem(r, 503, "audit-unavailable")
 
-        # the daemon stays up (what health says during the outage is not part of this test)
+        # the daemon stays up, and health says the trail is unavailable
         assert daemon.alive()
         r = daemon.client().get("/v1/sys/health")
-        assert r.status_code in (200, 503) and r.json()["sealed"] is False
+        assert_status(r, 503)
+        assert r.json()["status"] == "audit-unavailable" and r.json()["sealed"] is False
+        assert r.json()["audit"]["status"] == "unavailable" and r.json()["audit"]["detail"]
 
     # nothing was written while the trail was down
     assert audit_count(daemon) == audit_before
@@ -330,6 +614,9 @@ def test_fail_closed(daemon, world):
     # service resumes by itself
     r = alice.get(records_path("cpas", rid), purpose=P)
     assert_status(r, 200)
+    health = daemon.client().get("/v1/sys/health")
+    assert_status(health, 200)
+    assert health.json()["status"] == "ok" and health.json()["audit"] == {"status": "ok"}
     assert r.json()["version"] == 1
     assert r.json()["fields"]["aid_amount"] == 321
     assert_problem(alice.post("/v1/orgs/cpas/subjects/lookup", {"national_id": new_nid}, purpose=P),

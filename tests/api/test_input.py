@@ -253,3 +253,54 @@ def test_configured_body_cap(small_cap_daemon):
                 b"Content-Length: %d\r\n\r\n" % len(body))
         _assert_413(*_send_body_and_read_answer(d, head, [body[i:i + 1024] for i in range(0, len(body), 1024)]))
     d.health_ok()
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4], ids=["cap+1", "2x", "4x"])
+def test_plain_client_gets_413_up_to_4x_cap(small_cap_daemon, factor):
+    """Up to 4 x max_body_bytes, an oversized body is read and dropped, so that a client which
+    writes its whole body before reading (requests) gets the 413 rather than a reset."""
+    d = small_cap_daemon
+    body = login_body_padded(SMALL_CAP * factor + (1 if factor == 1 else 0))
+    outcomes = []
+    for _ in range(5):
+        try:
+            r = d.client().post(LOGIN, data=body)
+            outcomes.append(r.status_code)
+            if r.status_code == 413:
+                assert_problem(r, 413, "body-too-large")
+        except requests.ConnectionError as e:
+            outcomes.append(type(e).__name__)
+    assert outcomes == [413] * 5, outcomes
+    d.health_ok()
+
+
+def test_413_waits_for_a_body_it_will_drop(small_cap_daemon):
+    """A declared body over the cap but within 4 x the cap: the daemon reads it before answering."""
+    d = small_cap_daemon
+    size = 4 * SMALL_CAP
+    with _raw_tls(d) as s:
+        s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % size)
+        ready, _, _ = select.select([s], [], [], 0.5)
+        assert not ready, "answered before the body was sent"
+        s.sendall(login_body_padded(size))
+        _assert_413(*_read_response(s))
+    d.health_ok()
+
+
+def test_declared_body_over_4x_cap_answered_at_once(small_cap_daemon):
+    """Over 4 x the cap, the 413 comes without a byte of the body being sent, and the connection
+    is closed."""
+    d = small_cap_daemon
+    with _raw_tls(d) as s:
+        s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (4 * SMALL_CAP + 1))
+        ready, _, _ = select.select([s], [], [], 10)
+        assert ready, "no answer to an over-large declared body"
+        _assert_413(*_read_response(s))
+        try:
+            rest = s.recv(1024)
+        except (ssl.SSLError, OSError):
+            rest = b""
+        assert rest == b"", "the connection stays open after the early 413"
+    d.health_ok()

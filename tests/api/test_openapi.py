@@ -1,5 +1,7 @@
-"""docs/openapi.yaml is the contract: the daemon serves it, and its route table
-matches the document's paths exactly."""
+"""docs/openapi.yaml is the contract: the daemon serves it, its route table
+matches the document's paths exactly, request bodies are closed, and the
+daemon's live answers (statuses, media types, bodies, and the audit entries
+inside them) validate against the documented schemas."""
 
 import json
 import re
@@ -8,7 +10,8 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import COFFRE_BIN, REPO, assert_problem, assert_status, daemon_env
+from conftest import (AGENT_GRANTS, COFFRE_BIN, REPO, SOCIAL_AID, World, assert_problem, assert_status,
+                      daemon_env, next_nid, password_for, record_fields)
 
 SPEC_PATH = REPO / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
@@ -186,8 +189,6 @@ def test_audit_query_parameters_documented(spec):
 def exchanges(daemon):
     """Calls every documented route (successes and typical refusals); returns
     [(METHOD, template, response)]."""
-    from conftest import (AGENT_GRANTS, SOCIAL_AID, World, create_user, next_nid, password_for,
-                          record_fields)
     w = World(daemon)
     P = {"purpose": "social-aid"}
     out = []

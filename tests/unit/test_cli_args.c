@@ -17,6 +17,7 @@
 #include "../../src/coffre/cli_record.c"
 #include "../../src/coffre/cli_subject.c"
 #include "../../src/coffre/cli_audit.c"
+#include "../../src/coffre/cli_sharing.c"
 #include "../../src/coffre/cli_user.c"
 
 #include <ftw.h>

@@ -3,7 +3,8 @@
  * hand-checked cases with exact reasons, then every combination of a
  * small matrix (role subsets x actions x purposes x written field sets)
  * against a reference model written from the specification with
- * hand-computed field masks.
+ * hand-computed field masks. Then agreement grants and the shared-access
+ * decision, each check of the documented order with its exact reason.
  */
 #include "common/cf.h"
 #include "policy/policy.h"
@@ -841,6 +842,674 @@ static void test_grants_check(void **state)
 	}
 }
 
+/* ---- agreement grants ---- */
+
+static cf_grant_set *parse_ok(const char *sq)
+{
+	json_t *arr = J(sq);
+	cf_grant_set *gs = NULL;
+	cf_err err;
+
+	cf_err_clear(&err);
+	if (cf_grants_parse(arr, &gs, &err) != CF_OK)
+		fail_msg("grants refused: %s: %s", err.detail, sq);
+	json_decref(arr);
+	return gs;
+}
+
+/* Refused with exactly this detail. */
+static void grants_fail_exact(const char *sq, cf_problem p, const char *detail)
+{
+	json_t *arr = J(sq);
+	cf_grant_set *gs = (cf_grant_set *)(uintptr_t)1;
+	cf_err err;
+	cf_rc rc;
+
+	cf_err_clear(&err);
+	rc = cf_grants_parse(arr, &gs, &err);
+	if (rc != CF_EINVAL || err.problem != p || strcmp(err.detail, detail) != 0)
+		fail_msg("rc %d problem %d detail \"%s\" (want problem %d and \"%s\") for %s", rc, err.problem,
+			 err.detail, p, detail, sq);
+	assert_null(gs);
+	json_decref(arr);
+}
+
+static void test_agreement_grants_accepted(void **state)
+{
+	cf_grant_set *gs;
+	json_t *arr, *out, *want;
+	char id64[65];
+
+	(void)state;
+	gs = parse_ok("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit']}]");
+	out = cf_grants_to_json(gs);
+	want = J("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit']}]");
+	assert_true(json_equal(out, want));
+	json_decref(out);
+	json_decref(want);
+	cf_grants_free(gs);
+
+	/* every character of the id alphabet, key order free, several purposes */
+	gs = parse_ok("[{'purposes': ['social-aid', 'audit'], 'actions': ['read'],"
+		      " 'agreement': 'AZaz09_-'}]");
+	cf_grants_free(gs);
+	/* an id may look like a collection name: it still names an agreement */
+	gs = parse_ok("[{'agreement': 'social_aid', 'actions': ['read'], 'purposes': ['audit']}]");
+	cf_grants_free(gs);
+
+	/* 64 characters, not 65 */
+	memset(id64, 'a', 64);
+	id64[64] = '\0';
+	arr = J("[{'agreement': 'x', 'actions': ['read'], 'purposes': ['p']}]");
+	json_object_set_new(json_array_get(arr, 0), "agreement", json_string(id64));
+	gs = NULL;
+	assert_int_equal(cf_grants_parse(arr, &gs, NULL), CF_OK);
+	cf_grants_free(gs);
+	json_decref(arr);
+}
+
+static void test_agreement_grants_refused(void **state)
+{
+	static const char *const bad_actions[] = {"['write']", "['delete']", "['read', 'write']", "['write', 'read']",
+						  "['read', 'read']", "[]", "'read'", "[1]", "['Read']", "null",
+						  "[['read']]"};
+	static const char *const bad_ids[] = {"''", "'agr 1'", "'agr.1'", "'agr/1'", "'\\u00e9'", "'agr-1\\n'"};
+	cf_grant_set *gs = NULL;
+	json_t *arr;
+	cf_err err;
+	char id65[66];
+
+	(void)state;
+	/* exactly one target */
+	grants_fail_exact("[{'collection': 'social_aid', 'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p']}]",
+			  CF_P_INVALID_VALUE, "grants[0]: a grant names a collection or an agreement, not both");
+	grants_fail_exact("[{'collection': 'social_aid', 'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p'],"
+			  " 'fields': ['*']}]",
+			  CF_P_INVALID_VALUE, "grants[0]: a grant names a collection or an agreement, not both");
+	grants_fail_exact("[{'actions': ['read'], 'purposes': ['p']}]", CF_P_MISSING_KEY,
+			  "grants[0]: collection or agreement is required");
+	grants_fail_exact("[{'actions': ['read'], 'purposes': ['p'], 'fields': ['*']}]", CF_P_MISSING_KEY,
+			  "grants[0]: collection or agreement is required");
+	/* read only, exactly ["read"] */
+	for (size_t i = 0; i < CF_ARRAY_LEN(bad_actions); i++) {
+		char sq[160];
+
+		(void)snprintf(sq, sizeof(sq), "[{'agreement': 'agr-1', 'actions': %s, 'purposes': ['p']}]",
+			       bad_actions[i]);
+		grants_fail_exact(sq, CF_P_INVALID_VALUE,
+				  "grants[0]: agreement grants only allow read (actions must be [\"read\"])");
+	}
+	grants_fail("[{'agreement': 'agr-1', 'purposes': ['p']}]", CF_P_MISSING_KEY, "actions");
+	/* the agreement says which fields */
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p'], 'fields': ['*']}]",
+			  CF_P_UNKNOWN_KEY,
+			  "grants[0]: fields is not allowed in an agreement grant (the agreement says which fields)");
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p'], 'fields': []}]",
+			  CF_P_UNKNOWN_KEY,
+			  "grants[0]: fields is not allowed in an agreement grant (the agreement says which fields)");
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p'], 'categories': ['identity']}]",
+			  CF_P_UNKNOWN_KEY,
+			  "grants[0]: categories is not allowed in an agreement grant (the agreement says which fields)");
+	grants_fail("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['p'], 'expires': 1}]", CF_P_UNKNOWN_KEY,
+		    "grants[0]");
+	/* the id */
+	for (size_t i = 0; i < CF_ARRAY_LEN(bad_ids); i++) {
+		char sq[160];
+
+		(void)snprintf(sq, sizeof(sq), "[{'agreement': %s, 'actions': ['read'], 'purposes': ['p']}]", bad_ids[i]);
+		grants_fail_exact(sq, CF_P_INVALID_VALUE, "grants[0]: agreement does not match [A-Za-z0-9_-]{1,64}");
+	}
+	grants_fail_exact("[{'agreement': 7, 'actions': ['read'], 'purposes': ['p']}]", CF_P_WRONG_TYPE,
+			  "grants[0]: agreement must be a string");
+	grants_fail_exact("[{'agreement': null, 'actions': ['read'], 'purposes': ['p']}]", CF_P_WRONG_TYPE,
+			  "grants[0]: agreement must be a string");
+	memset(id65, 'a', 65);
+	id65[65] = '\0';
+	arr = J("[{'agreement': 'x', 'actions': ['read'], 'purposes': ['p']}]");
+	json_object_set_new(json_array_get(arr, 0), "agreement", json_string(id65));
+	cf_err_clear(&err);
+	assert_int_equal(cf_grants_parse(arr, &gs, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_INVALID_VALUE);
+	assert_string_equal(err.detail, "grants[0]: agreement does not match [A-Za-z0-9_-]{1,64}");
+	assert_null(gs);
+	/* embedded NUL: "agr-1\0x" must not become "agr-1" */
+	json_object_set_new(json_array_get(arr, 0), "agreement", json_stringn("agr-1\0x", 7));
+	cf_err_clear(&err);
+	assert_int_equal(cf_grants_parse(arr, &gs, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_WRONG_TYPE);
+	assert_null(gs);
+	json_decref(arr);
+	/* purposes, validated as for collection grants */
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit', 'audit']}]",
+			  CF_P_INVALID_VALUE, "grants[0]: purposes[1] repeats purposes[0]");
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': []}]", CF_P_INVALID_VALUE,
+			  "grants[0]: purposes must not be empty");
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['Audit']}]", CF_P_INVALID_VALUE,
+			  "grants[0]: purposes[0] does not match [a-z][a-z0-9_-]{0,63}");
+	grants_fail_exact("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': 'audit'}]", CF_P_WRONG_TYPE,
+			  "grants[0]: purposes must be an array of strings");
+	grants_fail("[{'agreement': 'agr-1', 'actions': ['read']}]", CF_P_MISSING_KEY, "purposes");
+	/* a bad agreement grant after a good collection grant is named by its index */
+	grants_fail_exact("[{'collection': 'social_aid', 'actions': ['read'], 'purposes': ['p'], 'fields': ['*']},"
+			  " {'agreement': 'agr-1', 'actions': ['write'], 'purposes': ['p']}]",
+			  CF_P_INVALID_VALUE, "grants[1]: agreement grants only allow read (actions must be [\"read\"])");
+}
+
+static void test_agreement_grants_round_trip(void **state)
+{
+	json_t *arr = J("[{'collection': 'social_aid', 'actions': ['write', 'read'], 'purposes': ['audit'],"
+			"  'fields': ['iban']},"
+			" {'purposes': ['social-aid', 'audit'], 'actions': ['read'], 'agreement': 'agr-1'},"
+			" {'agreement': 'agr-2', 'actions': ['read'], 'purposes': ['housing']}]");
+	json_t *want = J("[{'collection': 'social_aid', 'actions': ['read', 'write'], 'purposes': ['audit'],"
+			 "  'fields': ['iban']},"
+			 " {'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['social-aid', 'audit']},"
+			 " {'agreement': 'agr-2', 'actions': ['read'], 'purposes': ['housing']}]");
+	cf_grant_set *gs = NULL, *gs2 = NULL;
+	json_t *out, *out2;
+
+	(void)state;
+	assert_int_equal(cf_grants_parse(arr, &gs, NULL), CF_OK);
+	out = cf_grants_to_json(gs);
+	assert_true(json_equal(out, want));
+	/* exactly the three keys: no collection, fields nor categories */
+	assert_int_equal(json_object_size(json_array_get(out, 1)), 3);
+	assert_null(json_object_get(json_array_get(out, 1), "collection"));
+	assert_int_equal(cf_grants_parse(out, &gs2, NULL), CF_OK);
+	out2 = cf_grants_to_json(gs2);
+	assert_true(json_equal(out2, out));
+	json_decref(arr);
+	json_decref(want);
+	json_decref(out);
+	json_decref(out2);
+	cf_grants_free(gs);
+	cf_grants_free(gs2);
+}
+
+static void test_agreement_grants_check_skipped(void **state)
+{
+	cf_grant_set *gs;
+	cf_err err;
+
+	(void)state;
+	/* neither the agreement nor its purpose exists among the collections: not cf_grants_check's business */
+	gs = parse_ok("[{'agreement': 'agr-unknown', 'actions': ['read'], 'purposes': ['marketing']},"
+		      " {'collection': 'social_aid', 'actions': ['read'], 'purposes': ['audit'], 'fields': ['iban']},"
+		      " {'agreement': 'social_aid', 'actions': ['read'], 'purposes': ['housing']}]");
+	cf_err_clear(&err);
+	assert_int_equal(cf_grants_check(gs, lookup, NULL, &err), CF_OK);
+	cf_grants_free(gs);
+	/* collection grants in the same set are still checked, under their own index */
+	gs = parse_ok("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit']},"
+		      " {'collection': 'social_aid', 'actions': ['read'], 'purposes': ['audit'], 'fields': ['salary']}]");
+	cf_err_clear(&err);
+	assert_int_equal(cf_grants_check(gs, lookup, NULL, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_INVALID_VALUE);
+	assert_string_equal(err.detail, "grants[1]: field 'salary' is not declared in collection 'social_aid'");
+	cf_grants_free(gs);
+	gs = parse_ok("[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit']},"
+		      " {'collection': 'welfare', 'actions': ['read'], 'purposes': ['audit'], 'fields': ['*']}]");
+	cf_err_clear(&err);
+	assert_int_equal(cf_grants_check(gs, lookup, NULL, &err), CF_EINVAL);
+	assert_string_equal(err.detail, "grants[1]: collection 'welfare' is not declared");
+	cf_grants_free(gs);
+}
+
+static void test_agreement_grants_open_nothing_locally(void **state)
+{
+	/* an agreement named like the collection, for the very action and purpose */
+	cf_grant_set *gs = parse_ok("[{'agreement': 'social_aid', 'actions': ['read'], 'purposes': ['social-aid', 'audit']},"
+				    " {'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['social-aid']}]");
+	cf_grant_set *mixed = parse_ok("[{'agreement': 'social_aid', 'actions': ['read'], 'purposes': ['social-aid']},"
+				       " {'collection': 'social_aid', 'actions': ['read'], 'purposes': ['audit'],"
+				       "  'fields': ['email']}]");
+	const char *names[] = {"partner"};
+	const cf_grant_set *grants[1] = {gs};
+	cf_policy_input in = {0};
+	cf_decision d;
+
+	(void)state;
+	in.roles = names;
+	in.grants = grants;
+	in.n_roles = 1;
+	in.collection = social;
+	in.action = CF_ACT_READ;
+	in.purpose = "social-aid";
+	assert_int_equal(cf_policy_decide(&in, &d), CF_OK);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] allows read on 'social_aid'");
+	/* not even a purpose-not-allowed: an agreement grant is no grant on the collection */
+	in.purpose = "debt-mediation";
+	assert_int_equal(cf_policy_decide(&in, &d), CF_OK);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] allows read on 'social_aid'");
+	/* with a collection grant beside it, only the collection grant counts */
+	grants[0] = mixed;
+	in.purpose = "social-aid";
+	assert_int_equal(cf_policy_decide(&in, &d), CF_OK);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED,
+		      "no grant of roles [partner] allows read on 'social_aid' for purpose 'social-aid'");
+	in.purpose = "audit";
+	assert_int_equal(cf_policy_decide(&in, &d), CF_OK);
+	assert_allowed_mask(&d, BIT(F_EMAIL));
+	assert_string_equal(d.role, "partner");
+	cf_decision_release(&d);
+	cf_grants_free(gs);
+	cf_grants_free(mixed);
+}
+
+static void test_grants_agreements_list(void **state)
+{
+	cf_grant_set *gs = parse_ok("[{'agreement': 'B', 'actions': ['read'], 'purposes': ['p']},"
+				    " {'agreement': 'A', 'actions': ['read'], 'purposes': ['q']},"
+				    " {'collection': 'social_aid', 'actions': ['read'], 'purposes': ['p'], 'fields': ['*']},"
+				    " {'agreement': 'B', 'actions': ['read'], 'purposes': ['q']},"
+				    " {'agreement': 'agr-3', 'actions': ['read'], 'purposes': ['p']},"
+				    " {'agreement': 'A', 'actions': ['read'], 'purposes': ['r']},"
+				    " {'agreement': 'b', 'actions': ['read'], 'purposes': ['p']}]");
+	cf_grant_set *none = parse_ok("[{'collection': 'social_aid', 'actions': ['read'], 'purposes': ['p'],"
+				      "  'fields': ['*']}]");
+	cf_grant_set *empty = parse_ok("[]");
+	json_t *want = J("['B', 'A', 'agr-3', 'b']"), *got;
+
+	(void)state;
+	got = cf_grants_agreements(gs);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	got = cf_grants_agreements(none);
+	assert_true(json_is_array(got) && json_array_size(got) == 0);
+	json_decref(got);
+	got = cf_grants_agreements(empty);
+	assert_true(json_is_array(got) && json_array_size(got) == 0);
+	json_decref(got);
+	got = cf_grants_agreements(NULL);
+	assert_true(json_is_array(got) && json_array_size(got) == 0);
+	json_decref(got);
+	json_decref(want);
+	cf_grants_free(gs);
+	cf_grants_free(none);
+	cf_grants_free(empty);
+}
+
+/* ---- shared access ---- */
+
+enum { S_PARTNER, S_AUDITONLY, S_OTHERAGR, S_LOCAL, S_NAMESAKE, S_WRITER, N_SHARE_ROLES };
+static const char *const share_role_names[N_SHARE_ROLES] = {"partner", "auditonly", "otheragr", "local", "namesake",
+							    "writer"};
+static const char *const share_role_grants[N_SHARE_ROLES] = {
+	"[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['social-aid', 'audit']}]",
+	"[{'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['audit']}]",
+	"[{'agreement': 'agr-2', 'actions': ['read'], 'purposes': ['social-aid', 'audit', 'debt-mediation']}]",
+	"[{'collection': 'social_aid', 'actions': ['read', 'write', 'delete'], 'purposes': ['social-aid', 'audit'],"
+	"  'fields': ['*']}]",
+	"[{'agreement': 'social_aid', 'actions': ['read'], 'purposes': ['social-aid']}]",
+	"[{'collection': 'social_aid', 'actions': ['write'], 'purposes': ['social-aid'], 'fields': ['*']},"
+	" {'agreement': 'agr-1', 'actions': ['read'], 'purposes': ['social-aid']}]",
+};
+
+/* The agreement of a shared decision. */
+typedef struct agreement {
+	const char *id;
+	const char *const *fields;
+	size_t n_fields;
+	const char *const *categories;
+	size_t n_categories;
+	const char *const *purposes;
+	size_t n_purposes;
+} agreement;
+
+static const char *const agr_purposes[] = {"social-aid", "debt-mediation"};
+static const char *const agr_fields[] = {"iban", "email"};
+static const agreement AGR1 = {"agr-1", agr_fields, 2, NULL, 0, agr_purposes, 2};
+
+static void share(const int *roles, size_t n, const cf_collection *c, const agreement *a, cf_action act,
+		  const char *purpose, cf_decision *d)
+{
+	const char *names[N_SHARE_ROLES + 2];
+	const cf_grant_set *grants[N_SHARE_ROLES + 2];
+	cf_grant_set *sets_[N_SHARE_ROLES + 2] = {0};
+	cf_share_input in;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = share_role_names[roles[i]];
+		sets_[i] = parse_ok(share_role_grants[roles[i]]);
+		grants[i] = sets_[i];
+	}
+	memset(&in, 0, sizeof(in));
+	in.roles = names;
+	in.grants = grants;
+	in.n_roles = n;
+	in.collection = c;
+	in.agreement = a->id;
+	in.fields = a->fields;
+	in.n_fields = a->n_fields;
+	in.categories = a->categories;
+	in.n_categories = a->n_categories;
+	in.purposes = a->purposes;
+	in.n_purposes = a->n_purposes;
+	in.purpose = purpose;
+	in.action = act;
+	memset(d, 0x5A, sizeof(*d)); /* every member must be set by the decision */
+	assert_int_equal(cf_policy_decide_shared(&in, d), CF_OK);
+	for (size_t i = 0; i < n; i++)
+		cf_grants_free(sets_[i]);
+	/* role points into the caller's roles: translate it to the static name before they go */
+	if (d->role != NULL) {
+		for (size_t i = 0; i < n; i++)
+			if (d->role == names[i])
+				d->role = share_role_names[roles[i]];
+	}
+	assert_null(d->legal_basis);
+}
+
+static void assert_shared_allowed(const cf_decision *d, unsigned mask, const char *role)
+{
+	assert_allowed_mask(d, mask);
+	assert_string_equal(d->role, role);
+	assert_null(d->legal_basis);
+}
+
+static void test_shared_allowed_fields(void **state)
+{
+	int partner[] = {S_PARTNER};
+	cf_decision d;
+
+	(void)state;
+	share(partner, 1, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "partner");
+	assert_string_equal(d.reason,
+			    "read on 'social_aid' for purpose 'social-aid' under agreement 'agr-1' granted to role 'partner'");
+	cf_decision_release(&d);
+	assert_null(d.allowed);
+	assert_int_equal(d.n_allowed, 0);
+}
+
+static void test_shared_allowed_categories(void **state)
+{
+	static const char *const identity[] = {"identity"}, *const id_health[] = {"identity", "health"};
+	static const char *const all_cats[] = {"identity", "contact", "financial", "social", "health"};
+	agreement a = {"agr-1", NULL, 0, identity, 1, agr_purposes, 2};
+	int partner[] = {S_PARTNER};
+	cf_decision d;
+
+	(void)state;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_FIRST) | BIT(F_LAST), "partner");
+	cf_decision_release(&d);
+	a.categories = id_health;
+	a.n_categories = 2;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_FIRST) | BIT(F_LAST) | BIT(F_DIAG), "partner");
+	cf_decision_release(&d);
+	a.categories = all_cats;
+	a.n_categories = 5;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, ALL_FIELDS, "partner");
+	cf_decision_release(&d);
+	/* agreed, but partner's grant does not cover it */
+	share(partner, 1, social, &a, CF_ACT_READ, "debt-mediation", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED,
+		      "no grant of roles [partner] allows read under agreement 'agr-1' for purpose 'debt-mediation'");
+}
+
+static void test_shared_union_and_unknown_names(void **state)
+{
+	static const char *const f1[] = {"aid_amount", "iban"}, *const c1[] = {"financial", "identity"};
+	static const char *const f2[] = {"salary", "email", "Bad Name", "*"}, *const c2[] = {"judicial", "housing"};
+	static const char *const f3[] = {"address", "iban"}, *const hp[] = {"housing"};
+	agreement a = {"agr-1", f1, 2, c1, 2, agr_purposes, 2};
+	int partner[] = {S_PARTNER}, otheragr[] = {S_OTHERAGR};
+	cf_decision d;
+
+	(void)state;
+	/* names and categories add up; iban is both named and in a category */
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_AID) | BIT(F_IBAN) | BIT(F_FIRST) | BIT(F_LAST), "partner");
+	cf_decision_release(&d);
+	/* names the collection does not have are ignored ("*" is not a wildcard here), so are absent categories */
+	a.fields = f2;
+	a.n_fields = 4;
+	a.categories = c2;
+	a.n_categories = 2;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_EMAIL), "partner");
+	cf_decision_release(&d);
+	/* the mask is sized to the provider's collection */
+	a.fields = f3;
+	a.n_fields = 2;
+	a.n_categories = 0;
+	a.categories = NULL;
+	a.purposes = hp;
+	a.n_purposes = 1;
+	a.id = "agr-2";
+	share(otheragr, 1, housing, &a, CF_ACT_READ, "housing", &d);
+	/* otheragr's grant on agr-2 does not cover 'housing' */
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED,
+		      "no grant of roles [otheragr] allows read under agreement 'agr-2' for purpose 'housing'");
+	a.purposes = agr_purposes;
+	a.n_purposes = 2;
+	share(otheragr, 1, housing, &a, CF_ACT_READ, "debt-mediation", &d);
+	assert_true(d.allow);
+	assert_int_equal(d.n_allowed, 2);
+	assert_true(d.allowed[0]);  /* address */
+	assert_false(d.allowed[1]); /* first_name */
+	assert_string_equal(d.role, "otheragr");
+	cf_decision_release(&d);
+}
+
+static void test_shared_no_field(void **state)
+{
+	static const char *const f[] = {"salary", "address"}, *const c[] = {"housing", "biometric"};
+	agreement a = {"agr-1", f, 2, c, 2, agr_purposes, 2};
+	int partner[] = {S_PARTNER}, local[] = {S_LOCAL};
+	cf_decision d;
+
+	(void)state;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "agreement 'agr-1' covers no field of 'social_aid'");
+	a.n_fields = 0;
+	a.fields = NULL;
+	a.n_categories = 0;
+	a.categories = NULL;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "agreement 'agr-1' covers no field of 'social_aid'");
+	/* the grant is looked at before the fields */
+	share(local, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [local] names agreement 'agr-1'");
+}
+
+static void test_shared_purpose_required(void **state)
+{
+	int partner[] = {S_PARTNER};
+	agreement none = {"agr-1", NULL, 0, NULL, 0, NULL, 0};
+	cf_decision d;
+
+	(void)state;
+	share(partner, 1, social, &AGR1, CF_ACT_READ, NULL, &d);
+	assert_denied(&d, CF_P_PURPOSE_REQUIRED, "a purpose is required to access 'social_aid' under agreement 'agr-1'");
+	share(partner, 1, social, &AGR1, CF_ACT_READ, "", &d);
+	assert_denied(&d, CF_P_PURPOSE_REQUIRED, "a purpose is required to access 'social_aid' under agreement 'agr-1'");
+	/* first of all: before the action, the agreement's purposes and the roles */
+	share(partner, 0, social, &none, CF_ACT_WRITE, NULL, &d);
+	assert_denied(&d, CF_P_PURPOSE_REQUIRED, "a purpose is required to access 'social_aid' under agreement 'agr-1'");
+}
+
+static void test_shared_read_only(void **state)
+{
+	int partner[] = {S_PARTNER}, writer[] = {S_WRITER};
+	cf_decision d;
+
+	(void)state;
+	share(partner, 1, social, &AGR1, CF_ACT_WRITE, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN,
+		      "agreements only allow reading: write on 'social_aid' under agreement 'agr-1' refused");
+	share(partner, 1, social, &AGR1, CF_ACT_DELETE, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN,
+		      "agreements only allow reading: delete on 'social_aid' under agreement 'agr-1' refused");
+	/* before the purpose is matched against the agreement */
+	share(partner, 1, social, &AGR1, CF_ACT_WRITE, "marketing", &d);
+	assert_denied(&d, CF_P_FORBIDDEN,
+		      "agreements only allow reading: write on 'social_aid' under agreement 'agr-1' refused");
+	/* a consumer's own write grant on a namesake collection changes nothing */
+	share(writer, 1, social, &AGR1, CF_ACT_WRITE, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN,
+		      "agreements only allow reading: write on 'social_aid' under agreement 'agr-1' refused");
+	share(partner, 1, social, &AGR1, (cf_action)0, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN,
+		      "agreements only allow reading: unknown on 'social_aid' under agreement 'agr-1' refused");
+	share(partner, 1, social, &AGR1, (cf_action)(CF_ACT_READ | CF_ACT_WRITE), "social-aid", &d);
+	assert_false(d.allow);
+	assert_int_equal(d.problem, CF_P_FORBIDDEN);
+	/* and writer may read under agr-1 */
+	share(writer, 1, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "writer");
+	cf_decision_release(&d);
+}
+
+static void test_shared_purpose_not_agreed(void **state)
+{
+	int partner[] = {S_PARTNER}, local[] = {S_LOCAL};
+	agreement a = AGR1;
+	cf_decision d;
+
+	(void)state;
+	/* partner's grant covers audit, the agreement does not */
+	share(partner, 1, social, &AGR1, CF_ACT_READ, "audit", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'audit' is not covered by agreement 'agr-1'");
+	share(partner, 1, social, &AGR1, CF_ACT_READ, "marketing", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'marketing' is not covered by agreement 'agr-1'");
+	/* before the roles */
+	share(local, 1, social, &AGR1, CF_ACT_READ, "audit", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'audit' is not covered by agreement 'agr-1'");
+	share(local, 0, social, &AGR1, CF_ACT_READ, "audit", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'audit' is not covered by agreement 'agr-1'");
+	/* not a purpose name: not echoed */
+	share(partner, 1, social, &AGR1, CF_ACT_READ, "Social Aid <script>", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "the purpose is not a valid purpose name ([a-z][a-z0-9_-]{0,63})");
+	/* an agreement without purposes covers none */
+	a.purposes = NULL;
+	a.n_purposes = 0;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'social-aid' is not covered by agreement 'agr-1'");
+}
+
+static void test_shared_grants(void **state)
+{
+	int local[] = {S_LOCAL}, auditonly[] = {S_AUDITONLY}, otheragr[] = {S_OTHERAGR};
+	int two[] = {S_LOCAL, S_PARTNER}, three[] = {S_AUDITONLY, S_OTHERAGR, S_WRITER, S_PARTNER};
+	int local_other[] = {S_LOCAL, S_OTHERAGR}, other_audit[] = {S_OTHERAGR, S_AUDITONLY}, partner_only[] = {S_PARTNER};
+	static const char *const all_purposes[] = {"social-aid", "debt-mediation", "audit"};
+	agreement a = AGR1;
+	cf_decision d;
+
+	(void)state;
+	/* no grant names the agreement */
+	share(local, 0, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [] names agreement 'agr-1'");
+	share(otheragr, 1, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [otheragr] names agreement 'agr-1'");
+	share(local_other, 2, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [local, otheragr] names agreement 'agr-1'");
+	/* named, for another purpose only */
+	share(auditonly, 1, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED,
+		      "no grant of roles [auditonly] allows read under agreement 'agr-1' for purpose 'social-aid'");
+	share(other_audit, 2, social, &AGR1, CF_ACT_READ, "debt-mediation", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED,
+		      "no grant of roles [otheragr, auditonly] allows read under agreement 'agr-1' for purpose "
+		      "'debt-mediation'");
+	/* only the second role grants */
+	share(two, 2, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "partner");
+	assert_string_equal(d.reason,
+			    "read on 'social_aid' for purpose 'social-aid' under agreement 'agr-1' granted to role 'partner'");
+	cf_decision_release(&d);
+	/* the first granting role, after one that names the agreement for another purpose */
+	share(three, 4, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "writer");
+	cf_decision_release(&d);
+	a.purposes = all_purposes;
+	a.n_purposes = 3;
+	share(three, 4, social, &a, CF_ACT_READ, "audit", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "auditonly");
+	cf_decision_release(&d);
+	/* the grants of agr-2 do not open agr-1, and agr-1's grants do not open agr-2 */
+	a.id = "agr-2";
+	share(three, 4, social, &a, CF_ACT_READ, "debt-mediation", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "otheragr");
+	cf_decision_release(&d);
+	share(partner_only, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] names agreement 'agr-2'");
+	/* ids are compared exactly */
+	a.id = "AGR-1";
+	share(partner_only, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] names agreement 'AGR-1'");
+}
+
+static void test_shared_own_collection_grants_irrelevant(void **state)
+{
+	int local[] = {S_LOCAL}, namesake[] = {S_NAMESAKE}, writer[] = {S_WRITER};
+	agreement a = AGR1;
+	cf_decision d;
+
+	(void)state;
+	/* local may do anything on its own social_aid, nothing on the provider's through agr-1 */
+	share(local, 1, social, &AGR1, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [local] names agreement 'agr-1'");
+	/* even when the agreement id is the collection's name */
+	a.id = "social_aid";
+	share(local, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [local] names agreement 'social_aid'");
+	/* writer's collection grant is ignored, its agreement grant is what counts */
+	share(writer, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [writer] names agreement 'social_aid'");
+	/* an agreement grant with that id opens only that agreement's fields */
+	share(namesake, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_shared_allowed(&d, BIT(F_IBAN) | BIT(F_EMAIL), "namesake");
+	cf_decision_release(&d);
+}
+
+static void test_shared_names_not_echoed(void **state)
+{
+	int partner[] = {S_PARTNER};
+	agreement a = AGR1;
+	const cf_grant_set *grants[2] = {NULL, NULL};
+	const char *names[2] = {"Evil <b>", "partner"};
+	cf_grant_set *gs = parse_ok(share_role_grants[S_PARTNER]);
+	cf_share_input in = {0};
+	cf_decision d;
+
+	(void)state;
+	a.id = "agr 1 <script>";
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] names agreement '?'");
+	share(partner, 1, social, &a, CF_ACT_READ, "audit", &d);
+	assert_denied(&d, CF_P_PURPOSE_NOT_ALLOWED, "purpose 'audit' is not covered by agreement '?'");
+	a.id = NULL;
+	share(partner, 1, social, &a, CF_ACT_READ, "social-aid", &d);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [partner] names agreement '?'");
+	/* a role name that is not a label, and a NULL grant set, in front of the granting role */
+	grants[1] = gs;
+	in.roles = names;
+	in.grants = grants;
+	in.n_roles = 1;
+	in.collection = social;
+	in.agreement = "agr-1";
+	in.fields = agr_fields;
+	in.n_fields = 2;
+	in.purposes = agr_purposes;
+	in.n_purposes = 2;
+	in.purpose = "social-aid";
+	in.action = CF_ACT_READ;
+	assert_int_equal(cf_policy_decide_shared(&in, &d), CF_OK);
+	assert_denied(&d, CF_P_FORBIDDEN, "no grant of roles [?] names agreement 'agr-1'");
+	in.n_roles = 2;
+	assert_int_equal(cf_policy_decide_shared(&in, &d), CF_OK);
+	assert_true(d.allow);
+	assert_ptr_equal(d.role, names[1]);
+	assert_string_equal(d.role, "partner");
+	cf_decision_release(&d);
+	cf_grants_free(gs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +1531,22 @@ int main(void)
 		cmocka_unit_test(test_grants_refusals),
 		cmocka_unit_test(test_grants_limits_and_nul),
 		cmocka_unit_test(test_grants_check),
+		cmocka_unit_test(test_agreement_grants_accepted),
+		cmocka_unit_test(test_agreement_grants_refused),
+		cmocka_unit_test(test_agreement_grants_round_trip),
+		cmocka_unit_test(test_agreement_grants_check_skipped),
+		cmocka_unit_test(test_agreement_grants_open_nothing_locally),
+		cmocka_unit_test(test_grants_agreements_list),
+		cmocka_unit_test(test_shared_allowed_fields),
+		cmocka_unit_test(test_shared_allowed_categories),
+		cmocka_unit_test(test_shared_union_and_unknown_names),
+		cmocka_unit_test(test_shared_no_field),
+		cmocka_unit_test(test_shared_purpose_required),
+		cmocka_unit_test(test_shared_read_only),
+		cmocka_unit_test(test_shared_purpose_not_agreed),
+		cmocka_unit_test(test_shared_grants),
+		cmocka_unit_test(test_shared_own_collection_grants_irrelevant),
+		cmocka_unit_test(test_shared_names_not_echoed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,7 +4,9 @@
  * record versions, the keystore living only in keys.db, the audit trail
  * (entries with leaf hashes and filter metadata, Merkle nodes, checkpoints)
  * being append-only in SQL too, streaming scans over a large trail, lists
- * by organization and subject, rollback, savepoints (including a
+ * by organization and subject, sharing agreements (a revocation final in
+ * SQL too, the access cap counted atomically, list filters), confidentiality
+ * commitments and their acceptances, rollback, savepoints (including a
  * transaction SQLite rolled back by itself), and bounded waits under
  * contention.
  *
@@ -2213,6 +2215,782 @@ static void test_checkpoints(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- sharing agreements ------------------------------------------------ */
+
+/* A complete, valid agreement row; the strings point at constants the test never frees. */
+static void agreement_row(cf_agreement_row *a, const char *id, const char *provider, const char *consumer,
+			  const char *collection, int64_t max_accesses, int64_t created_us)
+{
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(cf_snprintf(a->id, sizeof(a->id), "%s", id), CF_OK);
+	assert_int_equal(cf_snprintf(a->provider, sizeof(a->provider), "%s", provider), CF_OK);
+	assert_int_equal(cf_snprintf(a->consumer, sizeof(a->consumer), "%s", consumer), CF_OK);
+	assert_int_equal(cf_snprintf(a->collection, sizeof(a->collection), "%s", collection), CF_OK);
+	a->fields = (char *)"[\"name\"]";
+	a->categories = (char *)"[]";
+	a->purposes = (char *)"[\"benefits\"]";
+	a->legal_basis = (char *)"Article 6(1)(e) GDPR";
+	memcpy(a->valid_from, "2024-01-01", 11);
+	memcpy(a->valid_until, "2026-12-31", 11);
+	a->max_accesses = max_accesses;
+	memcpy(a->status, "active", 7);
+	a->created_us = created_us;
+	a->changed_us = created_us;
+}
+
+static void insert_agreement(fx *f, const char *id, const char *provider, const char *consumer,
+			     const char *collection, int64_t max_accesses, int64_t created_us, const char *status)
+{
+	cf_agreement_row a;
+	cf_tx *tx = begin(f, true);
+
+	agreement_row(&a, id, provider, consumer, collection, max_accesses, created_us);
+	assert_int_equal(cf_snprintf(a.status, sizeof(a.status), "%s", status), CF_OK);
+	OK(cf_st_agreement_insert(tx, &a, E_));
+	commit(tx);
+}
+
+/* Inserts a copy of base with one change applied by the caller and expects rc (and the problem when not 0). */
+static void refuse_agreement(cf_tx *tx, const cf_agreement_row *a, cf_rc want, cf_problem problem)
+{
+	cf_err err = {0};
+
+	assert_int_equal(cf_st_agreement_insert(tx, a, &err), want);
+	if (problem != CF_P_NONE)
+		assert_int_equal(err.problem, problem);
+}
+
+static void test_agreement_insert_get(void **state)
+{
+	fx *f = *state;
+	cf_agreement_row a, b, got;
+	char basis[1002];
+	cf_err err = {0};
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	agreement_row(&a, "ag-1", "o1", "o2", "people", 3, 100);
+	a.fields = (char *)"[ \"name\" , \"birth_date\" ]";
+	a.categories = (char *)"[\"identity\"]";
+	a.purposes = (char *)"[\"benefits\",\"tax\"]";
+	a.legal_basis = (char *)"Article 6(1)(e) RGPD ; d\xc3\xa9" "cret n\xc2\xb0 2024-1";
+	memcpy(a.valid_from, "2024-02-29", 11);
+	memcpy(a.valid_until, "2025-06-30", 11);
+	a.changed_us = 150;
+	a.accesses = 42; /* not read: a new agreement starts at 0 */
+	OK(cf_st_agreement_insert(tx, &a, E_));
+
+	OK(cf_st_agreement_get(tx, "ag-1", &got, E_));
+	assert_string_equal(got.id, "ag-1");
+	assert_string_equal(got.provider, "o1");
+	assert_string_equal(got.consumer, "o2");
+	assert_string_equal(got.collection, "people");
+	assert_string_equal(got.fields, "[\"name\",\"birth_date\"]"); /* stored compact */
+	assert_string_equal(got.categories, "[\"identity\"]");
+	assert_string_equal(got.purposes, "[\"benefits\",\"tax\"]");
+	assert_string_equal(got.legal_basis, "Article 6(1)(e) RGPD ; d\xc3\xa9" "cret n\xc2\xb0 2024-1");
+	assert_string_equal(got.valid_from, "2024-02-29");
+	assert_string_equal(got.valid_until, "2025-06-30");
+	assert_int_equal(got.max_accesses, 3);
+	assert_int_equal(got.accesses, 0);
+	assert_string_equal(got.status, "active");
+	assert_int_equal(got.created_us, 100);
+	assert_int_equal(got.changed_us, 150);
+	cf_agreement_row_release(&got);
+	assert_null(got.fields);
+	assert_null(got.legal_basis);
+	assert_int_equal(got.id[0], '\0');
+	cf_agreement_row_release(NULL);
+
+	/* No cap, no fields, a suspended start, an empty-looking array in canonical form. */
+	agreement_row(&b, "ag-2", "o2", "o1", "cars", -1, 200);
+	b.fields = (char *)"[ ]";
+	b.categories = (char *)"[\"vehicle\"]";
+	memcpy(b.status, "suspended", 10);
+	OK(cf_st_agreement_insert(tx, &b, E_));
+	OK(cf_st_agreement_get(tx, "ag-2", &got, E_));
+	assert_string_equal(got.fields, "[]");
+	assert_int_equal(got.max_accesses, -1);
+	assert_string_equal(got.status, "suspended");
+	cf_agreement_row_release(&got);
+
+	/* A duplicate id, whatever else differs; the detail never echoes the id. */
+	agreement_row(&b, "ag-1", "o2", "o1", "cars", 1, 300);
+	refuse_agreement(tx, &b, CF_EEXIST, CF_P_CONFLICT);
+	assert_int_equal(cf_st_agreement_insert(tx, &b, &err), CF_EEXIST);
+	assert_null(strstr(err.detail, "ag-1"));
+
+	/* Organizations that do not exist (foreign keys). */
+	agreement_row(&b, "ag-3", "o9", "o2", "people", 1, 300);
+	refuse_agreement(tx, &b, CF_ENOTFOUND, CF_P_NOT_FOUND);
+	agreement_row(&b, "ag-3", "o1", "o9", "people", 1, 300);
+	refuse_agreement(tx, &b, CF_ENOTFOUND, CF_P_NOT_FOUND);
+
+	/* An organization cannot share with itself. */
+	agreement_row(&b, "ag-3", "o1", "o1", "people", 1, 300);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	assert_int_equal(cf_st_agreement_insert(tx, &b, &err), CF_EINVAL);
+	assert_non_null(strstr(err.detail, "provider and consumer must differ")); /* checked before SQL's CHECK */
+
+	/* Identifiers: empty, over CF_ID_MAX (no terminator within the array), exactly CF_ID_MAX is fine. */
+	agreement_row(&b, "", "o1", "o2", "people", 1, 300);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	agreement_row(&b, "ag-3", "o1", "o2", "", 1, 300);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	agreement_row(&b, "ag-3", "o1", "o2", "people", 1, 300);
+	memset(b.id, 'x', sizeof(b.id));
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_TOO_LONG);
+	memset(b.collection, 'c', sizeof(b.collection));
+	b.id[CF_ID_MAX] = '\0';
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_TOO_LONG);
+	b.collection[CF_ID_MAX] = '\0';
+	OK(cf_st_agreement_insert(tx, &b, E_));
+	agreement_row(&b, "ag-3", "o1", "o2", "people", 1, 300);
+	b.id[2] = '\xff'; /* not UTF-8: a list could not hand it out */
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+
+	/* The JSON arrays. */
+	agreement_row(&b, "ag-3", "o1", "o2", "people", 1, 300);
+	b.fields = NULL;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_MISSING_KEY);
+	b.fields = (char *)"{\"name\":true}";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.fields = (char *)"[1]";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.fields = (char *)"[\"\"]";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.fields = (char *)"[\"name\",]";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.fields = (char *)"[\"name\"]";
+	b.categories = (char *)"identity";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.categories = NULL;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_MISSING_KEY);
+	b.categories = (char *)"[]";
+	b.purposes = (char *)"[]";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.purposes = (char *)" [ ] ";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.purposes = (char *)"[null]";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.purposes = NULL;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_MISSING_KEY);
+
+	/* The legal basis: required, at most 1000 bytes, UTF-8. */
+	agreement_row(&b, "ag-3", "o1", "o2", "people", 1, 300);
+	b.legal_basis = NULL;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_MISSING_KEY);
+	b.legal_basis = (char *)"";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.legal_basis = (char *)"caf\xc3(";
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memset(basis, 'b', sizeof(basis) - 1);
+	basis[1001] = '\0';
+	b.legal_basis = basis;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_TOO_LONG);
+	basis[1000] = '\0';
+	memcpy(b.id, "ag-4", 5);
+	OK(cf_st_agreement_insert(tx, &b, E_));
+
+	/* Dates: exactly YYYY-MM-DD. */
+	agreement_row(&b, "ag-5", "o1", "o2", "people", 1, 300);
+	memcpy(b.valid_from, "2024-1-01", 10);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.valid_from, "2024/01/01", 11);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.valid_from, "20240101", 9);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.valid_from, "2024-01-0a", 11);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.valid_from[0] = '\0';
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.valid_from, "2024-01-01", 11);
+	memcpy(b.valid_until, "2026-12-31X", 11); /* no terminator: 11 characters */
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.valid_until, " 026-12-31", 11);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+
+	/* The cap and the status. */
+	agreement_row(&b, "ag-5", "o1", "o2", "people", -2, 300);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.max_accesses = INT64_MIN;
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.max_accesses = 0;
+	memcpy(b.status, "expired", 8);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(b.status, "ACTIVE", 7);
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	b.status[0] = '\0';
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_INVALID_VALUE);
+	memset(b.status, 'a', sizeof(b.status)); /* no terminator */
+	refuse_agreement(tx, &b, CF_EINVAL, CF_P_TOO_LONG);
+	memcpy(b.status, "revoked", 8); /* recorded already revoked: allowed */
+	OK(cf_st_agreement_insert(tx, &b, E_));
+	assert_int_equal(cf_st_agreement_insert(tx, NULL, &err), CF_EINTERNAL);
+
+	/* Lookups. */
+	memset(&got, 0x5A, sizeof(got));
+	assert_int_equal(cf_st_agreement_get(tx, "ag-9", &got, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_null(got.fields);
+	assert_null(got.purposes);
+	assert_int_equal(got.id[0], '\0');
+	assert_int_equal(cf_st_agreement_get(tx, "", &got, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_get(tx, NULL, &got, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_get(tx, "ag-1", NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Reads work in a read transaction, writes do not. */
+	tx = begin(f, false);
+	OK(cf_st_agreement_get(tx, "ag-5", &got, E_));
+	assert_string_equal(got.status, "revoked");
+	assert_int_equal(got.max_accesses, 0);
+	cf_agreement_row_release(&got);
+	agreement_row(&b, "ag-6", "o1", "o2", "people", 1, 300);
+	assert_int_equal(cf_st_agreement_insert(tx, &b, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Behind the store's back, the schema refuses what the checks refuse. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM agreements"), 5);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO agreements (id, provider, consumer, collection, fields,"
+					  " categories, purposes, legal_basis, valid_from, valid_until, max_accesses,"
+					  " status, created_us, changed_us) VALUES ('x1', 'o1', 'o1', 'c', '[]', '[]',"
+					  " '[\"p\"]', 'b', '2024-01-01', '2024-01-02', 1, 'active', 1, 1)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "CHECK constraint failed"));
+	assert_int_not_equal(raw_exec(db, "INSERT INTO agreements (id, provider, consumer, collection, fields,"
+					  " categories, purposes, legal_basis, valid_from, valid_until, max_accesses,"
+					  " status, created_us, changed_us) VALUES ('x1', 'o1', 'o2', 'c', '[]', '[]',"
+					  " '[\"p\"]', 'b', '2024-1-01', '2024-01-02', 1, 'active', 1, 1)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO agreements (id, provider, consumer, collection, fields,"
+					  " categories, purposes, legal_basis, valid_from, valid_until, max_accesses,"
+					  " status, created_us, changed_us) VALUES ('x1', 'o1', 'o2', 'c', '[]', '[]',"
+					  " '[\"p\"]', 'b', '2024-01-01', '2024-01-02', 1, 'expired', 1, 1)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO agreements (id, provider, consumer, collection, fields,"
+					  " categories, purposes, legal_basis, valid_from, valid_until, max_accesses,"
+					  " status, created_us, changed_us) VALUES ('x1', 'o1', 'o2', 'c', '[]', '[]',"
+					  " '[\"p\"]', 'b', '2024-01-01', '2024-01-02', -2, 'active', 1, 1)"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM agreements"), 5);
+	sqlite3_close(db);
+}
+
+static void assert_status(fx *f, const char *id, const char *status, int64_t changed_us, int64_t accesses)
+{
+	cf_agreement_row got;
+	cf_tx *tx = begin(f, false);
+
+	OK(cf_st_agreement_get(tx, id, &got, E_));
+	assert_string_equal(got.status, status);
+	assert_int_equal(got.changed_us, changed_us);
+	assert_int_equal(got.accesses, accesses);
+	assert_int_equal(got.created_us, 100);
+	cf_agreement_row_release(&got);
+	commit(tx);
+}
+
+static void test_agreement_status_and_revocation(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t n = -1;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	insert_agreement(f, "ag-1", "o1", "o2", "people", 3, 100, "active");
+	insert_agreement(f, "ag-2", "o1", "o2", "people", 3, 100, "active");
+
+	tx = begin(f, true);
+	OK(cf_st_agreement_set_status(tx, "ag-1", "suspended", 200, E_));
+	commit(tx);
+	assert_status(f, "ag-1", "suspended", 200, 0);
+	tx = begin(f, true);
+	OK(cf_st_agreement_set_status(tx, "ag-1", "active", 300, E_));
+	OK(cf_st_agreement_count_access(tx, "ag-1", &n, E_));
+	assert_int_equal(n, 1);
+	commit(tx);
+	assert_status(f, "ag-1", "active", 300, 1);
+	tx = begin(f, true);
+	OK(cf_st_agreement_set_status(tx, "ag-1", "active", 350, E_)); /* the same status again: a change of time */
+	OK(cf_st_agreement_set_status(tx, "ag-1", "revoked", 400, E_));
+	commit(tx);
+	assert_status(f, "ag-1", "revoked", 400, 1);
+
+	/* A revocation is final: no status, not even revoked again, and no access counted. */
+	tx = begin(f, true);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-1", "active", 500, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	assert_non_null(strstr(err.detail, "revoked"));
+	assert_null(strstr(err.detail, "ag-1"));
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-1", "suspended", 500, &err), CF_EEXIST);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-1", "revoked", 500, &err), CF_EEXIST);
+	n = -1;
+	assert_int_equal(cf_st_agreement_count_access(tx, "ag-1", &n, &err), CF_EEXIST);
+	assert_int_equal(n, 0);
+	/* The transaction lives on after those refusals. */
+	OK(cf_st_agreement_set_status(tx, "ag-2", "suspended", 500, E_));
+
+	/* Refused arguments. */
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-9", "active", 500, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-2", "paused", 500, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-2", "", 500, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-2", NULL, 500, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-2", "active-but-longer-than-a-status", 500, &err),
+			 CF_EINVAL);
+	assert_int_equal(cf_st_agreement_set_status(tx, "", "active", 500, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_set_status(tx, NULL, "active", 500, &err), CF_EINVAL);
+	commit(tx);
+	assert_status(f, "ag-1", "revoked", 400, 1);
+	assert_status(f, "ag-2", "suspended", 500, 0);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_agreement_set_status(tx, "ag-2", "active", 600, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Behind the store's back: the revoked row cannot change, no row can go, no id can move. */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE agreements SET status = 'active' WHERE id = 'ag-1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a revoked agreement cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE agreements SET accesses = 0, max_accesses = -1 WHERE id = 'ag-1'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a revoked agreement cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM agreements WHERE id = 'ag-1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "agreements cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM agreements WHERE id = 'ag-2'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "agreements cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO agreements (id, provider, consumer, collection,"
+					  " fields, categories, purposes, legal_basis, valid_from, valid_until,"
+					  " max_accesses, status, created_us, changed_us) VALUES ('ag-1', 'o1', 'o2',"
+					  " 'people', '[]', '[]', '[\"p\"]', 'b', '2024-01-01', '2024-01-02', -1,"
+					  " 'active', 1, 1)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "agreements are written once"));
+	assert_int_not_equal(raw_exec(db, "UPDATE agreements SET id = 'ag-3' WHERE id = 'ag-2'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "an agreement id cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE OR REPLACE agreements SET id = 'ag-1' WHERE id = 'ag-2'"),
+			     SQLITE_OK);
+	/* An agreement that is not revoked still changes (the store's own status updates rely on it). */
+	assert_int_equal(raw_exec(db, "UPDATE agreements SET status = 'active', changed_us = 700 WHERE id = 'ag-2'"),
+			 SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM agreements"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM agreements WHERE id = 'ag-1' AND status = 'revoked'"
+				     " AND accesses = 1 AND max_accesses = 3 AND changed_us = 400"),
+			 1);
+	sqlite3_close(db);
+	assert_status(f, "ag-2", "active", 700, 0);
+}
+
+static void test_agreement_count_access(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t n = -1, i;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	insert_agreement(f, "capped", "o1", "o2", "people", 3, 100, "active");
+	insert_agreement(f, "free", "o1", "o2", "people", -1, 100, "active");
+	insert_agreement(f, "zero", "o1", "o2", "people", 0, 100, "active");
+	insert_agreement(f, "held", "o1", "o2", "people", 2, 100, "suspended");
+
+	/* Up to the cap, then refused, and the count stays at the cap. */
+	tx = begin(f, true);
+	for (i = 1; i <= 3; i++) {
+		OK(cf_st_agreement_count_access(tx, "capped", &n, E_));
+		assert_int_equal(n, i);
+	}
+	n = -1;
+	assert_int_equal(cf_st_agreement_count_access(tx, "capped", &n, &err), CF_ETOOBIG);
+	assert_int_equal(err.problem, CF_P_FORBIDDEN);
+	assert_non_null(strstr(err.detail, "cap"));
+	assert_int_equal(n, 0);
+	assert_int_equal(cf_st_agreement_count_access(tx, "capped", NULL, &err), CF_ETOOBIG);
+	commit(tx);
+	assert_status(f, "capped", "active", 100, 3);
+
+	/* Without a cap the count goes on; a cap of 0 allows nothing. */
+	tx = begin(f, true);
+	for (i = 1; i <= 50; i++) {
+		OK(cf_st_agreement_count_access(tx, "free", &n, E_));
+		assert_int_equal(n, i);
+	}
+	OK(cf_st_agreement_count_access(tx, "free", NULL, E_));
+	assert_int_equal(cf_st_agreement_count_access(tx, "zero", &n, &err), CF_ETOOBIG);
+	/* The store counts whatever the status but revoked: whether a suspended agreement applies is the vault's call. */
+	OK(cf_st_agreement_count_access(tx, "held", &n, E_));
+	assert_int_equal(n, 1);
+
+	/* A missing agreement is not a reached cap. */
+	n = -1;
+	assert_int_equal(cf_st_agreement_count_access(tx, "nope", &n, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(cf_st_agreement_count_access(tx, "", &n, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_count_access(tx, NULL, &n, &err), CF_EINVAL);
+
+	/* Revoked with the cap reached: no row is touched, so it is the cap that answers. */
+	OK(cf_st_agreement_set_status(tx, "capped", "revoked", 200, E_));
+	assert_int_equal(cf_st_agreement_count_access(tx, "capped", &n, &err), CF_ETOOBIG);
+	OK(cf_st_agreement_set_status(tx, "held", "revoked", 200, E_));
+	assert_int_equal(cf_st_agreement_count_access(tx, "held", &n, &err), CF_EEXIST);
+	commit(tx);
+
+	/* Counts in a rolled-back transaction are gone; a read transaction cannot count. */
+	tx = begin(f, true);
+	OK(cf_st_agreement_count_access(tx, "free", &n, E_));
+	assert_int_equal(n, 52);
+	cf_tx_rollback(tx);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_agreement_count_access(tx, "free", &n, &err), CF_EINTERNAL);
+	commit(tx);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT accesses FROM agreements WHERE id = 'free'"), 51);
+	assert_int_equal(raw_int(db, "SELECT accesses FROM agreements WHERE id = 'capped'"), 3);
+	assert_int_equal(raw_int(db, "SELECT accesses FROM agreements WHERE id = 'zero'"), 0);
+	assert_int_equal(raw_int(db, "SELECT accesses FROM agreements WHERE id = 'held'"), 1);
+	sqlite3_close(db);
+}
+
+/* The ids of a list, comma-joined, then the list is released. */
+static void assert_ids(json_t *list, const char *expected)
+{
+	char got[256] = "";
+	size_t i, used = 0;
+	json_t *e;
+
+	assert_non_null(list);
+	assert_true(json_is_array(list));
+	json_array_foreach(list, i, e) {
+		const char *id = json_string_value(json_object_get(e, "id"));
+
+		assert_non_null(id);
+		assert_true(used + strlen(id) + 2 < sizeof(got));
+		if (i > 0)
+			got[used++] = ',';
+		memcpy(got + used, id, strlen(id) + 1);
+		used += strlen(id);
+	}
+	assert_string_equal(got, expected);
+	json_decref(list);
+}
+
+static void test_agreement_list(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	json_t *list = NULL;
+	cf_agreement_row a;
+	char longid[CF_ID_MAX + 2];
+	int64_t n;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	make_org(f, "o3");
+	tx = begin(f, false);
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, NULL, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	commit(tx);
+
+	insert_agreement(f, "a-10", "o1", "o2", "people", 5, 10, "active");
+	insert_agreement(f, "a-20", "o1", "o3", "cars", -1, 20, "active");
+	insert_agreement(f, "a-05", "o3", "o2", "people", 1, 5, "active");
+	insert_agreement(f, "a-10b", "o1", "o2", "cars", 2, 10, "suspended"); /* same time as a-10: by id */
+	tx = begin(f, true);
+	agreement_row(&a, "a-30", "o2", "o1", "people", -1, 30);
+	a.fields = (char *)"[\"name\",\"address\"]";
+	a.categories = (char *)"[\"contact\"]";
+	a.purposes = (char *)"[\"benefits\",\"fraud\"]";
+	a.legal_basis = (char *)"Law 2024-12, art. 3";
+	a.changed_us = 35;
+	OK(cf_st_agreement_insert(tx, &a, E_));
+	OK(cf_st_agreement_count_access(tx, "a-30", &n, E_));
+	OK(cf_st_agreement_count_access(tx, "a-10", &n, E_));
+	OK(cf_st_agreement_count_access(tx, "a-10", &n, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	/* Every column, arrays parsed, max_accesses null without a cap. */
+	OK(cf_st_agreement_list(tx, "o2", NULL, NULL, NULL, &list, E_));
+	assert_json(list, "[{\"accesses\":1,\"categories\":[\"contact\"],\"changed_us\":35,\"collection\":\"people\","
+			  "\"consumer\":\"o1\",\"created_us\":30,\"fields\":[\"name\",\"address\"],\"id\":\"a-30\","
+			  "\"legal_basis\":\"Law 2024-12, art. 3\",\"max_accesses\":null,\"provider\":\"o2\","
+			  "\"purposes\":[\"benefits\",\"fraud\"],\"status\":\"active\",\"valid_from\":\"2024-01-01\","
+			  "\"valid_until\":\"2026-12-31\"}]");
+	json_decref(list);
+	OK(cf_st_agreement_list(tx, "o1", "o2", "people", NULL, &list, E_));
+	assert_json(list, "[{\"accesses\":2,\"categories\":[],\"changed_us\":10,\"collection\":\"people\","
+			  "\"consumer\":\"o2\",\"created_us\":10,\"fields\":[\"name\"],\"id\":\"a-10\","
+			  "\"legal_basis\":\"Article 6(1)(e) GDPR\",\"max_accesses\":5,\"provider\":\"o1\","
+			  "\"purposes\":[\"benefits\"],\"status\":\"active\",\"valid_from\":\"2024-01-01\","
+			  "\"valid_until\":\"2026-12-31\"}]");
+	json_decref(list);
+
+	/* Ordered by created_us then id; each filter alone and together. */
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, NULL, &list, E_));
+	assert_ids(list, "a-05,a-10,a-10b,a-20,a-30");
+	OK(cf_st_agreement_list(tx, "o1", NULL, NULL, NULL, &list, E_));
+	assert_ids(list, "a-10,a-10b,a-20");
+	OK(cf_st_agreement_list(tx, NULL, "o2", NULL, NULL, &list, E_));
+	assert_ids(list, "a-05,a-10,a-10b");
+	OK(cf_st_agreement_list(tx, NULL, NULL, "people", NULL, &list, E_));
+	assert_ids(list, "a-05,a-10,a-30");
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, "o1", &list, E_));
+	assert_ids(list, "a-10,a-10b,a-20,a-30");
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, "o3", &list, E_));
+	assert_ids(list, "a-05,a-20");
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, "o2", &list, E_));
+	assert_ids(list, "a-05,a-10,a-10b,a-30");
+	OK(cf_st_agreement_list(tx, "o1", "o2", NULL, NULL, &list, E_));
+	assert_ids(list, "a-10,a-10b");
+	OK(cf_st_agreement_list(tx, "o1", "o2", "cars", NULL, &list, E_));
+	assert_ids(list, "a-10b");
+	OK(cf_st_agreement_list(tx, "o1", NULL, "cars", NULL, &list, E_));
+	assert_ids(list, "a-10b,a-20");
+	OK(cf_st_agreement_list(tx, "o1", NULL, NULL, "o3", &list, E_));
+	assert_ids(list, "a-20");
+	OK(cf_st_agreement_list(tx, NULL, "o2", NULL, "o3", &list, E_));
+	assert_ids(list, "a-05");
+	OK(cf_st_agreement_list(tx, NULL, "o1", NULL, "o2", &list, E_));
+	assert_ids(list, "a-30");
+	OK(cf_st_agreement_list(tx, NULL, NULL, "cars", "o3", &list, E_));
+	assert_ids(list, "a-20");
+	OK(cf_st_agreement_list(tx, "o1", "o1", NULL, NULL, &list, E_));
+	assert_ids(list, "");
+	OK(cf_st_agreement_list(tx, "o9", NULL, NULL, NULL, &list, E_));
+	assert_ids(list, "");
+	OK(cf_st_agreement_list(tx, NULL, NULL, "trucks", NULL, &list, E_));
+	assert_ids(list, "");
+	OK(cf_st_agreement_list(tx, NULL, NULL, NULL, "o9", &list, E_));
+	assert_ids(list, "");
+
+	/* Refused arguments leave no list behind. */
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	list = (json_t *)0x1;
+	assert_int_equal(cf_st_agreement_list(tx, "", NULL, NULL, NULL, &list, &err), CF_EINVAL);
+	assert_null(list);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, "", NULL, NULL, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, NULL, "", NULL, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, NULL, NULL, "", &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, NULL, NULL, longid, &list, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, NULL, NULL, NULL, NULL, &err), CF_EINTERNAL);
+	assert_null(list);
+	commit(tx);
+
+	/* Stored arrays that no longer parse (written behind the store's back) are damage, not a crash. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "UPDATE agreements SET fields = 'not json' WHERE id = 'a-30'"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "UPDATE agreements SET purposes = '{\"p\":1}' WHERE id = 'a-05'"), SQLITE_OK);
+	sqlite3_close(db);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_agreement_list(tx, NULL, NULL, NULL, "o2", &list, &err), CF_EINTEGRITY);
+	assert_null(list);
+	assert_int_equal(cf_st_agreement_list(tx, "o3", NULL, NULL, NULL, &list, &err), CF_EINTEGRITY);
+	assert_null(list);
+	OK(cf_st_agreement_list(tx, "o1", NULL, NULL, NULL, &list, E_));
+	assert_ids(list, "a-10,a-10b,a-20");
+	commit(tx);
+}
+
+/* ---- confidentiality commitments ----------------------------------------- */
+
+static void test_commitments(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t version = -1, created = -1;
+	char *text = NULL, *big;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	/* None yet: not found, outputs cleared. */
+	text = (char *)0x1;
+	assert_int_equal(cf_st_commitment_current(tx, "o1", &version, &text, &created, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(version, 0);
+	assert_null(text);
+	assert_int_equal(created, 0);
+
+	/* Versions 1, 2, 3 in turn; the current one is the highest, with its text and time. */
+	OK(cf_st_commitment_put(tx, "o1", "I shall keep what I see confidential.", 100, &version, E_));
+	assert_int_equal(version, 1);
+	OK(cf_st_commitment_put(tx, "o1", "Version two.", 200, &version, E_));
+	assert_int_equal(version, 2);
+	OK(cf_st_commitment_current(tx, "o1", &version, &text, &created, E_));
+	assert_int_equal(version, 2);
+	assert_string_equal(text, "Version two.");
+	assert_int_equal(created, 200);
+	free(text);
+	text = NULL;
+	OK(cf_st_commitment_put(tx, "o1", "Troisi\xc3\xa8me version.\nLine two.", 300, &version, E_));
+	assert_int_equal(version, 3);
+	OK(cf_st_commitment_current(tx, "o1", &version, &text, &created, E_));
+	assert_int_equal(version, 3);
+	assert_string_equal(text, "Troisi\xc3\xa8me version.\nLine two.");
+	assert_int_equal(created, 300);
+	free(text);
+	text = NULL;
+	OK(cf_st_commitment_current(tx, "o1", &version, NULL, NULL, E_));
+	assert_int_equal(version, 3);
+
+	/* Each organization numbers its own versions. */
+	OK(cf_st_commitment_put(tx, "o2", "Another organization's text.", 400, NULL, E_));
+	OK(cf_st_commitment_current(tx, "o2", &version, NULL, &created, E_));
+	assert_int_equal(version, 1);
+	assert_int_equal(created, 400);
+
+	/* Refused: unknown organization, missing, empty, over-long or non-UTF-8 text, bad ids. */
+	version = -1;
+	assert_int_equal(cf_st_commitment_put(tx, "o9", "text", 500, &version, &err), CF_ENOTFOUND);
+	assert_int_equal(version, 0);
+	assert_int_equal(cf_st_commitment_put(tx, "o1", "", 500, &version, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_put(tx, "o1", NULL, 500, &version, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_MISSING_KEY);
+	assert_int_equal(cf_st_commitment_put(tx, "o1", "caf\xc3(", 500, &version, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_put(tx, "", "text", 500, &version, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_put(tx, NULL, "text", 500, &version, &err), CF_EINVAL);
+	big = malloc((64u << 10) + 2);
+	assert_non_null(big);
+	memset(big, 't', (64u << 10) + 1);
+	big[(64u << 10) + 1] = '\0';
+	assert_int_equal(cf_st_commitment_put(tx, "o2", big, 500, &version, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	big[64u << 10] = '\0'; /* exactly 64 KiB is fine */
+	OK(cf_st_commitment_put(tx, "o2", big, 500, &version, E_));
+	assert_int_equal(version, 2);
+	OK(cf_st_commitment_current(tx, "o2", &version, &text, NULL, E_));
+	assert_int_equal(strlen(text), 64u << 10);
+	free(text);
+	text = NULL;
+	free(big);
+	assert_int_equal(cf_st_commitment_current(tx, "o9", &version, &text, NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_commitment_current(tx, "", &version, NULL, NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_current(tx, "o1", NULL, NULL, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_commitment_put(tx, "o1", "text", 600, &version, &err), CF_EINTERNAL);
+	OK(cf_st_commitment_current(tx, "o1", &version, NULL, NULL, E_));
+	assert_int_equal(version, 3);
+	commit(tx);
+
+	/* Behind the store's back: every version is kept, written once, never changed. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM commitments WHERE org = 'o1'"), 3);
+	assert_int_equal(raw_int(db, "SELECT created_us FROM commitments WHERE org = 'o1' AND version = 1"), 100);
+	assert_int_not_equal(raw_exec(db, "UPDATE commitments SET text = 'x' WHERE org = 'o1' AND version = 1"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "commitments cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM commitments WHERE org = 'o1' AND version = 1"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "commitments cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO commitments VALUES ('o1', 1, 'x', 1)"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "commitments are written once"));
+	assert_int_not_equal(raw_exec(db, "INSERT INTO commitments VALUES ('o1', 0, 'x', 1)"), SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM commitments WHERE org = 'o1' AND version = 1"
+				     " AND text = 'I shall keep what I see confidential.'"),
+			 1);
+	sqlite3_close(db);
+}
+
+static void test_commitment_acceptances(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t alice, bob, version = -1, at = -1;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	alice = make_user(f, "alice");
+	bob = make_user(f, "bob");
+	tx = begin(f, true);
+	OK(cf_st_commitment_put(tx, "o1", "v1", 10, NULL, E_));
+	OK(cf_st_commitment_put(tx, "o1", "v2", 20, NULL, E_));
+	OK(cf_st_commitment_put(tx, "o1", "v3", 30, NULL, E_));
+	OK(cf_st_commitment_put(tx, "o2", "v1", 40, NULL, E_));
+
+	/* Nothing accepted yet. */
+	assert_int_equal(cf_st_commitment_accepted(tx, alice, "o1", &version, &at, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(version, 0);
+	assert_int_equal(at, 0);
+
+	OK(cf_st_commitment_accept(tx, alice, "o1", 1, 1000, E_));
+	OK(cf_st_commitment_accepted(tx, alice, "o1", &version, &at, E_));
+	assert_int_equal(version, 1);
+	assert_int_equal(at, 1000);
+	/* Accepting again is fine and keeps the first acceptance's time. */
+	OK(cf_st_commitment_accept(tx, alice, "o1", 1, 2000, E_));
+	OK(cf_st_commitment_accepted(tx, alice, "o1", &version, &at, E_));
+	assert_int_equal(version, 1);
+	assert_int_equal(at, 1000);
+	/* The highest version accepted answers, whatever the order of acceptance. */
+	OK(cf_st_commitment_accept(tx, alice, "o1", 3, 3000, E_));
+	OK(cf_st_commitment_accept(tx, alice, "o1", 2, 4000, E_));
+	OK(cf_st_commitment_accepted(tx, alice, "o1", &version, &at, E_));
+	assert_int_equal(version, 3);
+	assert_int_equal(at, 3000);
+	OK(cf_st_commitment_accepted(tx, alice, "o1", &version, NULL, E_));
+	assert_int_equal(version, 3);
+
+	/* Per user and per organization. */
+	assert_int_equal(cf_st_commitment_accepted(tx, bob, "o1", &version, &at, &err), CF_ENOTFOUND);
+	assert_int_equal(version, 0);
+	assert_int_equal(cf_st_commitment_accepted(tx, alice, "o2", &version, &at, &err), CF_ENOTFOUND);
+	OK(cf_st_commitment_accept(tx, alice, "o2", 1, 5000, E_));
+	OK(cf_st_commitment_accepted(tx, alice, "o2", &version, &at, E_));
+	assert_int_equal(version, 1);
+	assert_int_equal(at, 5000);
+	assert_int_equal(cf_st_commitment_accepted(tx, 999, "o1", &version, &at, &err), CF_ENOTFOUND);
+
+	/* A version, organization or user that does not exist (foreign keys). */
+	assert_int_equal(cf_st_commitment_accept(tx, alice, "o1", 4, 6000, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "o2", 2, 6000, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "o9", 1, 6000, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_commitment_accept(tx, 999, "o1", 1, 6000, &err), CF_ENOTFOUND);
+	/* Refused arguments. */
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "o1", 0, 6000, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "o1", -1, 6000, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "", 1, 6000, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, NULL, 1, 6000, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_accepted(tx, bob, "", &version, &at, &err), CF_EINVAL);
+	assert_int_equal(cf_st_commitment_accepted(tx, bob, "o1", NULL, &at, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_commitment_accepted(tx, bob, "o1", &version, &at, &err), CF_ENOTFOUND);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_commitment_accept(tx, bob, "o1", 1, 7000, &err), CF_EINTERNAL);
+	OK(cf_st_commitment_accepted(tx, alice, "o1", &version, NULL, E_));
+	assert_int_equal(version, 3);
+	commit(tx);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM commitment_acceptances"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM commitment_acceptances WHERE user_id <> 1"), 0);
+	sqlite3_close(db);
+}
+
 /* ---- savepoints -------------------------------------------------------- */
 
 static bool org_exists(fx *f, const char *id)
@@ -2433,6 +3211,12 @@ int main(void)
 		T(test_audit_scan_large),
 		T(test_audit_list),
 		T(test_checkpoints),
+		T(test_agreement_insert_get),
+		T(test_agreement_status_and_revocation),
+		T(test_agreement_count_access),
+		T(test_agreement_list),
+		T(test_commitments),
+		T(test_commitment_acceptances),
 		T(test_savepoint_release_and_rollback_to),
 		T(test_savepoint_failed_statement_then_rollback_to),
 		T(test_savepoint_refused),

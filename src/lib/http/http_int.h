@@ -21,6 +21,7 @@ typedef struct cf_http_call {
 	const char *content_type;
 	const char *authorization;
 	const char *purpose;
+	const char *agreement; /* X-Agreement */
 	const char *trace_id;
 	const char *ip;
 	/* query-string arguments (NULL when absent) */

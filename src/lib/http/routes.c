@@ -217,6 +217,56 @@ static cf_rc h_access_log(hctx *h, json_t **a, int *st, cf_err *err)
 	return cf_vault_subject_access_log(V, R, P(0), P(1), a, err);
 }
 
+static cf_rc h_agreement_create(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_agreement_create(V, R, h->body, a, err);
+}
+static cf_rc h_agreement_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_list(V, R, NULL, a, err);
+}
+static cf_rc h_org_agreements(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_list(V, R, P(0), a, err);
+}
+static cf_rc h_agreement_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_get(V, R, P(0), a, err);
+}
+static cf_rc h_agreement_suspend(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_set_status(V, R, P(0), "suspended", a, err);
+}
+static cf_rc h_agreement_resume(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_set_status(V, R, P(0), "active", a, err);
+}
+static cf_rc h_agreement_revoke(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_agreement_set_status(V, R, P(0), "revoked", a, err);
+}
+static cf_rc h_report_flows(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_report_flows(V, R, Q(h, "from"), Q(h, "to"), a, err);
+}
+static cf_rc h_commitment_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_commitment_put(V, R, P(0), h->body, a, err);
+}
+static cf_rc h_commitment_get(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_commitment_get(V, R, P(0), a, err);
+}
+static cf_rc h_my_commitment(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_my_commitment(V, R, a, err);
+}
+static cf_rc h_commitment_accept(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_commitment_accept(V, R, h->body, a, err);
+}
+
 /* Every route the daemon serves; the OpenAPI document must list exactly these. */
 static const route routes[] = {
 	{"GET", "/v1/sys/health", h_health, 0},
@@ -252,6 +302,18 @@ static const route routes[] = {
 	{"GET", "/v1/audit/entries", h_audit_entries, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/audit/proofs/inclusion", h_audit_inclusion, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/audit/proofs/consistency", h_audit_consistency, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/agreements", h_agreement_create, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/agreements", h_agreement_list, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/agreements/{id}", h_agreement_get, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/agreements/{id}/suspend", h_agreement_suspend, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/agreements/{id}/resume", h_agreement_resume, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/agreements/{id}/revoke", h_agreement_revoke, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/agreements", h_org_agreements, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/reports/flows", h_report_flows, R_AUTH | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/commitment", h_commitment_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/commitment", h_commitment_get, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/me/commitment", h_my_commitment, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/me/commitment/accept", h_commitment_accept, R_AUTH | R_BODY | R_UNSEALED},
 };
 
 json_t *cf_http_routes_json(void)
@@ -402,6 +464,11 @@ void cf_http_dispatch(cf_http_call *call)
 	req.ip = call->ip;
 	req.trace_id = call->trace_id;
 	req.purpose = (call->purpose != NULL && call->purpose[0] != '\0') ? call->purpose : NULL;
+	req.agreement = (call->agreement != NULL && call->agreement[0] != '\0') ? call->agreement : NULL;
+	if (req.agreement != NULL && strlen(req.agreement) > 64) {
+		cf_err_set(&call->err, CF_EINVAL, CF_P_INVALID_VALUE, "X-Agreement: at most 64 characters");
+		goto out;
+	}
 	if (req.purpose != NULL && strlen(req.purpose) > 64) {
 		cf_err_set(&call->err, CF_EINVAL, CF_P_INVALID_VALUE, "X-Purpose: at most 64 characters");
 		goto out;

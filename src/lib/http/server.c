@@ -283,6 +283,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	call.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	call.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	call.purpose = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Purpose");
+	call.agreement = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Agreement");
 	call.trace_id = trace;
 	call.ip = ip;
 	call.query = query_arg;

@@ -3,9 +3,10 @@
  * categories, for which purposes) and the access decision every
  * personal-data call goes through. Pure: no I/O, no clock, no globals.
  * It must fail closed: anything not granted explicitly is denied, and an
- * allocation failure is a deny. Reasons name roles, collections, purposes
- * and fields, never a record value, and only names that pass the syntax
- * check are echoed.
+ * allocation failure is a deny. Reasons name roles, collections, agreements,
+ * purposes and fields, never a record value, and only names that pass the
+ * syntax check are echoed. An agreement grant never opens the organization's
+ * own collections: only cf_policy_decide_shared looks at it.
  */
 #include "common/cf.h"
 #include "policy/policy.h"
@@ -16,9 +17,12 @@
 #define GRANT_PURPOSES_MAX 64
 #define GRANT_CATEGORIES_MAX 16
 #define ROLES_TEXT 112 /* "[agent, viewer, ...]" in a reason */
+#define AGREEMENT_ID_MAX 64
 
+/* Exactly one of collection and agreement is set. */
 typedef struct grant {
 	char *collection;
+	char *agreement; /* an agreement grant: actions is CF_ACT_READ, no fields nor categories */
 	unsigned actions; /* cf_action bits */
 	char **purposes;
 	size_t n_purposes;
@@ -69,12 +73,33 @@ void cf_grants_free(cf_grant_set *gs)
 		grant *g = &gs->g[i];
 
 		free(g->collection);
+		free(g->agreement);
 		strings_free(g->purposes, g->n_purposes);
 		strings_free(g->fields, g->n_fields);
 		strings_free(g->categories, g->n_categories);
 	}
 	free(gs->g);
 	free(gs);
+}
+
+/* [A-Za-z0-9_-]{1,64} */
+static bool agreement_id_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	n = strnlen(s, AGREEMENT_ID_MAX + 1);
+	if (n == 0 || n > AGREEMENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return true;
 }
 
 static bool field_or_star_valid(const char *s)
@@ -163,19 +188,61 @@ static cf_rc parse_actions(json_t *arr, const char *what, unsigned *out, cf_err 
 	return CF_OK;
 }
 
+/*
+ * The rest of an agreement grant: {"agreement": ID, "actions": ["read"],
+ * "purposes": [...]}. Fields and categories are refused: the agreement
+ * itself says which fields are shared, a grant must not seem to widen it.
+ */
+static cf_rc parse_agreement_grant(grant *g, const char *what, json_t *jagr, json_t *jactions, json_t *jpurposes,
+				   json_t *jfields, json_t *jcats, cf_err *err)
+{
+	const char *s = plain_string(jagr);
+
+	if (s == NULL)
+		return cf_err_set(err, CF_EINVAL, CF_P_WRONG_TYPE, "%s: agreement must be a string", what);
+	if (!agreement_id_valid(s))
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "%s: agreement does not match [A-Za-z0-9_-]{1,64}",
+				  what);
+	if (jfields != NULL)
+		return cf_err_set(err, CF_EINVAL, CF_P_UNKNOWN_KEY,
+				  "%s: fields is not allowed in an agreement grant (the agreement says which fields)", what);
+	if (jcats != NULL)
+		return cf_err_set(err, CF_EINVAL, CF_P_UNKNOWN_KEY,
+				  "%s: categories is not allowed in an agreement grant (the agreement says which fields)",
+				  what);
+	/* exactly ["read"]: anything else, whatever its shape, gets the same answer */
+	if (!json_is_array(jactions) || json_array_size(jactions) != 1 ||
+	    (s = plain_string(json_array_get(jactions, 0))) == NULL || strcmp(s, "read") != 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "%s: agreement grants only allow read (actions must be [\"read\"])", what);
+	g->actions = (unsigned)CF_ACT_READ;
+	g->agreement = cf_strdup(json_string_value(jagr));
+	if (g->agreement == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	return string_list(jpurposes, what, "purposes", GRANT_PURPOSES_MAX, cf_label_valid,
+			   "does not match [a-z][a-z0-9_-]{0,63}", &g->purposes, &g->n_purposes, err);
+}
+
 /* Parses one grant into g (zeroed by the caller; cf_grants_free releases it either way). */
 static cf_rc parse_grant(grant *g, json_t *v, size_t index, cf_err *err)
 {
-	json_t *jcoll = NULL, *jactions = NULL, *jpurposes = NULL, *jfields = NULL, *jcats = NULL;
+	json_t *jcoll = NULL, *jagr = NULL, *jactions = NULL, *jpurposes = NULL, *jfields = NULL, *jcats = NULL;
 	char what[32];
 	const char *s;
 	cf_rc rc;
 
 	(void)snprintf(what, sizeof(what), "grants[%zu]", index);
-	rc = cf_json_unpack(err, what, v, "{s:o, s:o, s:o, s?o, s?o}", "collection", &jcoll, "actions", &jactions,
-			    "purposes", &jpurposes, "fields", &jfields, "categories", &jcats);
+	rc = cf_json_unpack(err, what, v, "{s?o, s?o, s:o, s:o, s?o, s?o}", "collection", &jcoll, "agreement", &jagr,
+			    "actions", &jactions, "purposes", &jpurposes, "fields", &jfields, "categories", &jcats);
 	if (rc != CF_OK)
 		return rc;
+	if (jcoll == NULL && jagr == NULL)
+		return cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "%s: collection or agreement is required", what);
+	if (jcoll != NULL && jagr != NULL)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "%s: a grant names a collection or an agreement, not both", what);
+	if (jagr != NULL)
+		return parse_agreement_grant(g, what, jagr, jactions, jpurposes, jfields, jcats, err);
 	s = plain_string(jcoll);
 	if (s == NULL)
 		return cf_err_set(err, CF_EINVAL, CF_P_WRONG_TYPE, "%s: collection must be a string", what);
@@ -288,7 +355,10 @@ json_t *cf_grants_to_json(const cf_grant_set *gs)
 			if ((g->actions & (unsigned)actions[k].action) &&
 			    json_array_append_new(acts, json_string(actions[k].name)) != 0)
 				ok = false;
-		put(o, "collection", json_string(g->collection), &ok);
+		if (g->agreement != NULL)
+			put(o, "agreement", json_string(g->agreement), &ok);
+		else
+			put(o, "collection", json_string(g->collection), &ok);
 		put(o, "actions", acts, &ok);
 		put(o, "purposes", strings_to_json(g->purposes, g->n_purposes), &ok);
 		if (g->has_fields)
@@ -305,17 +375,42 @@ json_t *cf_grants_to_json(const cf_grant_set *gs)
 	return arr;
 }
 
+/* New reference, or NULL when out of memory. A NULL set names no agreement. */
+json_t *cf_grants_agreements(const cf_grant_set *gs)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && gs != NULL && i < gs->n; i++) {
+		const char *id = gs->g[i].agreement;
+		bool seen = false;
+
+		if (id == NULL)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = gs->g[k].agreement != NULL && strcmp(gs->g[k].agreement, id) == 0;
+		if (!seen && json_array_append_new(arr, json_string(id)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
 /*
  * Fails with CF_EINVAL (invalid-value) naming the first grant that refers to
  * an undeclared collection, field or purpose: a grant must never silently
  * cover nothing, nor something declared later under the same name by mistake.
+ * Agreement grants are skipped: the vault checks them against its agreements.
  */
 cf_rc cf_grants_check(const cf_grant_set *gs, cf_collection_lookup_fn lookup, void *ctx, cf_err *err)
 {
 	for (size_t i = 0; i < gs->n; i++) {
 		const grant *g = &gs->g[i];
-		const cf_collection *c = lookup(ctx, g->collection);
+		const cf_collection *c;
 
+		if (g->agreement != NULL)
+			continue;
+		c = lookup(ctx, g->collection);
 		if (c == NULL)
 			return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "grants[%zu]: collection '%s' is not declared",
 					  i, g->collection);
@@ -343,6 +438,15 @@ static bool has_string(char *const *v, size_t n, const char *s)
 	return false;
 }
 
+/* The same over a caller's list, whose NULL entries match nothing. */
+static bool has_cstring(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != NULL && strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
 /* Adds to allowed[] the collection's fields that grant g covers. */
 static void grant_union(const grant *g, const cf_collection *c, bool *allowed)
 {
@@ -366,13 +470,13 @@ static void grant_union(const grant *g, const cf_collection *c, bool *allowed)
 }
 
 /* "[agent, viewer]", cut as "[agent, ...]" when the next name would not fit. */
-static void roles_text(const cf_policy_input *in, char out[ROLES_TEXT])
+static void roles_text(const char *const *roles, size_t n_roles, char out[ROLES_TEXT])
 {
 	size_t used = 1;
 
 	out[0] = '[';
-	for (size_t r = 0; r < in->n_roles; r++) {
-		const char *name = cf_label_valid(in->roles[r]) ? in->roles[r] : "?";
+	for (size_t r = 0; r < n_roles; r++) {
+		const char *name = cf_label_valid(roles[r]) ? roles[r] : "?";
 		const char *sep = r > 0 ? ", " : "";
 		size_t need = strlen(sep) + strlen(name);
 
@@ -430,7 +534,7 @@ cf_rc cf_policy_decide(const cf_policy_input *in, cf_decision *out)
 	cname = cf_collection_name(c);
 	purpose = in->purpose;
 	act = cf_action_name(in->action);
-	roles_text(in, roles);
+	roles_text(in->roles, in->n_roles, roles);
 
 	if (strcmp(act, "unknown") == 0) {
 		deny(out, CF_P_FORBIDDEN, "unknown action on '%s'", cname);
@@ -464,7 +568,9 @@ cf_rc cf_policy_decide(const cf_policy_input *in, cf_decision *out)
 		for (size_t i = 0; i < gs->n; i++) {
 			const grant *g = &gs->g[i];
 
-			if (strcmp(g->collection, cname) != 0 || !(g->actions & (unsigned)in->action))
+			/* an agreement grant opens a provider's collection, never one of ours */
+			if (g->collection == NULL || strcmp(g->collection, cname) != 0 ||
+			    !(g->actions & (unsigned)in->action))
 				continue;
 			if (!has_string(g->purposes, g->n_purposes, purpose)) {
 				any_for_action = true;
@@ -515,6 +621,106 @@ cf_rc cf_policy_decide(const cf_policy_input *in, cf_decision *out)
 	out->n_allowed = n;
 	(void)snprintf(out->reason, sizeof(out->reason), "%s on '%s' for purpose '%s' granted to role '%s'", act,
 		       cname, purpose, cf_label_valid(out->role) ? out->role : "?");
+	return CF_OK;
+}
+
+/*
+ * Allocates out->allowed on allow (cf_decision_release frees it); returns
+ * CF_ENOMEM only, with a deny. The consumer's collection grants play no
+ * part: only its agreement grants naming this agreement do, and the fields
+ * are the agreement's, never widened by a grant. legal_basis stays NULL.
+ */
+cf_rc cf_policy_decide_shared(const cf_share_input *in, cf_decision *out)
+{
+	const cf_collection *c;
+	const char *cname, *act, *purpose, *agr;
+	char roles[ROLES_TEXT];
+	bool named = false, matched = false, any_field = false;
+	size_t n;
+
+	CF_ASSERT(in != NULL && out != NULL && in->collection != NULL);
+	CF_ASSERT(in->n_roles == 0 || (in->roles != NULL && in->grants != NULL));
+	CF_ASSERT(in->n_fields == 0 || in->fields != NULL);
+	CF_ASSERT(in->n_categories == 0 || in->categories != NULL);
+	CF_ASSERT(in->n_purposes == 0 || in->purposes != NULL);
+	memset(out, 0, sizeof(*out));
+	c = in->collection;
+	cname = cf_collection_name(c);
+	purpose = in->purpose;
+	act = cf_action_name(in->action);
+	agr = agreement_id_valid(in->agreement) ? in->agreement : "?";
+	roles_text(in->roles, in->n_roles, roles);
+
+	if (purpose == NULL || purpose[0] == '\0') {
+		deny(out, CF_P_PURPOSE_REQUIRED, "a purpose is required to access '%s' under agreement '%s'", cname, agr);
+		return CF_OK;
+	}
+	if (in->action != CF_ACT_READ) {
+		deny(out, CF_P_FORBIDDEN, "agreements only allow reading: %s on '%s' under agreement '%s' refused", act,
+		     cname, agr);
+		return CF_OK;
+	}
+	if (!cf_label_valid(purpose)) {
+		deny(out, CF_P_PURPOSE_NOT_ALLOWED, "the purpose is not a valid purpose name ([a-z][a-z0-9_-]{0,63})");
+		return CF_OK;
+	}
+	if (!has_cstring(in->purposes, in->n_purposes, purpose)) {
+		deny(out, CF_P_PURPOSE_NOT_ALLOWED, "purpose '%s' is not covered by agreement '%s'", purpose, agr);
+		return CF_OK;
+	}
+
+	for (size_t r = 0; r < in->n_roles && !matched; r++) {
+		const cf_grant_set *gs = in->grants[r];
+
+		for (size_t i = 0; gs != NULL && i < gs->n && !matched; i++) {
+			const grant *g = &gs->g[i];
+
+			if (g->agreement == NULL || in->agreement == NULL || strcmp(g->agreement, in->agreement) != 0 ||
+			    !(g->actions & (unsigned)in->action))
+				continue;
+			named = true;
+			if (has_string(g->purposes, g->n_purposes, purpose)) {
+				matched = true;
+				out->role = in->roles[r];
+			}
+		}
+	}
+	if (!matched) {
+		if (named)
+			deny(out, CF_P_PURPOSE_NOT_ALLOWED,
+			     "no grant of roles %s allows read under agreement '%s' for purpose '%s'", roles, agr, purpose);
+		else
+			deny(out, CF_P_FORBIDDEN, "no grant of roles %s names agreement '%s'", roles, agr);
+		return CF_OK;
+	}
+
+	n = cf_collection_field_count(c);
+	out->allowed = calloc(n > 0 ? n : 1, sizeof(*out->allowed));
+	if (out->allowed == NULL) {
+		deny(out, CF_P_INTERNAL, "out of memory");
+		return CF_ENOMEM;
+	}
+	for (size_t k = 0; k < in->n_fields; k++) {
+		long idx = in->fields[k] != NULL ? cf_collection_field_index(c, in->fields[k]) : -1;
+
+		if (idx >= 0)
+			out->allowed[idx] = true; /* an agreed name the collection no longer has is ignored */
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (has_cstring(in->categories, in->n_categories, cf_field_category(cf_collection_field_at(c, i))))
+			out->allowed[i] = true;
+		any_field = any_field || out->allowed[i];
+	}
+	if (!any_field) {
+		deny(out, CF_P_FORBIDDEN, "agreement '%s' covers no field of '%s'", agr, cname);
+		return CF_OK;
+	}
+	out->allow = true;
+	out->problem = CF_P_NONE;
+	out->n_allowed = n;
+	(void)snprintf(out->reason, sizeof(out->reason),
+		       "read on '%s' for purpose '%s' under agreement '%s' granted to role '%s'", cname, purpose, agr,
+		       cf_label_valid(out->role) ? out->role : "?");
 	return CF_OK;
 }
 

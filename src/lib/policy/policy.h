@@ -77,4 +77,48 @@ typedef struct cf_decision {
 cf_rc cf_policy_decide(const cf_policy_input *in, cf_decision *out) CF_MUST_CHECK;
 void cf_decision_release(cf_decision *d);
 
+/*
+ * ---- Sharing agreements ----
+ * A grant may name an agreement instead of a collection:
+ *   {"agreement": ID, "actions": ["read"], "purposes": [PURPOSE, ...]}
+ * (exactly one of "collection" or "agreement"; with "agreement", actions may
+ * only be ["read"] and "fields"/"categories" are refused: the agreement
+ * itself says which fields). Agreement ids match [A-Za-z0-9_-]{1,64}.
+ * cf_grants_check ignores agreement grants (the vault checks them against
+ * the recorded agreements); cf_grants_to_json keeps them.
+ */
+/* The distinct agreement ids the set names, as a JSON array of strings (new reference). */
+json_t *cf_grants_agreements(const cf_grant_set *g);
+
+/* A consumer organization's read of a provider's collection under an agreement. */
+typedef struct cf_share_input {
+	const char *const *roles;          /* the consumer's roles ... */
+	const cf_grant_set *const *grants; /* ... and their grants in the consumer organization */
+	size_t n_roles;
+	const cf_collection *collection;   /* the provider's collection */
+	const char *agreement;             /* the agreement's id */
+	const char *const *fields;         /* the agreed field names */
+	size_t n_fields;
+	const char *const *categories;     /* the agreed categories */
+	size_t n_categories;
+	const char *const *purposes;       /* the agreed purposes */
+	size_t n_purposes;
+	const char *purpose;               /* X-Purpose */
+	cf_action action;
+} cf_share_input;
+
+/*
+ * Decides a shared access. Order: purpose present (PURPOSE_REQUIRED); action
+ * is read (FORBIDDEN "agreements only allow reading"); purpose among the
+ * agreed purposes (PURPOSE_NOT_ALLOWED "purpose 'p' is not covered by
+ * agreement 'D'"); some consumer role has an agreement grant for this
+ * agreement with the action and the purpose (FORBIDDEN when no grant names
+ * the agreement, PURPOSE_NOT_ALLOWED when grants name it for other
+ * purposes); allowed = the collection's fields named by the agreement or in
+ * an agreed category (FORBIDDEN when none exist in the collection). On allow,
+ * role is the first granting role; legal_basis is NULL (the agreement's
+ * legal basis applies; the caller records it).
+ */
+cf_rc cf_policy_decide_shared(const cf_share_input *in, cf_decision *out) CF_MUST_CHECK;
+
 #endif

@@ -263,6 +263,67 @@ typedef cf_rc (*cf_checkpoint_fn)(void *ctx, int64_t size, const uint8_t root[CF
 cf_rc cf_st_checkpoint_scan(cf_tx *tx, cf_checkpoint_fn fn, void *ctx, cf_err *err) CF_MUST_CHECK;
 
 /*
+ * Sharing agreements between organizations (recorded by the instance-level
+ * authority). Stored as given: the vault validates them. status is
+ * "active", "suspended" or "revoked"; a revoked agreement never changes
+ * again. accesses counts the shared reads served under the agreement.
+ */
+typedef struct cf_agreement_row {
+	char id[CF_ID_MAX + 1];
+	char provider[CF_ID_MAX + 1];
+	char consumer[CF_ID_MAX + 1];
+	char collection[CF_ID_MAX + 1];
+	char *fields;      /* JSON array text (field names), "[]" when none */
+	char *categories;  /* JSON array text, "[]" when none */
+	char *purposes;    /* JSON array text, non-empty */
+	char *legal_basis;
+	char valid_from[11];  /* YYYY-MM-DD */
+	char valid_until[11]; /* YYYY-MM-DD */
+	int64_t max_accesses; /* -1: no cap */
+	int64_t accesses;
+	char status[16];
+	int64_t created_us;
+	int64_t changed_us;
+} cf_agreement_row;
+void cf_agreement_row_release(cf_agreement_row *a);
+
+cf_rc cf_st_agreement_insert(cf_tx *tx, const cf_agreement_row *a, cf_err *err) CF_MUST_CHECK; /* CF_EEXIST on id */
+cf_rc cf_st_agreement_get(cf_tx *tx, const char *id, cf_agreement_row *out, cf_err *err) CF_MUST_CHECK;
+/* Sets status and changed_us (CF_ENOTFOUND when absent). */
+cf_rc cf_st_agreement_set_status(cf_tx *tx, const char *id, const char *status, int64_t now_us,
+				 cf_err *err) CF_MUST_CHECK;
+/*
+ * Adds one access if the cap allows it: CF_OK and *accesses_out = the new
+ * count, or CF_ETOOBIG when max_accesses >= 0 and accesses >= max_accesses.
+ */
+cf_rc cf_st_agreement_count_access(cf_tx *tx, const char *id, int64_t *accesses_out, cf_err *err) CF_MUST_CHECK;
+/*
+ * Agreements as a JSON array of objects with every column (fields,
+ * categories and purposes parsed as arrays; max_accesses null when -1),
+ * ordered by created_us then id. Filters (NULL = any): provider, consumer,
+ * collection; org matches provider OR consumer.
+ */
+cf_rc cf_st_agreement_list(cf_tx *tx, const char *provider, const char *consumer, const char *collection,
+			   const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Confidentiality commitments (seed norm 7.1): each organization's text, in
+ * versions 1, 2, ...; and who accepted which version when.
+ */
+/* Stores a new version (previous + 1, or 1) and returns it. */
+cf_rc cf_st_commitment_put(cf_tx *tx, const char *org, const char *text, int64_t now_us, int64_t *version_out,
+			   cf_err *err) CF_MUST_CHECK;
+/* The current (highest) version; CF_ENOTFOUND when the org has none. text optional. */
+cf_rc cf_st_commitment_current(cf_tx *tx, const char *org, int64_t *version, char **text, int64_t *created_us,
+			       cf_err *err) CF_MUST_CHECK;
+/* Records an acceptance (idempotent for the same user, org and version). */
+cf_rc cf_st_commitment_accept(cf_tx *tx, int64_t user_id, const char *org, int64_t version, int64_t now_us,
+			      cf_err *err) CF_MUST_CHECK;
+/* The highest version this user accepted in org; CF_ENOTFOUND when none. */
+cf_rc cf_st_commitment_accepted(cf_tx *tx, int64_t user_id, const char *org, int64_t *version,
+				int64_t *accepted_us, cf_err *err) CF_MUST_CHECK;
+
+/*
  * Savepoints inside a write transaction: the group-commit writer runs each
  * request's work under one, so a failing request is undone alone and the
  * batch commits once. Nested savepoints are not needed.

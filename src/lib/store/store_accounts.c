@@ -179,20 +179,7 @@ void cf_user_row_release(cf_user_row *u)
 /* Roles are stored in canonical form, so "no role" is always the text "[]". */
 static cf_rc canonical_roles(const char *roles_json, const char *what, char **out, cf_err *err)
 {
-	json_error_t jerr;
-	json_t *j = NULL;
-	cf_rc rc;
-
-	*out = NULL;
-	rc = cf_sti_check_json(roles_json, what, JSON_ARRAY, true, err);
-	if (rc != CF_OK)
-		return rc;
-	j = json_loads(roles_json, JSON_REJECT_DUPLICATES, &jerr);
-	*out = (j == NULL) ? NULL : json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (*out == NULL)
-		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-	return CF_OK;
+	return cf_sti_canonical_json(roles_json, what, JSON_ARRAY, true, out, err);
 }
 
 cf_rc cf_st_user_insert(cf_tx *tx, const char *username, const char *pwhash, const char *instance_roles_json,

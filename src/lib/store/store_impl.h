@@ -80,6 +80,19 @@ typedef enum cf_sti_id {
 	STI_CHECKPOINT_LATEST,
 	STI_CHECKPOINT_AT_MOST,
 	STI_CHECKPOINT_SCAN,
+	STI_AGREEMENT_INSERT,
+	STI_AGREEMENT_GET,
+	STI_AGREEMENT_EXISTS,
+	STI_AGREEMENT_SET_STATUS,
+	STI_AGREEMENT_COUNT_ACCESS,
+	STI_AGREEMENT_LIST,
+	STI_AGREEMENT_LIST_PROVIDER,
+	STI_AGREEMENT_LIST_CONSUMER,
+	STI_AGREEMENT_LIST_ORG,
+	STI_COMMITMENT_PUT,
+	STI_COMMITMENT_CURRENT,
+	STI_COMMITMENT_ACCEPT,
+	STI_COMMITMENT_ACCEPTED,
 	STI__COUNT
 } cf_sti_id;
 
@@ -169,6 +182,9 @@ cf_rc cf_sti_check_str(const char *v, const char *what, size_t max, bool allow_e
  */
 cf_rc cf_sti_check_json(const char *v, const char *what, json_type type, bool strings_only,
 			cf_err *err) CF_MUST_CHECK;
+/* The same check, then the value re-serialized compact (so "[ ]" is stored as "[]"). */
+cf_rc cf_sti_canonical_json(const char *v, const char *what, json_type type, bool strings_only, char **out,
+			    cf_err *err) CF_MUST_CHECK;
 /* Parses stored JSON text for a list result; CF_EINTEGRITY if it no longer parses. */
 cf_rc cf_sti_load_json(const char *text, const char *what, json_t **out, cf_err *err) CF_MUST_CHECK;
 /* Appends a new reference (stolen, also on failure) to a list array. */

@@ -184,6 +184,76 @@ const char cf_sti_schema_main_v1[] =
 	"CREATE TRIGGER main.checkpoints_no_delete BEFORE DELETE ON checkpoints"
 	"  BEGIN SELECT RAISE(ABORT, 'checkpoints cannot be deleted'); END;"
 
+	/*
+	 * Sharing agreements between organizations. A revocation is final: an
+	 * UPDATE of a revoked row aborts, and so does an INSERT onto an existing
+	 * id (INSERT OR REPLACE would otherwise delete the revoked row without
+	 * firing a delete trigger) or an UPDATE of the id (UPDATE OR REPLACE
+	 * likewise). Agreements are never deleted. Rowid table: the JSON arrays
+	 * and the legal basis make rows too wide for a key b-tree.
+	 */
+	"CREATE TABLE main.agreements ("
+	"  id TEXT NOT NULL PRIMARY KEY,"
+	"  provider TEXT NOT NULL REFERENCES orgs(id),"
+	"  consumer TEXT NOT NULL REFERENCES orgs(id),"
+	"  collection TEXT NOT NULL,"
+	"  fields TEXT NOT NULL,"
+	"  categories TEXT NOT NULL,"
+	"  purposes TEXT NOT NULL,"
+	"  legal_basis TEXT NOT NULL,"
+	"  valid_from TEXT NOT NULL CHECK (valid_from GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),"
+	"  valid_until TEXT NOT NULL CHECK (valid_until GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),"
+	"  max_accesses INTEGER NOT NULL CHECK (max_accesses >= -1),"
+	"  accesses INTEGER NOT NULL DEFAULT 0 CHECK (accesses >= 0),"
+	"  status TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'revoked')),"
+	"  created_us INTEGER NOT NULL,"
+	"  changed_us INTEGER NOT NULL,"
+	"  CHECK (provider <> consumer)"
+	") STRICT;"
+	"CREATE INDEX main.agreements_by_pair ON agreements(provider, consumer, collection);"
+	"CREATE INDEX main.agreements_by_consumer ON agreements(consumer);"
+	"CREATE TRIGGER main.agreements_written_once BEFORE INSERT ON agreements"
+	"  WHEN EXISTS (SELECT 1 FROM agreements WHERE id = NEW.id)"
+	"  BEGIN SELECT RAISE(ABORT, 'agreements are written once'); END;"
+	"CREATE TRIGGER main.agreements_revocation_final BEFORE UPDATE ON agreements"
+	"  WHEN OLD.status = 'revoked'"
+	"  BEGIN SELECT RAISE(ABORT, 'a revoked agreement cannot be changed'); END;"
+	"CREATE TRIGGER main.agreements_id_fixed BEFORE UPDATE OF id ON agreements"
+	"  WHEN NEW.id IS NOT OLD.id"
+	"  BEGIN SELECT RAISE(ABORT, 'an agreement id cannot be changed'); END;"
+	"CREATE TRIGGER main.agreements_no_delete BEFORE DELETE ON agreements"
+	"  BEGIN SELECT RAISE(ABORT, 'agreements cannot be deleted'); END;"
+
+	/*
+	 * Confidentiality commitments: every version of an organization's text
+	 * is kept (written once, never changed or removed), so an acceptance
+	 * always names the text that was accepted.
+	 */
+	"CREATE TABLE main.commitments ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  text TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, version)"
+	") STRICT;"
+	"CREATE TRIGGER main.commitments_written_once BEFORE INSERT ON commitments"
+	"  WHEN EXISTS (SELECT 1 FROM commitments WHERE org = NEW.org AND version = NEW.version)"
+	"  BEGIN SELECT RAISE(ABORT, 'commitments are written once'); END;"
+	"CREATE TRIGGER main.commitments_no_update BEFORE UPDATE ON commitments"
+	"  BEGIN SELECT RAISE(ABORT, 'commitments cannot be changed'); END;"
+	"CREATE TRIGGER main.commitments_no_delete BEFORE DELETE ON commitments"
+	"  BEGIN SELECT RAISE(ABORT, 'commitments cannot be deleted'); END;"
+
+	"CREATE TABLE main.commitment_acceptances ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  org TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  accepted_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, org, version),"
+	"  FOREIGN KEY (org, version) REFERENCES commitments(org, version)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.commitment_acceptances_by_commitment ON commitment_acceptances(org, version);"
+
 	"PRAGMA main.user_version = 1;";
 
 /* keys.db, version 1: the keystore and nothing else. */
@@ -198,6 +268,15 @@ const char cf_sti_schema_ks_v1[] =
 	") STRICT;"
 
 	"PRAGMA ks.user_version = 1;";
+
+/* The agreement columns in cf_agreement_row order (read_agreement in store_sharing.c). */
+#define AGREEMENT_COLUMNS                                                                                   \
+	"id, provider, consumer, collection, fields, categories, purposes, legal_basis, valid_from, valid_until," \
+	" max_accesses, accesses, status, created_us, changed_us"
+#define AGREEMENT_FILTER_P "(?1 IS NULL OR provider = ?1)"
+#define AGREEMENT_FILTER_C "(?2 IS NULL OR consumer = ?2)"
+#define AGREEMENT_FILTER_COL "(?3 IS NULL OR collection = ?3)"
+#define AGREEMENT_FILTER_ORG "(?4 IS NULL OR provider = ?4 OR consumer = ?4)"
 
 const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_BEGIN_READ] = "BEGIN DEFERRED",
@@ -332,4 +411,48 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_CHECKPOINT_AT_MOST] = "SELECT size, root, note FROM main.checkpoints WHERE size <= ?1"
 				   " ORDER BY size DESC LIMIT 1",
 	[STI_CHECKPOINT_SCAN] = "SELECT size, root, note FROM main.checkpoints ORDER BY size",
+
+	[STI_AGREEMENT_INSERT] = "INSERT INTO main.agreements (id, provider, consumer, collection, fields, categories,"
+				 " purposes, legal_basis, valid_from, valid_until, max_accesses, status, created_us,"
+				 " changed_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[STI_AGREEMENT_GET] = "SELECT " AGREEMENT_COLUMNS " FROM main.agreements WHERE id = ?1",
+	[STI_AGREEMENT_EXISTS] = "SELECT 1 FROM main.agreements WHERE id = ?1",
+	[STI_AGREEMENT_SET_STATUS] = "UPDATE main.agreements SET status = ?2, changed_us = ?3 WHERE id = ?1",
+	/* The cap check and the count are one statement: two readers can never both take the last access. */
+	[STI_AGREEMENT_COUNT_ACCESS] = "UPDATE main.agreements SET accesses = accesses + 1"
+				       " WHERE id = ?1 AND (max_accesses < 0 OR accesses < max_accesses)"
+				       " RETURNING accesses",
+	/*
+	 * One list, four plans: ?1 provider, ?2 consumer, ?3 collection, ?4 an
+	 * organization on either side, each NULL for "any". A "?N IS NULL OR"
+	 * term cannot use an index, so the caller picks the statement whose
+	 * leading term is a plain equality on an indexed column it was given.
+	 */
+	[STI_AGREEMENT_LIST] = "SELECT " AGREEMENT_COLUMNS " FROM main.agreements WHERE " AGREEMENT_FILTER_P
+			       " AND " AGREEMENT_FILTER_C " AND " AGREEMENT_FILTER_COL " AND " AGREEMENT_FILTER_ORG
+			       " ORDER BY created_us, id",
+	[STI_AGREEMENT_LIST_PROVIDER] = "SELECT " AGREEMENT_COLUMNS " FROM main.agreements WHERE provider = ?1"
+					" AND " AGREEMENT_FILTER_C " AND " AGREEMENT_FILTER_COL
+					" AND " AGREEMENT_FILTER_ORG " ORDER BY created_us, id",
+	[STI_AGREEMENT_LIST_CONSUMER] = "SELECT " AGREEMENT_COLUMNS " FROM main.agreements WHERE consumer = ?2"
+					" AND " AGREEMENT_FILTER_P " AND " AGREEMENT_FILTER_COL
+					" AND " AGREEMENT_FILTER_ORG " ORDER BY created_us, id",
+	[STI_AGREEMENT_LIST_ORG] = "SELECT " AGREEMENT_COLUMNS " FROM main.agreements"
+				   " WHERE (provider = ?4 OR consumer = ?4) AND " AGREEMENT_FILTER_P
+				   " AND " AGREEMENT_FILTER_C " AND " AGREEMENT_FILTER_COL " ORDER BY created_us, id",
+
+	/* The next version is computed inside the statement, from the rows the write lock protects. */
+	[STI_COMMITMENT_PUT] = "INSERT INTO main.commitments (org, version, text, created_us)"
+			       " VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM main.commitments WHERE org = ?1),"
+			       " ?2, ?3) RETURNING version",
+	[STI_COMMITMENT_CURRENT] = "SELECT version, text, created_us FROM main.commitments WHERE org = ?1"
+				   " ORDER BY version DESC LIMIT 1",
+	/*
+	 * Idempotent on the key only: unlike INSERT OR IGNORE, DO NOTHING does
+	 * not also skip a row that breaks a NOT NULL or CHECK constraint.
+	 */
+	[STI_COMMITMENT_ACCEPT] = "INSERT INTO main.commitment_acceptances (user_id, org, version, accepted_us)"
+				  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, org, version) DO NOTHING",
+	[STI_COMMITMENT_ACCEPTED] = "SELECT version, accepted_us FROM main.commitment_acceptances"
+				    " WHERE user_id = ?1 AND org = ?2 ORDER BY version DESC LIMIT 1",
 };

@@ -239,6 +239,26 @@ out:
 	return rc;
 }
 
+/* *out is malloc'd for the caller (compact text), NULL on failure. */
+cf_rc cf_sti_canonical_json(const char *v, const char *what, json_type type, bool strings_only, char **out,
+			    cf_err *err)
+{
+	json_error_t jerr;
+	json_t *j = NULL;
+	cf_rc rc;
+
+	*out = NULL;
+	rc = cf_sti_check_json(v, what, type, strings_only, err);
+	if (rc != CF_OK)
+		return rc;
+	j = json_loads(v, JSON_REJECT_DUPLICATES, &jerr);
+	*out = (j == NULL) ? NULL : json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (*out == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	return CF_OK;
+}
+
 cf_rc cf_sti_load_json(const char *text, const char *what, json_t **out, cf_err *err)
 {
 	json_error_t jerr;

@@ -39,6 +39,7 @@ typedef struct cf_request {
 	const char *ip;
 	const char *trace_id;
 	const char *purpose; /* X-Purpose, or NULL */
+	const char *agreement; /* X-Agreement, or NULL */
 } cf_request;
 
 void cf_principal_release(cf_principal *p);
@@ -119,6 +120,29 @@ cf_rc cf_vault_audit_consistency(cf_vault *v, cf_request *r, const char *first, 
 /* A subject's access report, for the organization's data protection officer. */
 cf_rc cf_vault_subject_access_log(cf_vault *v, cf_request *r, const char *org, const char *subject,
 				  json_t **answer, cf_err *err) CF_MUST_CHECK;
+
+/* Sharing agreements (the instance-level authority records them). */
+cf_rc cf_vault_agreement_create(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_agreement_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_agreement_get(cf_vault *v, cf_request *r, const char *id, json_t **answer, cf_err *err) CF_MUST_CHECK;
+/* status: "suspended", "active" (resume) or "revoked" (final). */
+cf_rc cf_vault_agreement_set_status(cf_vault *v, cf_request *r, const char *id, const char *status, json_t **answer,
+				    cf_err *err) CF_MUST_CHECK;
+
+/*
+ * The map of data flows between organizations: every agreement with the
+ * number of shared accesses served under it between from and to (dates,
+ * inclusive, NULL = open). For the authority and instance auditors.
+ */
+cf_rc cf_vault_report_flows(cf_vault *v, cf_request *r, const char *from, const char *to, json_t **answer,
+			    cf_err *err) CF_MUST_CHECK;
+
+/* Confidentiality commitment (seed norm 7.1). */
+cf_rc cf_vault_commitment_put(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_commitment_get(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_my_commitment(cf_vault *v, cf_request *r, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_commitment_accept(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
 
 /* Personal data. Each requires r->purpose and writes its audit entry before answering. */
 cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,

@@ -731,6 +731,25 @@ cf_rc cf_vault_grants_put(cf_vault *v, cf_request *r, const char *org, const cha
 	cc.org = org;
 	rc = cf_grants_check(g, cache_lookup, &cc, err);
 	if (rc == CF_OK) {
+		/* grants naming agreements: each must exist, name this organization as consumer, and not be revoked */
+		json_t *ids = cf_grants_agreements(g), *id;
+		size_t i;
+		json_array_foreach(ids, i, id)
+		{
+			cf_agreement_row a = {0};
+			const char *s = json_string_value(id);
+			cf_rc arc = cf_st_agreement_get(tx, s, &a, NULL);
+			if (arc != CF_OK || strcmp(a.consumer, org) != 0 || strcmp(a.status, "revoked") == 0)
+				rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+						"agreement '%.64s' does not exist, is revoked, or does not name '%s' as consumer", s,
+						org);
+			cf_agreement_row_release(&a);
+			if (rc != CF_OK)
+				break;
+		}
+		json_decref(ids);
+	}
+	if (rc == CF_OK) {
 		norm = cf_grants_to_json(g);
 		text = norm ? cf_json_dump_canonical(norm) : NULL;
 		rc = text ? cf_st_grants_put(tx, org, role, text, cf_now_us(v->env), err)

@@ -251,13 +251,14 @@ static json_t *receipt(cf_vault *v, json_t *item, int64_t size, cf_err *err)
 		json_decref(e);
 		return NULL;
 	}
-	out = json_pack("{s:I, s:s, s:{s:O*, s:O*}, s:O*, s:{s:O*, s:O*, s:O*}, s:{s:O*, s:O*}, s:O*, s:O*, s:O, s:o}",
+	out = json_pack("{s:I, s:s, s:{s:O*, s:O*}, s:O*, s:{s:O*, s:O*, s:O*}, s:{s:O*, s:O*, s:O*}, s:O*, s:O*, s:O, s:o}",
 			"index", (json_int_t)idx, "when", json_string_value(json_object_get(e, "time")),
 			"who", "org", get_path(e, "actor", "org"), "role", get_path(e, "actor", "role"),
 			"action", json_object_get(e, "action"),
 			"what", "collection", get_path(e, "resource", "collection"), "record",
 			get_path(e, "resource", "record"), "fields", json_object_get(e, "fields"),
 			"why", "purpose", json_object_get(e, "purpose"), "legal_basis", json_object_get(e, "legal_basis"),
+			"agreement", json_object_get(e, "agreement"),
 			"outcome", json_object_get(e, "outcome"), "reason", json_object_get(e, "reason"),
 			"entry", bytes, "inclusion_proof", proof);
 	json_decref(e);

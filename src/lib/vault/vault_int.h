@@ -90,4 +90,34 @@ cf_rc vault_load_grants(cf_tx *tx, const char *org, const char *role, cf_grant_s
 cf_rc vault_check_org(cf_vault *v, cf_request *r, const char *org, bool need_sm, bool allow_admin, json_t *entry,
 		      cf_err *err) CF_MUST_CHECK;
 
+/* Sharing and commitments (vault_sharing.c). */
+/*
+ * CF_OK when the caller's organization has no confidentiality commitment or
+ * the caller accepted its current version; else CF_EDENIED with
+ * problem commitment-required and a reason in err.
+ */
+cf_rc vault_commitment_check(cf_tx *tx, const cf_request *r, cf_err *err) CF_MUST_CHECK;
+
+/* The outcome of resolving an agreement for a shared access. */
+typedef struct vault_share {
+	bool any;               /* some agreement (any state) exists from provider to consumer */
+	cf_agreement_row agr;   /* the agreement chosen (valid when allowed) */
+	cf_decision dec;        /* the decision under it */
+	cf_problem problem;     /* when refused */
+	char reason[240];
+} vault_share;
+void vault_share_release(vault_share *s);
+/*
+ * Finds the agreement under which the consumer (r->who.org) may read
+ * collection c of provider for r->purpose (X-Agreement, if given, must
+ * name it): active, within its dates, and allowed by the consumer's
+ * agreement grants (roles/grants). Returns CF_OK with s->dec.allow set
+ * either way; errors only for store failures. Never reads a record.
+ */
+cf_rc vault_share_resolve(cf_vault *v, cf_tx *tx, const cf_request *r, const char *provider, const cf_collection *c,
+			  const char *const *roles, const cf_grant_set *const *grants, size_t n_roles, vault_share *s,
+			  cf_err *err) CF_MUST_CHECK;
+/* Today's date (UTC) as YYYY-MM-DD from the vault's clock. */
+void vault_today(cf_vault *v, char out[11]);
+
 #endif

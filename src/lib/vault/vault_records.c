@@ -42,6 +42,8 @@ typedef struct op {
 	json_t *changes;      /* patch: the fields changed */
 	cf_record_row row;
 	const char *rec_id;   /* the record named by the route, if any */
+	bool shared;          /* a consumer organization reading under an agreement */
+	char agreement[CF_ID_MAX + 1]; /* the agreement used, when shared */
 } op;
 
 static void op_release(op *o)
@@ -72,10 +74,17 @@ static cf_rc op_deny(op *o, cf_rc rc, cf_problem p, const char *reason, cf_err *
 	return vault_deny(o->v, e, rc, p, reason, err);
 }
 
-/* Organization check and a write transaction. */
+/*
+ * Organization check, a read transaction, the confidentiality commitment.
+ * A token of another organization goes further only on shareable routes
+ * (record read, lookup), where an agreement may cover it.
+ */
 static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const char *coll, const char *id,
-		      const char *action, cf_err *err)
+		      const char *action, bool shareable, cf_err *err)
 {
+	cf_err cerr = {0};
+	cf_rc rc;
+
 	memset(o, 0, sizeof(*o));
 	o->v = v;
 	o->r = r;
@@ -89,9 +98,21 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 			      id != NULL && strlen(id) <= CF_ID_MAX ? id : NULL, NULL);
 	if (r->who.org[0] == '\0')
 		return op_deny(o, CF_EDENIED, CF_P_FORBIDDEN, "instance users never access personal data", err);
-	if (strcmp(r->who.org, org) != 0)
-		return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION, "the token acts for another organization", err);
-	return cf_store_begin(v->store, false, &o->tx, err);
+	if (strcmp(r->who.org, org) != 0) {
+		if (!shareable || !vault_org_id_valid(org))
+			return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION, "the token acts for another organization",
+				       err);
+		o->shared = true;
+	}
+	rc = cf_store_begin(v->store, false, &o->tx, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = vault_commitment_check(o->tx, r, &cerr);
+	if (rc == CF_EDENIED)
+		return op_deny(o, rc, cerr.problem, cerr.detail, err);
+	if (rc != CF_OK && err != NULL)
+		*err = cerr;
+	return rc;
 }
 
 /* Loads the collection and the grants of every role of the caller. */
@@ -116,10 +137,46 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 	json_array_foreach(o->r->who.roles, i, role)
 	{
 		o->roles[i] = json_string_value(role);
-		rc = vault_load_grants(o->tx, o->org, o->roles[i], &o->grants[i], err);
+		/* grants are always the caller's own organization's */
+		rc = vault_load_grants(o->tx, o->r->who.org, o->roles[i], &o->grants[i], err);
 		if (rc != CF_OK)
 			return rc;
 	}
+	return CF_OK;
+}
+
+/* A consumer organization's read: the agreement decides (see vault_share_resolve). */
+static cf_rc op_decide_shared(op *o, cf_err *err)
+{
+	vault_share sh;
+	json_t *actor = json_object_get(o->entry, "actor");
+	cf_rc rc = vault_share_resolve(o->v, o->tx, o->r, o->org, o->coll, o->roles,
+				       (const cf_grant_set *const *)o->grants, o->n_roles, &sh, err);
+	if (rc != CF_OK) {
+		vault_share_release(&sh);
+		return rc;
+	}
+	if (!sh.any) {
+		vault_share_release(&sh);
+		return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION,
+			       "the token acts for another organization and no agreement exists between them", err);
+	}
+	if (!sh.dec.allow) {
+		char reason[sizeof(sh.reason)];
+		cf_problem p = sh.problem;
+		memcpy(reason, sh.reason, sizeof(reason));
+		vault_share_release(&sh);
+		return op_deny(o, p == CF_P_PURPOSE_REQUIRED ? CF_EINVAL : CF_EDENIED, p, reason, err);
+	}
+	cf_decision_release(&o->dec);
+	o->dec = sh.dec;
+	memset(&sh.dec, 0, sizeof(sh.dec));
+	memcpy(o->agreement, sh.agr.id, sizeof(o->agreement));
+	cf_audit_set(o->entry, "agreement", sh.agr.id);
+	cf_audit_set(o->entry, "legal_basis", sh.agr.legal_basis);
+	if (o->dec.role != NULL)
+		json_object_set_new(actor, "role", json_string(o->dec.role));
+	vault_share_release(&sh);
 	return CF_OK;
 }
 
@@ -129,6 +186,8 @@ static cf_rc op_decide(op *o, cf_action action, const char *const *fields, size_
 	cf_policy_input in = {0};
 	cf_rc rc;
 
+	if (o->shared)
+		return op_decide_shared(o, err);
 	in.roles = o->roles;
 	in.grants = (const cf_grant_set *const *)o->grants;
 	in.n_roles = o->n_roles;
@@ -175,8 +234,24 @@ static cf_rc op_decide(op *o, cf_action action, const char *const *fields, size_
  * if any) to the audit writer: the answer may leave only when this returns
  * CF_OK, i.e. when the entry (and the work) are durable.
  */
+/* A shared read counts against its agreement's volume cap, in the writer's transaction. */
+static cf_rc apply_share_count(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	op *o = ctx;
+	int64_t n = 0;
+	cf_rc rc = cf_st_agreement_count_access(tx, o->agreement, &n, err);
+	if (rc == CF_ETOOBIG)
+		return cf_err_set(err, CF_EDENIED, CF_P_AGREEMENT_CAP, "agreement '%s' has reached its volume cap",
+				  o->agreement);
+	if (rc == CF_OK)
+		cf_audit_outcome(entry, true, NULL);
+	return rc;
+}
+
 static cf_rc op_submit(op *o, cf_trail_apply_fn apply, cf_err *err)
 {
+	if (apply == NULL && o->shared)
+		apply = apply_share_count;
 	json_t *e = o->entry;
 	cf_tx_rollback(o->tx);
 	o->tx = NULL;
@@ -451,7 +526,7 @@ cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const 
 	cf_rc rc;
 
 	*answer = NULL;
-	rc = op_begin(&o, v, r, org, coll, NULL, "record.create", err);
+	rc = op_begin(&o, v, r, org, coll, NULL, "record.create", false, err);
 	if (rc != CF_OK)
 		goto out;
 	rc = cf_json_unpack(err, "record", body, "{s:o, s:o}", "subject", &subject, "fields", &fields);
@@ -520,7 +595,7 @@ cf_rc cf_vault_record_get(cf_vault *v, cf_request *r, const char *org, const cha
 	cf_rc rc;
 
 	*answer = NULL;
-	if ((rc = op_begin(&o, v, r, org, coll, id, "record.read", err)) != CF_OK)
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.read", true, err)) != CF_OK)
 		goto out;
 	if ((rc = op_load(&o, coll, err)) != CF_OK)
 		goto out;
@@ -589,7 +664,7 @@ cf_rc cf_vault_record_patch(cf_vault *v, cf_request *r, const char *org, const c
 	cf_rc rc;
 
 	*answer = NULL;
-	if ((rc = op_begin(&o, v, r, org, coll, id, "record.update", err)) != CF_OK)
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.update", false, err)) != CF_OK)
 		goto out;
 	rc = cf_json_unpack(err, "record change", body, "{s:o, s?:I}", "fields", &changes, "version", &expected);
 	if (rc == CF_OK && (!json_is_object(changes) || json_object_size(changes) == 0))
@@ -659,7 +734,7 @@ cf_rc cf_vault_record_delete(cf_vault *v, cf_request *r, const char *org, const 
 	op o;
 	cf_rc rc;
 
-	if ((rc = op_begin(&o, v, r, org, coll, id, "record.delete", err)) != CF_OK)
+	if ((rc = op_begin(&o, v, r, org, coll, id, "record.delete", false, err)) != CF_OK)
 		goto out;
 	if ((rc = op_load(&o, coll, err)) != CF_OK)
 		goto out;
@@ -681,13 +756,14 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 	char nid[CF_NID_LEN] = "", bidx_hex[CF_HEX256_LEN], pseudonym[CF_ID_MAX + 1];
 	json_t *colls = NULL, *records = NULL, *readable = json_object(), *item, *out_list = NULL;
 	cf_problem first_problem = CF_P_NONE;
+	bool any_agreement = false;
 	char first_reason[200] = "";
 	size_t i;
 	op o;
 	cf_rc rc;
 
 	*answer = NULL;
-	if ((rc = op_begin(&o, v, r, org, NULL, NULL, "subject.lookup", err)) != CF_OK)
+	if ((rc = op_begin(&o, v, r, org, NULL, NULL, "subject.lookup", true, err)) != CF_OK)
 		goto out;
 	rc = cf_json_unpack(err, "lookup", body, "{s:s}", "national_id", &nid_in);
 	if (rc != CF_OK)
@@ -714,15 +790,38 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 		o.n_roles = 0;
 		if ((rc = op_load(&o, name, err)) != CF_OK)
 			goto out;
-		in.roles = o.roles;
-		in.grants = (const cf_grant_set *const *)o.grants;
-		in.n_roles = o.n_roles;
-		in.collection = o.coll;
-		in.action = CF_ACT_READ;
-		in.purpose = r->purpose;
-		if ((rc = cf_policy_decide(&in, &d)) != CF_OK) {
-			rc = cf_err_set(err, rc, CF_P_INTERNAL, "out of memory");
-			goto out;
+		if (o.shared) {
+			/* a consumer organization: only collections an agreement covers */
+			vault_share sh;
+			rc = vault_share_resolve(v, o.tx, r, org, o.coll, o.roles, (const cf_grant_set *const *)o.grants,
+						 o.n_roles, &sh, err);
+			if (rc != CF_OK) {
+				vault_share_release(&sh);
+				goto out;
+			}
+			any_agreement = any_agreement || sh.any;
+			d = sh.dec;
+			memset(&sh.dec, 0, sizeof(sh.dec));
+			if (!d.allow) {
+				d.problem = sh.problem;
+				(void)snprintf(d.reason, sizeof(d.reason), "%s", sh.reason);
+			} else if (o.agreement[0] == '\0') {
+				memcpy(o.agreement, sh.agr.id, sizeof(o.agreement));
+				cf_audit_set(o.entry, "agreement", sh.agr.id);
+				cf_audit_set(o.entry, "legal_basis", sh.agr.legal_basis);
+			}
+			vault_share_release(&sh);
+		} else {
+			in.roles = o.roles;
+			in.grants = (const cf_grant_set *const *)o.grants;
+			in.n_roles = o.n_roles;
+			in.collection = o.coll;
+			in.action = CF_ACT_READ;
+			in.purpose = r->purpose;
+			if ((rc = cf_policy_decide(&in, &d)) != CF_OK) {
+				rc = cf_err_set(err, rc, CF_P_INTERNAL, "out of memory");
+				goto out;
+			}
 		}
 		if (d.allow) {
 			json_object_set_new(readable, name, json_true());
@@ -735,6 +834,11 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 			memcpy(first_reason, d.reason, sizeof(first_reason));
 		}
 		cf_decision_release(&d);
+	}
+	if (o.shared && !any_agreement) {
+		rc = op_deny(&o, CF_EDENIED, CF_P_WRONG_ORGANIZATION,
+			     "the token acts for another organization and no agreement exists between them", err);
+		goto out;
 	}
 	if (r->purpose == NULL || r->purpose[0] == '\0') {
 		rc = op_deny(&o, CF_EINVAL, CF_P_PURPOSE_REQUIRED, "X-Purpose is required", err);

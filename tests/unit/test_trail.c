@@ -1,0 +1,1084 @@
+/*
+ * test_trail.c - the group-commit audit writer on a real store: many
+ * concurrent submits get distinct indexes, share transactions and leave a
+ * Merkle tree that matches the stored entry bytes; an apply's work commits
+ * with its entry, a refused apply is undone alone while its entry (marked
+ * denied, with the reason) stays, and a store failure under an apply fails
+ * its whole batch (CF_EAUDIT, nothing stored, unhealthy until the next
+ * commit); a store held past the timeouts gives CF_EAUDIT in bounded time
+ * instead of hanging; checkpoints are refused while sealed, then signed,
+ * verifiable and reused while the tree does not grow; stopping while
+ * requests arrive loses no acknowledged entry.
+ *
+ * Worker threads never call cmocka assertions (they longjmp): they record
+ * what they got and the test thread asserts after joining them. Each test
+ * works in its own mkdtemp directory, removed afterwards.
+ */
+#include "common/cf.h"
+#include "audit/trail.h"
+#include "audit/audit.h"
+#include "audit/note.h"
+#include "crypto/crypto.h"
+#include "merkle/merkle.h"
+#include "store/store.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define ORIGIN "coffre.test/trail"
+
+/* ---- fixture ---------------------------------------------------------- */
+
+typedef struct fx {
+	char dir[64];
+	cf_store *s;
+	cf_trail *t;
+} fx;
+
+static void remove_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (cf_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) == CF_OK)
+			(void)unlink(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(cf_crypto_init(), CF_OK);
+	memcpy(f->dir, "/tmp/cf_trail_XXXXXX", sizeof("/tmp/cf_trail_XXXXXX"));
+	assert_non_null(mkdtemp(f->dir));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+
+	cf_trail_stop(f->t);
+	cf_store_close(f->s);
+	remove_dir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void open_store(fx *f, int busy_ms)
+{
+	cf_store_options so = {.busy_timeout_ms = busy_ms, .sync_full = false};
+	cf_err err = {0};
+	cf_rc rc = cf_store_open(f->dir, cf_env_system(), &so, &f->s, &err);
+
+	if (rc != CF_OK)
+		fail_msg("cf_store_open: %d %s", rc, err.detail);
+}
+
+static void start_trail(fx *f, int wait_ms, int interval_ms)
+{
+	cf_trail_options o = {.wait_timeout_ms = wait_ms, .max_batch = 0, .checkpoint_interval_ms = interval_ms};
+	cf_err err = {0};
+	cf_rc rc = cf_trail_start(f->s, cf_env_system(), &o, ORIGIN, &f->t, &err);
+
+	if (rc != CF_OK)
+		fail_msg("cf_trail_start: %d %s", rc, err.detail);
+	assert_non_null(f->t);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int64_t stored_count(fx *f)
+{
+	cf_tx *tx = NULL;
+	int64_t n = -1;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
+	cf_tx_rollback(tx);
+	return n;
+}
+
+/* The stored meta value of key (malloc'd), or NULL when it is absent. */
+static char *meta_of(fx *f, const char *key)
+{
+	cf_tx *tx = NULL;
+	char *v = NULL;
+	cf_rc rc;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	rc = cf_st_meta_get(tx, key, &v, NULL);
+	cf_tx_rollback(tx);
+	if (rc == CF_ENOTFOUND)
+		return NULL;
+	assert_int_equal(rc, CF_OK);
+	return v;
+}
+
+/* The stored entry at index, parsed. */
+static json_t *stored_entry(fx *f, int64_t index)
+{
+	cf_tx *tx = NULL;
+	char *bytes = NULL;
+	size_t len = 0;
+	json_t *e;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	assert_int_equal(cf_st_audit_get(tx, index, &bytes, &len, NULL, NULL), CF_OK);
+	cf_tx_rollback(tx);
+	e = json_loadb(bytes, len, 0, NULL);
+	free(bytes);
+	assert_non_null(e);
+	return e;
+}
+
+/* Index of the one stored entry whose "tag" is tag; -1 when none (two is a failure). */
+typedef struct tag_find {
+	const char *tag;
+	int64_t found;
+	int hits;
+} tag_find;
+
+static cf_rc find_tag_cb(void *ctx, int64_t index, const char *entry, size_t len, const uint8_t leaf[32])
+{
+	tag_find *tf = ctx;
+	json_t *e = json_loadb(entry, len, 0, NULL);
+	const char *tag = json_string_value(json_object_get(e, "tag"));
+
+	if (tag != NULL && strcmp(tag, tf->tag) == 0) {
+		tf->found = index;
+		tf->hits++;
+	}
+	json_decref(e);
+	return CF_OK;
+}
+
+static int64_t index_of_tag(fx *f, const char *tag)
+{
+	tag_find tf = {tag, -1, 0};
+	cf_tx *tx = NULL;
+	int64_t n = 0;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
+	assert_int_equal(cf_st_audit_scan(tx, 0, n, find_tag_cb, &tf, NULL), CF_OK);
+	cf_tx_rollback(tx);
+	assert_true(tf.hits <= 1);
+	return tf.found;
+}
+
+static json_t *tagged(const char *tag)
+{
+	json_t *e = json_pack("{s:s,s:s}", "action", "test.trail", "tag", tag);
+
+	assert_non_null(e);
+	return e;
+}
+
+static cf_rc tx_node_get(void *ctx, int level, int64_t index, uint8_t out[32])
+{
+	return cf_st_audit_node_get(ctx, level, index, out, NULL);
+}
+
+static void store_root(fx *f, int64_t size, uint8_t root[32])
+{
+	cf_tx *tx = NULL;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	assert_int_equal(cf_merkle_root(size, tx_node_get, tx, root), CF_OK);
+	cf_tx_rollback(tx);
+}
+
+/* ---- a gate: an apply that holds the writer until the test opens it ---- */
+
+typedef struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, open;
+} gate;
+
+static void gate_init(gate *g)
+{
+	assert_int_equal(pthread_mutex_init(&g->mu, NULL), 0);
+	assert_int_equal(pthread_cond_init(&g->cv, NULL), 0);
+	g->entered = false;
+	g->open = false;
+}
+
+static void gate_destroy(gate *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
+static cf_rc apply_gate(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	gate *g = ctx;
+
+	pthread_mutex_lock(&g->mu);
+	g->entered = true;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return CF_OK;
+}
+
+static void gate_wait_entered(gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	while (!g->entered)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->open = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- a submitter thread ----------------------------------------------- */
+
+/* Work that writes a meta key, then succeeds or fails with ret and detail. */
+typedef struct work {
+	const char *key;
+	const char *value;
+	cf_rc ret;
+	cf_problem problem;
+	const char *detail;
+} work;
+
+static cf_rc apply_work(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	const work *w = ctx;
+	cf_rc rc = cf_st_meta_set(tx, w->key, w->value, err);
+
+	if (rc != CF_OK)
+		return rc;
+	if (w->ret != CF_OK)
+		return cf_err_set(err, w->ret, w->problem, "%s", w->detail);
+	return CF_OK;
+}
+
+typedef struct sub {
+	cf_trail *t;
+	const char *tag;
+	cf_trail_apply_fn apply;
+	void *ctx;
+	cf_rc rc;
+	cf_err err;
+	int64_t index;
+	int64_t took_ms;
+} sub;
+
+static void *sub_main(void *arg)
+{
+	sub *s = arg;
+	json_t *e = json_pack("{s:s,s:s}", "action", "test.trail", "tag", s->tag);
+	int64_t t0 = mono_ms();
+
+	s->index = -1;
+	s->rc = cf_trail_submit(s->t, e, s->apply, s->ctx, &s->index, &s->err);
+	s->took_ms = mono_ms() - t0;
+	return NULL;
+}
+
+static void sub_start(sub *s, pthread_t *th)
+{
+	assert_int_equal(pthread_create(th, NULL, sub_main, s), 0);
+}
+
+/* ---- many threads, one tree -------------------------------------------- */
+
+#define N_THREADS 16
+#define N_PER_THREAD 200
+
+typedef struct burst {
+	cf_trail *t;
+	int id;
+	int64_t idx[N_PER_THREAD];
+	cf_rc rc[N_PER_THREAD];
+} burst;
+
+static void *burst_main(void *arg)
+{
+	burst *b = arg;
+
+	for (int i = 0; i < N_PER_THREAD; i++) {
+		json_t *e = json_pack("{s:s,s:i,s:i}", "action", "test.burst", "thread", b->id, "n", i);
+		b->idx[i] = -1;
+		b->rc[i] = cf_trail_submit(b->t, e, NULL, NULL, &b->idx[i], NULL);
+	}
+	return NULL;
+}
+
+typedef struct tree_check {
+	cf_tx *tx;
+	cf_merkle_builder b;
+	int64_t expect;
+	int bad_leaf, bad_index, bad_node, nodes;
+} tree_check;
+
+static void check_node(void *ctx, int level, int64_t index, const uint8_t hash[32])
+{
+	tree_check *tc = ctx;
+	uint8_t stored[32];
+
+	tc->nodes++;
+	if (cf_st_audit_node_get(tc->tx, level, index, stored, NULL) != CF_OK || memcmp(stored, hash, 32) != 0)
+		tc->bad_node++;
+}
+
+static cf_rc check_entry(void *ctx, int64_t index, const char *entry, size_t len, const uint8_t leaf[32])
+{
+	tree_check *tc = ctx;
+	uint8_t mine[32];
+	json_t *e = json_loadb(entry, len, 0, NULL);
+
+	cf_merkle_leaf_hash(entry, len, mine);
+	if (memcmp(mine, leaf, 32) != 0)
+		tc->bad_leaf++;
+	if (index != tc->expect || e == NULL || json_integer_value(json_object_get(e, "index")) != index)
+		tc->bad_index++;
+	json_decref(e);
+	tc->expect = index + 1;
+	cf_merkle_builder_push(&tc->b, mine, check_node, tc);
+	return CF_OK;
+}
+
+static cf_rc count_node(void *ctx, int level, int64_t index, const uint8_t hash[32])
+{
+	(*(int64_t *)ctx)++;
+	return CF_OK;
+}
+
+static int64_t count_stored_nodes(fx *f)
+{
+	cf_tx *tx = NULL;
+	int64_t n = 0;
+
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	assert_int_equal(cf_st_audit_nodes_scan(tx, count_node, &n, NULL), CF_OK);
+	cf_tx_rollback(tx);
+	return n;
+}
+
+static void test_concurrent_submits_share_batches(void **state)
+{
+	fx *f = *state;
+	static burst b[N_THREADS];
+	pthread_t th[N_THREADS];
+	bool *seen = calloc(N_THREADS * N_PER_THREAD, sizeof(bool));
+	int64_t batches = -1, entries = -1, n = 0;
+	uint8_t from_nodes[32], from_bytes[32];
+	tree_check tc;
+	cf_tx *tx = NULL;
+
+	assert_non_null(seen);
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	for (int i = 0; i < N_THREADS; i++) {
+		b[i].t = f->t;
+		b[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, burst_main, &b[i]), 0);
+	}
+	for (int i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+
+	for (int i = 0; i < N_THREADS; i++) {
+		for (int k = 0; k < N_PER_THREAD; k++) {
+			assert_int_equal(b[i].rc[k], CF_OK);
+			assert_in_range(b[i].idx[k], 0, N_THREADS * N_PER_THREAD - 1);
+			assert_false(seen[b[i].idx[k]]);
+			seen[b[i].idx[k]] = true;
+			/* one thread's submits are sequential: its indexes grow */
+			if (k > 0)
+				assert_true(b[i].idx[k] > b[i].idx[k - 1]);
+		}
+	}
+	free(seen);
+	assert_int_equal(stored_count(f), N_THREADS * N_PER_THREAD);
+	cf_trail_stats(f->t, &batches, &entries);
+	assert_int_equal(entries, N_THREADS * N_PER_THREAD);
+	assert_true(batches >= 1);
+	assert_true(batches < N_THREADS * N_PER_THREAD);
+
+	/* each stored entry is what its thread submitted, at the index it was told */
+	for (int i = 0; i < N_THREADS; i += 5) {
+		for (int k = 0; k < N_PER_THREAD; k += 37) {
+			json_t *e = stored_entry(f, b[i].idx[k]);
+			assert_int_equal(json_integer_value(json_object_get(e, "thread")), i);
+			assert_int_equal(json_integer_value(json_object_get(e, "n")), k);
+			assert_int_equal(json_integer_value(json_object_get(e, "index")), b[i].idx[k]);
+			json_decref(e);
+		}
+	}
+
+	/* the stored tree nodes agree with the leaves recomputed from the stored bytes */
+	memset(&tc, 0, sizeof(tc));
+	cf_merkle_builder_init(&tc.b);
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	tc.tx = tx;
+	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
+	assert_int_equal(n, N_THREADS * N_PER_THREAD);
+	assert_int_equal(cf_st_audit_scan(tx, 0, n, check_entry, &tc, NULL), CF_OK);
+	assert_int_equal(cf_merkle_root(n, tx_node_get, tx, from_nodes), CF_OK);
+	cf_tx_rollback(tx);
+	assert_int_equal(tc.expect, n);
+	assert_int_equal(tc.bad_leaf, 0);
+	assert_int_equal(tc.bad_index, 0);
+	assert_int_equal(tc.bad_node, 0);
+	/* perfect subtrees of level >= 1 in 3200 leaves: 1600 + 800 + ... + 1 = 3200 - popcount(3200) */
+	assert_int_equal(tc.nodes, 3197);
+	assert_int_equal(count_stored_nodes(f), 3197);
+	cf_merkle_builder_root(&tc.b, from_bytes);
+	assert_memory_equal(from_nodes, from_bytes, 32);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+}
+
+/* ---- apply callbacks ---------------------------------------------------- */
+
+static void test_apply_success_commits_its_work(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.ok", "written", CF_OK, CF_P_NONE, NULL};
+	cf_err err = {0};
+	int64_t idx = -1;
+	char *v;
+	json_t *e;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	assert_int_equal(cf_trail_submit(f->t, tagged("ok"), apply_work, &w, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+	v = meta_of(f, "trail.test.ok");
+	assert_non_null(v);
+	assert_string_equal(v, "written");
+	free(v);
+	e = stored_entry(f, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "tag")), "ok");
+	assert_null(json_object_get(e, "outcome")); /* the trail marks failures only */
+	assert_null(json_object_get(e, "reason"));
+	json_decref(e);
+}
+
+static void test_apply_denied_rolls_back_but_entry_stays(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.denied", "must vanish", CF_EDENIED, CF_P_FORBIDDEN, "rule grants-read refuses"};
+	cf_err err = {0};
+	int64_t idx = 77, at;
+	json_t *e;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	assert_int_equal(cf_trail_submit(f->t, tagged("denied"), apply_work, &w, &idx, &err), CF_EDENIED);
+	assert_int_equal(err.rc, CF_EDENIED);
+	assert_int_equal(err.problem, CF_P_FORBIDDEN);
+	assert_string_equal(err.detail, "rule grants-read refuses");
+	assert_null(meta_of(f, "trail.test.denied"));
+	/* the entry is durable, marked with the refusal */
+	assert_int_equal(stored_count(f), 1);
+	at = index_of_tag(f, "denied");
+	assert_int_equal(at, 0);
+	e = stored_entry(f, at);
+	assert_string_equal(json_string_value(json_object_get(e, "outcome")), "denied");
+	assert_string_equal(json_string_value(json_object_get(e, "reason")), "rule grants-read refuses");
+	json_decref(e);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+}
+
+static void test_apply_other_failure_is_marked_error(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.err", "x", CF_EINTEGRITY, CF_P_INTEGRITY, "ciphertext of field f failed"};
+	cf_err err = {0};
+	json_t *e;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	assert_int_equal(cf_trail_submit(f->t, tagged("err"), apply_work, &w, NULL, &err), CF_EINTEGRITY);
+	assert_string_equal(err.detail, "ciphertext of field f failed");
+	assert_null(meta_of(f, "trail.test.err"));
+	e = stored_entry(f, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "outcome")), "error");
+	assert_string_equal(json_string_value(json_object_get(e, "reason")), "ciphertext of field f failed");
+	json_decref(e);
+	/* an outcome the caller already set is kept */
+	e = tagged("preset");
+	json_object_set_new(e, "outcome", json_string("allowed"));
+	w.ret = CF_EDENIED;
+	w.key = "trail.test.preset";
+	assert_int_equal(cf_trail_submit(f->t, e, apply_work, &w, NULL, &err), CF_EDENIED);
+	e = stored_entry(f, 1);
+	assert_string_equal(json_string_value(json_object_get(e, "tag")), "preset");
+	assert_string_equal(json_string_value(json_object_get(e, "outcome")), "allowed");
+	assert_null(json_object_get(e, "reason"));
+	json_decref(e);
+}
+
+#define N_MIXED 6
+
+/* Holds the writer in a first job so that the next ones queue up and share the next batch. */
+static void test_denied_job_does_not_spoil_its_batch(void **state)
+{
+	fx *f = *state;
+	static const char *tags[N_MIXED] = {"m0", "m1", "m2", "m3", "m4", "m5"};
+	static const char *keys[N_MIXED] = {"k0", "k1", "k2", "k3", "k4", "k5"};
+	work w[N_MIXED];
+	sub s[N_MIXED], g_sub;
+	pthread_t th[N_MIXED], g_th;
+	int64_t batches0 = 0, batches1 = 0, entries = 0;
+	gate g;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	gate_init(&g);
+	g_sub = (sub){.t = f->t, .tag = "gate", .apply = apply_gate, .ctx = &g};
+	sub_start(&g_sub, &g_th);
+	gate_wait_entered(&g);
+	cf_trail_stats(f->t, &batches0, &entries);
+	assert_int_equal(batches0, 0);
+
+	for (int i = 0; i < N_MIXED; i++) {
+		w[i] = (work){keys[i], "v", i == 3 ? CF_EDENIED : CF_OK, CF_P_FORBIDDEN, "purpose not allowed"};
+		s[i] = (sub){.t = f->t, .tag = tags[i], .apply = apply_work, .ctx = &w[i]};
+		sub_start(&s[i], &th[i]);
+	}
+	sleep_ms(500); /* let them all queue behind the gate */
+	gate_open(&g);
+	assert_int_equal(pthread_join(g_th, NULL), 0);
+	for (int i = 0; i < N_MIXED; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	gate_destroy(&g);
+
+	assert_int_equal(g_sub.rc, CF_OK);
+	assert_int_equal(g_sub.index, 0);
+	cf_trail_stats(f->t, &batches1, &entries);
+	assert_int_equal(batches1, 2); /* the gate's batch, then all six together */
+	assert_int_equal(entries, 1 + N_MIXED);
+	assert_int_equal(stored_count(f), 1 + N_MIXED);
+	for (int i = 0; i < N_MIXED; i++) {
+		char *v = meta_of(f, keys[i]);
+		int64_t at = index_of_tag(f, tags[i]);
+		json_t *e;
+
+		assert_in_range(at, 1, N_MIXED);
+		e = stored_entry(f, at);
+		if (i == 3) {
+			assert_int_equal(s[i].rc, CF_EDENIED);
+			assert_string_equal(s[i].err.detail, "purpose not allowed");
+			assert_null(v);
+			assert_string_equal(json_string_value(json_object_get(e, "outcome")), "denied");
+			assert_string_equal(json_string_value(json_object_get(e, "reason")), "purpose not allowed");
+		} else {
+			assert_int_equal(s[i].rc, CF_OK);
+			assert_int_equal(s[i].index, at);
+			assert_non_null(v);
+			assert_string_equal(v, "v");
+			assert_null(json_object_get(e, "outcome"));
+		}
+		free(v);
+		json_decref(e);
+	}
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+}
+
+static void test_store_failure_fails_the_whole_batch(void **state)
+{
+	fx *f = *state;
+	static const char *tags[N_MIXED] = {"b0", "b1", "b2", "b3", "b4", "b5"};
+	static const char *keys[N_MIXED] = {"q0", "q1", "q2", "q3", "q4", "q5"};
+	work w[N_MIXED];
+	sub s[N_MIXED], g_sub;
+	pthread_t th[N_MIXED], g_th;
+	int64_t batches = 0, entries = 0, idx = -1;
+	char detail[256];
+	cf_err err = {0};
+	gate g;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	gate_init(&g);
+	g_sub = (sub){.t = f->t, .tag = "gate", .apply = apply_gate, .ctx = &g};
+	sub_start(&g_sub, &g_th);
+	gate_wait_entered(&g);
+	for (int i = 0; i < N_MIXED; i++) {
+		w[i] = (work){keys[i], "v", i == 2 ? CF_ESTORE : CF_OK, CF_P_STORE_UNAVAILABLE, "disk I/O error"};
+		s[i] = (sub){.t = f->t, .tag = tags[i], .apply = apply_work, .ctx = &w[i]};
+		sub_start(&s[i], &th[i]);
+	}
+	sleep_ms(500);
+	gate_open(&g);
+	assert_int_equal(pthread_join(g_th, NULL), 0);
+	for (int i = 0; i < N_MIXED; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	gate_destroy(&g);
+
+	assert_int_equal(g_sub.rc, CF_OK);
+	for (int i = 0; i < N_MIXED; i++) {
+		assert_int_equal(s[i].rc, CF_EAUDIT);
+		assert_int_equal(s[i].err.rc, CF_EAUDIT);
+		assert_int_equal(s[i].err.problem, CF_P_AUDIT_UNAVAILABLE);
+		assert_int_equal(s[i].index, -1);
+		assert_null(meta_of(f, keys[i]));
+		assert_int_equal(index_of_tag(f, tags[i]), -1);
+	}
+	assert_int_equal(stored_count(f), 1); /* the gate's entry only */
+	cf_trail_stats(f->t, &batches, &entries);
+	assert_int_equal(batches, 1);
+	assert_int_equal(entries, 1);
+	memset(detail, 'x', sizeof(detail));
+	assert_false(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_string_equal(detail, "disk I/O error");
+
+	/* the next batch that commits clears it */
+	assert_int_equal(cf_trail_submit(f->t, tagged("after"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 1);
+	assert_true(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_string_equal(detail, "");
+}
+
+static void test_store_failure_alone(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.estore", "x", CF_ESTORE, CF_P_STORE_UNAVAILABLE, "database disk image is malformed"};
+	char detail[64];
+	cf_err err = {0};
+	int64_t idx = 5;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	assert_true(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_int_equal(cf_trail_submit(f->t, tagged("s"), apply_work, &w, &idx, &err), CF_EAUDIT);
+	assert_int_equal(err.problem, CF_P_AUDIT_UNAVAILABLE);
+	assert_string_equal(err.detail, "the audit trail cannot be written; nothing was done");
+	assert_int_equal(idx, 5); /* untouched on failure */
+	assert_int_equal(stored_count(f), 0);
+	assert_null(meta_of(f, "trail.test.estore"));
+	assert_false(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_string_equal(detail, "database disk image is malformed");
+	/* CF_EAUDIT from the work is treated the same way */
+	w.ret = CF_EAUDIT;
+	w.detail = "nested audit failure";
+	assert_int_equal(cf_trail_submit(f->t, tagged("s2"), apply_work, &w, NULL, &err), CF_EAUDIT);
+	assert_false(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_string_equal(detail, "nested audit failure");
+	assert_int_equal(stored_count(f), 0);
+	assert_int_equal(cf_trail_submit(f->t, tagged("ok"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+	assert_true(cf_trail_healthy(f->t, detail, sizeof(detail)));
+}
+
+static void test_null_entry_refused(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	assert_int_equal(cf_trail_submit(f->t, NULL, NULL, NULL, NULL, &err), CF_EAUDIT);
+	assert_int_equal(err.problem, CF_P_AUDIT_UNAVAILABLE);
+	assert_int_equal(stored_count(f), 0);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+}
+
+/* ---- timeouts ------------------------------------------------------------ */
+
+static void test_held_store_times_out_then_recovers(void **state)
+{
+	fx *f = *state;
+	sub s;
+	pthread_t th;
+	cf_tx *hold = NULL;
+	char detail[256];
+	cf_err err = {0};
+	int64_t idx = -1;
+
+	open_store(f, 200);
+	start_trail(f, 200, 0);
+	assert_int_equal(cf_trail_submit(f->t, tagged("before"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+
+	assert_int_equal(cf_store_begin(f->s, true, &hold, &err), CF_OK);
+	s = (sub){.t = f->t, .tag = "blocked"};
+	sub_start(&s, &th);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(s.rc, CF_EAUDIT);
+	assert_int_equal(s.err.problem, CF_P_AUDIT_UNAVAILABLE);
+	assert_true(s.took_ms < 3000);
+	assert_true(s.took_ms >= 150); /* it did wait for the store, about the busy timeout */
+	assert_false(cf_trail_healthy(f->t, detail, sizeof(detail)));
+	assert_string_equal(detail, "store busy: no transaction within 200 ms");
+	cf_tx_rollback(hold);
+
+	assert_int_equal(index_of_tag(f, "blocked"), -1);
+	assert_int_equal(cf_trail_submit(f->t, tagged("after"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 1);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+	assert_int_equal(stored_count(f), 2);
+}
+
+/* A job the busy writer does not take within the wait timeout is withdrawn: nothing done. */
+static void test_job_not_taken_in_time_is_withdrawn(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.late", "x", CF_OK, CF_P_NONE, NULL};
+	sub g_sub, s;
+	pthread_t g_th, th;
+	int64_t idx = -1;
+	gate g;
+
+	open_store(f, 0);
+	start_trail(f, 200, 0);
+	gate_init(&g);
+	g_sub = (sub){.t = f->t, .tag = "gate", .apply = apply_gate, .ctx = &g};
+	sub_start(&g_sub, &g_th);
+	gate_wait_entered(&g);
+	s = (sub){.t = f->t, .tag = "late", .apply = apply_work, .ctx = &w};
+	sub_start(&s, &th);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	gate_open(&g);
+	assert_int_equal(pthread_join(g_th, NULL), 0);
+	gate_destroy(&g);
+
+	assert_int_equal(s.rc, CF_EAUDIT);
+	assert_string_equal(s.err.detail, "the audit trail did not answer in time; nothing was done");
+	assert_true(s.took_ms >= 150);
+	assert_true(s.took_ms < 3000);
+	assert_int_equal(g_sub.rc, CF_OK);
+	assert_int_equal(stored_count(f), 1);
+	assert_int_equal(index_of_tag(f, "late"), -1);
+	assert_null(meta_of(f, "trail.test.late"));
+	/* the writer never saw it fail: it stays healthy, and later jobs go through */
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+	assert_int_equal(cf_trail_submit(f->t, tagged("next"), apply_work, &w, &idx, NULL), CF_OK);
+	assert_int_equal(idx, 1);
+	assert_int_equal(stored_count(f), 2);
+}
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+static cf_note_signer *new_signer(const char *name)
+{
+	cf_key *k = cf_key_new_random(cf_env_system());
+	cf_note_signer *sg = NULL;
+
+	assert_non_null(k);
+	assert_int_equal(cf_note_signer_new(name, k, &sg, NULL), CF_OK);
+	cf_key_free(k);
+	return sg;
+}
+
+static void check_note(fx *f, const char *note, const cf_note_verifier *v, int64_t want_size)
+{
+	uint8_t root[32], want_root[32];
+	char *origin = NULL;
+	int64_t size = -1;
+	cf_err err = {0};
+	cf_rc rc = cf_checkpoint_verify(note, strlen(note), v, &origin, &size, root, &err);
+
+	if (rc != CF_OK)
+		fail_msg("checkpoint does not verify: %d %s", rc, err.detail);
+	assert_string_equal(origin, ORIGIN);
+	free(origin);
+	assert_int_equal(size, want_size);
+	store_root(f, want_size, want_root);
+	assert_memory_equal(root, want_root, 32);
+}
+
+static void test_checkpoints(void **state)
+{
+	fx *f = *state;
+	cf_note_signer *sg;
+	cf_note_verifier v;
+	static char sentinel[] = "untouched";
+	char *note = sentinel, *note2 = NULL, *note3 = NULL, *vk, *vk2;
+	cf_err err = {0};
+
+	open_store(f, 0);
+	start_trail(f, 0, 60000);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cf_trail_submit(f->t, tagged("pre"), NULL, NULL, NULL, NULL), CF_OK);
+
+	/* sealed: nothing signed */
+	assert_int_equal(cf_trail_checkpoint(f->t, &note, &err), CF_ESEALED);
+	assert_int_equal(err.problem, CF_P_SEALED);
+	assert_null(note);
+	assert_null(cf_trail_verifier_key(f->t));
+
+	sg = new_signer(ORIGIN);
+	vk = cf_note_verifier_key(sg);
+	assert_non_null(vk);
+	assert_int_equal(cf_note_verifier_parse(vk, &v, NULL), CF_OK);
+	cf_trail_set_signer(f->t, sg);
+	vk2 = cf_trail_verifier_key(f->t);
+	assert_non_null(vk2);
+	assert_string_equal(vk2, vk);
+	free(vk2);
+	free(vk);
+
+	assert_int_equal(cf_trail_checkpoint(f->t, &note, &err), CF_OK);
+	assert_non_null(note);
+	check_note(f, note, &v, 3);
+	/* no new entry: the same note */
+	assert_int_equal(cf_trail_checkpoint(f->t, &note2, &err), CF_OK);
+	assert_string_equal(note2, note);
+	free(note2);
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cf_trail_submit(f->t, tagged("post"), NULL, NULL, NULL, NULL), CF_OK);
+	assert_int_equal(cf_trail_checkpoint(f->t, &note3, &err), CF_OK);
+	assert_string_not_equal(note3, note);
+	check_note(f, note3, &v, 7);
+	free(note3);
+	free(note);
+}
+
+static int64_t latest_checkpoint(fx *f, char **note)
+{
+	uint8_t root[32];
+	int64_t size = -1;
+	cf_tx *tx = NULL;
+	cf_rc rc;
+
+	*note = NULL;
+	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	rc = cf_st_checkpoint_latest(tx, &size, root, note, NULL);
+	cf_tx_rollback(tx);
+	if (rc == CF_ENOTFOUND)
+		return -1;
+	assert_int_equal(rc, CF_OK);
+	return size;
+}
+
+static void signer_and_verifier(fx *f, cf_note_verifier *v)
+{
+	char *vk;
+
+	cf_trail_set_signer(f->t, new_signer(ORIGIN));
+	vk = cf_trail_verifier_key(f->t);
+	assert_non_null(vk);
+	assert_int_equal(cf_note_verifier_parse(vk, v, NULL), CF_OK);
+	free(vk);
+}
+
+static void test_checkpoint_signed_periodically(void **state)
+{
+	fx *f = *state;
+	cf_note_verifier v;
+	char *note = NULL;
+	int64_t t0;
+
+	open_store(f, 0);
+	start_trail(f, 0, 50);
+	signer_and_verifier(f, &v);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(cf_trail_submit(f->t, tagged("p"), NULL, NULL, NULL, NULL), CF_OK);
+	/* without being asked, the writer signs the grown tree within a few intervals */
+	t0 = mono_ms();
+	while (latest_checkpoint(f, &note) != 5) {
+		free(note);
+		assert_true(mono_ms() - t0 < 3000);
+		sleep_ms(20);
+	}
+	check_note(f, note, &v, 5);
+	free(note);
+}
+
+static void test_checkpoint_signed_at_stop(void **state)
+{
+	fx *f = *state;
+	cf_note_verifier v;
+	char *note = NULL;
+
+	open_store(f, 0);
+	start_trail(f, 0, 600000); /* no periodic signing during the test */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(cf_trail_submit(f->t, tagged("sealed"), NULL, NULL, NULL, NULL), CF_OK);
+	assert_int_equal(latest_checkpoint(f, &note), -1); /* sealed: never signed */
+	signer_and_verifier(f, &v);
+	assert_int_equal(cf_trail_checkpoint(f->t, &note, NULL), CF_OK);
+	check_note(f, note, &v, 2);
+	free(note);
+	/* within the interval, growth alone does not sign */
+	assert_int_equal(cf_trail_submit(f->t, tagged("a"), NULL, NULL, NULL, NULL), CF_OK);
+	assert_int_equal(cf_trail_submit(f->t, tagged("b"), NULL, NULL, NULL, NULL), CF_OK);
+	assert_int_equal(latest_checkpoint(f, &note), 2);
+	free(note);
+	/* stop signs the whole tree */
+	cf_trail_stop(f->t);
+	f->t = NULL;
+	assert_int_equal(latest_checkpoint(f, &note), 4);
+	check_note(f, note, &v, 4);
+	free(note);
+}
+
+/* ---- stopping while requests arrive ----------------------------------------- */
+
+#define N_STOPPERS 8
+#define N_STOP_EACH 50
+
+typedef struct stop_sub {
+	cf_trail *t;
+	pthread_barrier_t *go;
+	int id;
+	int ok, eaudit, other;
+	int64_t idx[N_STOP_EACH];
+} stop_sub;
+
+static void *stop_sub_main(void *arg)
+{
+	stop_sub *s = arg;
+
+	(void)pthread_barrier_wait(s->go);
+	for (int i = 0; i < N_STOP_EACH; i++) {
+		json_t *e = json_pack("{s:s,s:i,s:i}", "action", "test.stop", "thread", s->id, "n", i);
+		int64_t idx = -1;
+		cf_rc rc = cf_trail_submit(s->t, e, NULL, NULL, &idx, NULL);
+
+		if (rc == CF_OK)
+			s->idx[s->ok++] = idx;
+		else if (rc == CF_EAUDIT)
+			s->eaudit++;
+		else
+			s->other++;
+		if (rc != CF_OK)
+			break; /* the trail is stopping: a request would not come back */
+	}
+	return NULL;
+}
+
+/*
+ * Jobs queued behind a held writer when stop is called are all processed;
+ * a submit arriving while stop drains the queue is refused with CF_EAUDIT.
+ * Every submit thread has entered cf_trail_submit before stop can free the
+ * trail: they are all queued (taken or not) when the gate opens.
+ */
+static void test_stop_with_concurrent_submits(void **state)
+{
+	fx *f = *state;
+	stop_sub s[N_STOPPERS];
+	pthread_t th[N_STOPPERS], g_th;
+	pthread_barrier_t go;
+	int ok = 0, eaudit = 0, other = 0;
+	sub g_sub;
+	gate g;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	gate_init(&g);
+	g_sub = (sub){.t = f->t, .tag = "gate", .apply = apply_gate, .ctx = &g};
+	sub_start(&g_sub, &g_th);
+	gate_wait_entered(&g);
+	assert_int_equal(pthread_barrier_init(&go, NULL, N_STOPPERS + 1), 0);
+	for (int i = 0; i < N_STOPPERS; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].t = f->t;
+		s[i].go = &go;
+		s[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, stop_sub_main, &s[i]), 0);
+	}
+	(void)pthread_barrier_wait(&go);
+	sleep_ms(300); /* each thread has its first job queued behind the gate */
+	gate_open(&g);
+	cf_trail_stop(f->t);
+	f->t = NULL;
+	for (int i = 0; i < N_STOPPERS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(pthread_join(g_th, NULL), 0);
+	pthread_barrier_destroy(&go);
+	gate_destroy(&g);
+
+	assert_int_equal(g_sub.rc, CF_OK);
+	for (int i = 0; i < N_STOPPERS; i++) {
+		ok += s[i].ok;
+		eaudit += s[i].eaudit;
+		other += s[i].other;
+		assert_true(s[i].ok >= 1); /* its first job was queued before stop */
+		for (int k = 0; k < s[i].ok; k++) {
+			json_t *e = stored_entry(f, s[i].idx[k]);
+			assert_int_equal(json_integer_value(json_object_get(e, "thread")), i);
+			assert_int_equal(json_integer_value(json_object_get(e, "n")), k);
+			json_decref(e);
+		}
+	}
+	assert_int_equal(other, 0);
+	assert_int_equal(stored_count(f), 1 + ok);
+	assert_int_equal(ok + eaudit, N_STOPPERS * N_STOP_EACH - (N_STOPPERS * N_STOP_EACH - ok - eaudit));
+}
+
+static void test_start_stop_defaults(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t b = -1, e = -1;
+
+	open_store(f, 0);
+	assert_int_equal(cf_trail_start(f->s, cf_env_system(), NULL, ORIGIN, &f->t, &err), CF_OK);
+	cf_trail_stats(f->t, &b, &e);
+	assert_int_equal(b, 0);
+	assert_int_equal(e, 0);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+	cf_trail_stop(f->t);
+	f->t = NULL;
+	cf_trail_stop(NULL);
+	assert_int_equal(stored_count(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_start_stop_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_submits_share_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_success_commits_its_work, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_denied_rolls_back_but_entry_stays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_other_failure_is_marked_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_denied_job_does_not_spoil_its_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_failure_fails_the_whole_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_failure_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_entry_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_store_times_out_then_recovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_not_taken_in_time_is_withdrawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_signed_periodically, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_signed_at_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_with_concurrent_submits, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
