@@ -87,6 +87,12 @@ typedef struct cf_member_row {
 	char *roles;        /* JSON array text */
 	bool blocked;
 	int64_t created_us;
+	/* delegated administration: where the member sits and what they manage (NULL when unset) */
+	char *domain;       /* domain of activity ("quality") */
+	char *subdivision;  /* subdivision inside the domain */
+	char *admin_level;  /* "local", "co_local" or "subdivision" (managers of domain/subdivision), else NULL */
+	char *language;     /* attribute, e.g. "fr" */
+	char *email;        /* attribute */
 } cf_member_row;
 void cf_member_row_release(cf_member_row *m);
 
@@ -322,6 +328,49 @@ cf_rc cf_st_commitment_accept(cf_tx *tx, int64_t user_id, const char *org, int64
 /* The highest version this user accepted in org; CF_ENOTFOUND when none. */
 cf_rc cf_st_commitment_accepted(cf_tx *tx, int64_t user_id, const char *org, int64_t *version,
 				int64_t *accepted_us, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Delegated administration: an organization's domains of activity
+ * ("qualities") and their subdivisions; where each member sits.
+ */
+cf_rc cf_st_domain_put(cf_tx *tx, const char *org, const char *id, const char *name, int64_t now_us,
+		       cf_err *err) CF_MUST_CHECK; /* insert or rename */
+/* {"id","name","contact_email"|null,"technical_user"|null} or CF_ENOTFOUND. */
+cf_rc cf_st_domain_get(cf_tx *tx, const char *org, const char *id, json_t **out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_domain_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK; /* ordered by id */
+cf_rc cf_st_domain_set_contact(cf_tx *tx, const char *org, const char *id, const char *email,
+			       cf_err *err) CF_MUST_CHECK;
+/* technical user by username (must be a member of org); NULL clears. */
+cf_rc cf_st_domain_set_technical(cf_tx *tx, const char *org, const char *id, const char *username,
+				 cf_err *err) CF_MUST_CHECK;
+/* Subdivisions: insert or update name and collections (JSON array text of collection names). */
+cf_rc cf_st_subdivision_put(cf_tx *tx, const char *org, const char *domain, const char *id, const char *name,
+			    const char *collections_json, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+/* {"id","domain","name","blocked","collections":[...]} or CF_ENOTFOUND. */
+cf_rc cf_st_subdivision_get(cf_tx *tx, const char *org, const char *id, json_t **out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_subdivision_list(cf_tx *tx, const char *org, const char *domain, json_t **out, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_subdivision_set_blocked(cf_tx *tx, const char *org, const char *id, bool blocked,
+				    cf_err *err) CF_MUST_CHECK;
+/*
+ * A member's place and admin level (NULLs clear them). The domain and the
+ * subdivision must exist (CF_ENOTFOUND), and the subdivision must belong
+ * to the domain (CF_EINVAL).
+ */
+cf_rc cf_st_member_set_scope(cf_tx *tx, int64_t user_id, const char *org, const char *domain,
+			     const char *subdivision, const char *admin_level, cf_err *err) CF_MUST_CHECK;
+/* Attributes; NULL keeps a value, "" clears it. */
+cf_rc cf_st_member_set_attributes(cf_tx *tx, int64_t user_id, const char *org, const char *language,
+				  const char *email, cf_err *err) CF_MUST_CHECK;
+/* Removes a membership (the user stays if they belong elsewhere). CF_ENOTFOUND when absent. */
+cf_rc cf_st_member_delete(cf_tx *tx, int64_t user_id, const char *org, cf_err *err) CF_MUST_CHECK;
+/*
+ * Members of org, optionally only those of domain and/or subdivision and
+ * whose username contains `query` (case-insensitive, NULL = all), at most
+ * limit, ordered by username: [{"username","roles","blocked","domain",
+ * "subdivision","admin_level","language","email"}] (absent values null).
+ */
+cf_rc cf_st_member_search(cf_tx *tx, const char *org, const char *domain, const char *subdivision, const char *query,
+			  size_t limit, json_t **out, cf_err *err) CF_MUST_CHECK;
 
 /*
  * Savepoints inside a write transaction: the group-commit writer runs each

@@ -68,6 +68,8 @@ static void op_release(op *o)
 static cf_rc op_deny(op *o, cf_rc rc, cf_problem p, const char *reason, cf_err *err)
 {
 	json_t *e = o->entry;
+	/* actor.role names the role whose grant allowed: a refusal has none */
+	json_object_del(json_object_get(e, "actor"), "role");
 	cf_tx_rollback(o->tx);
 	o->tx = NULL;
 	o->entry = NULL;
@@ -122,9 +124,34 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 	json_t *role;
 	cf_rc rc;
 
-	if (!cf_name_valid(coll_name))
-		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
-	rc = vault_load_collection(o->tx, o->org, coll_name, &o->coll, err);
+	if (o->shared) {
+		/*
+		 * Another organization's token: without any agreement between the two, the
+		 * answer is the same whatever the path names; with one, an unknown collection
+		 * is refused like an uncovered one. Nothing of the provider's schema leaks.
+		 */
+		json_t *any = NULL;
+		rc = cf_st_agreement_list(o->tx, o->org, o->r->who.org, NULL, NULL, &any, err);
+		if (rc != CF_OK)
+			return rc;
+		if (json_array_size(any) == 0) {
+			json_decref(any);
+			return op_deny(o, CF_EDENIED, CF_P_WRONG_ORGANIZATION,
+				       "the token acts for another organization and no agreement exists between them", err);
+		}
+		json_decref(any);
+		if (!cf_name_valid(coll_name) || vault_load_collection(o->tx, o->org, coll_name, &o->coll, NULL) != CF_OK) {
+			char reason[200];
+			(void)snprintf(reason, sizeof(reason), "no agreement lets '%s' read collection '%.64s' of '%s'",
+				       o->r->who.org, cf_name_valid(coll_name) ? coll_name : "?", o->org);
+			return op_deny(o, CF_EDENIED, CF_P_NO_AGREEMENT, reason, err);
+		}
+		rc = CF_OK;
+	} else {
+		if (!cf_name_valid(coll_name))
+			return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
+		rc = vault_load_collection(o->tx, o->org, coll_name, &o->coll, err);
+	}
 	if (rc == CF_ENOTFOUND)
 		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
 	if (rc != CF_OK)
