@@ -13,6 +13,7 @@
 #include "audit/note.h"
 #include "audit/verify.h"
 #include "http/http.h"
+#include "policy/admin.h"
 #include "store/store.h"
 #include "vault/vault.h"
 
@@ -35,7 +36,9 @@ static void usage(FILE *f)
 		   "Vault (on the data directory):\n"
 		   "  init      create a vault: keys, development certificate, administrator\n"
 		   "  serve     run the HTTPS daemon\n"
-		   "  routes    print the daemon's route table\n\n"
+		   "  routes    print the daemon's route table\n"
+		   "  roles     print the delegated-administration table (who may do what)\n"
+		   "  audit verify  check the audit trail of a data directory offline\n\n"
 		   "Client commands (HTTPS client of the daemon):\n");
 	cf_cli_usage(f);
 	fprintf(f, "\nEvery command takes --help. Exit codes: 0 ok, 1 refused by the server, 2 usage error,\n"
@@ -387,6 +390,31 @@ out:
 	return rc;
 }
 
+/* `coffre roles`: the delegated-administration table (docs/roles.md is its --markdown output). */
+static int cmd_roles(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		printf("usage: coffre roles [--json | --markdown]\n\n"
+		       "Prints who may do what in delegated administration: every operation and the\n"
+		       "scope each manager level gets (the table the daemon enforces).\n");
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
+		json_t *t = cf_admin_table_json();
+		char *s = json_dumps(t, JSON_INDENT(2));
+		puts(s ? s : "[]");
+		free(s);
+		json_decref(t);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--markdown") != 0) {
+		fprintf(stderr, "coffre roles: unknown option '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	cf_admin_table_markdown(stdout);
+	return 0;
+}
+
 static int cmd_routes(int argc, char **argv)
 {
 	json_t *r = cf_http_routes_json();
@@ -437,6 +465,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
+	if (strcmp(argv[1], "roles") == 0)
+		return cmd_roles(argc - 1, argv + 1);
 	if (strcmp(argv[1], "audit") == 0 && argc > 2 && strcmp(argv[2], "verify") == 0)
 		return cmd_audit_verify(argc - 2, argv + 2);
 	rc = cf_cli_dispatch(argc - 1, argv + 1);

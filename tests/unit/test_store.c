@@ -6,9 +6,12 @@
  * being append-only in SQL too, streaming scans over a large trail, lists
  * by organization and subject, sharing agreements (a revocation final in
  * SQL too, the access cap counted atomically, list filters), confidentiality
- * commitments and their acceptances, rollback, savepoints (including a
- * transaction SQLite rolled back by itself), and bounded waits under
- * contention.
+ * commitments and their acceptances, delegated administration (domains
+ * with their contact and technical user, subdivisions that never change
+ * domain, members' place, admin level and attributes, membership removal,
+ * the member search with literal '%' and '_'), rollback, savepoints
+ * (including a transaction SQLite rolled back by itself), and bounded
+ * waits under contention.
  *
  * Each test works in its own mkdtemp directory, removed afterwards. The
  * test opens the database files with sqlite3 directly where it must look
@@ -2991,6 +2994,725 @@ static void test_commitment_acceptances(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- delegated administration: domains, subdivisions, member scope ----- */
+
+/* A string of n copies of c (n < cap). */
+static void fill(char *buf, size_t cap, char c, size_t n)
+{
+	assert_true(n < cap);
+	memset(buf, c, n);
+	buf[n] = '\0';
+}
+
+static void make_member(fx *f, int64_t user_id, const char *org)
+{
+	cf_tx *tx = begin(f, true);
+
+	OK(cf_st_member_insert(tx, user_id, org, "[]", f->clock, E_));
+	commit(tx);
+}
+
+static void test_domains(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	json_t *j = (json_t *)0x1;
+	char big[300];
+	int64_t alice, bob;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	alice = make_user(f, "alice");
+	bob = make_user(f, "bob");
+	(void)make_user(f, "carol");
+	make_member(f, alice, "o1");
+	make_member(f, bob, "o2");
+
+	tx = begin(f, true);
+	OK(cf_st_domain_put(tx, "o1", "social", "Action sociale", 10, E_));
+	OK(cf_st_domain_put(tx, "o1", "civil", "\xc3\x89tat civil", 20, E_));
+	OK(cf_st_domain_put(tx, "o2", "social", "Another org's domain", 30, E_));
+	OK(cf_st_domain_get(tx, "o1", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Action sociale\",\"technical_user\":null}");
+	json_decref(j);
+	OK(cf_st_domain_list(tx, "o1", &j, E_));
+	assert_json(j, "[{\"contact_email\":null,\"id\":\"civil\",\"name\":\"\xc3\x89tat civil\",\"technical_user\":null},"
+		       "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Action sociale\",\"technical_user\":null}]");
+	json_decref(j);
+
+	/* Rename: the same row, name changed, creation time kept. */
+	OK(cf_st_domain_put(tx, "o1", "social", "Solidarit\xc3\xa9s", 99, E_));
+	OK(cf_st_domain_get(tx, "o1", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Solidarit\xc3\xa9s\",\"technical_user\":null}");
+	json_decref(j);
+
+	/* Contact: set, replace, clear. */
+	OK(cf_st_domain_set_contact(tx, "o1", "social", "social@mairie.example", E_));
+	OK(cf_st_domain_get(tx, "o1", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":\"social@mairie.example\",\"id\":\"social\",\"name\":\"Solidarit\xc3\xa9s\","
+		       "\"technical_user\":null}");
+	json_decref(j);
+	OK(cf_st_domain_set_contact(tx, "o1", "social", "accueil@mairie.example", E_));
+	OK(cf_st_domain_set_contact(tx, "o1", "civil", "civil@mairie.example", E_));
+	OK(cf_st_domain_set_contact(tx, "o1", "civil", NULL, E_));
+
+	/* Technical user: a member of the org, by username; NULL clears. */
+	OK(cf_st_domain_set_technical(tx, "o1", "social", "alice", E_));
+	OK(cf_st_domain_list(tx, "o1", &j, E_));
+	assert_json(j, "[{\"contact_email\":null,\"id\":\"civil\",\"name\":\"\xc3\x89tat civil\",\"technical_user\":null},"
+		       "{\"contact_email\":\"accueil@mairie.example\",\"id\":\"social\",\"name\":\"Solidarit\xc3\xa9s\","
+		       "\"technical_user\":\"alice\"}]");
+	json_decref(j);
+	/* Not a member of o1 (bob is in o2), no membership at all (carol), unknown username. */
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "social", "bob", &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_null(strstr(err.detail, "bob"));
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "social", "carol", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "social", "nobody", &err), CF_ENOTFOUND);
+	assert_null(strstr(err.detail, "nobody"));
+	/* The refusals changed nothing. */
+	OK(cf_st_domain_get(tx, "o1", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":\"accueil@mairie.example\",\"id\":\"social\",\"name\":\"Solidarit\xc3\xa9s\","
+		       "\"technical_user\":\"alice\"}");
+	json_decref(j);
+	OK(cf_st_domain_set_technical(tx, "o2", "social", "bob", E_));
+	OK(cf_st_domain_set_technical(tx, "o1", "social", NULL, E_));
+	OK(cf_st_domain_get(tx, "o1", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":\"accueil@mairie.example\",\"id\":\"social\",\"name\":\"Solidarit\xc3\xa9s\","
+		       "\"technical_user\":null}");
+	json_decref(j);
+	OK(cf_st_domain_get(tx, "o2", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Another org's domain\",\"technical_user\":\"bob\"}");
+	json_decref(j);
+
+	/* Missing objects. */
+	j = (json_t *)0x1;
+	assert_int_equal(cf_st_domain_get(tx, "o1", "nope", &j, &err), CF_ENOTFOUND);
+	assert_null(j);
+	assert_int_equal(cf_st_domain_get(tx, "o9", "social", &j, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_put(tx, "o9", "social", "x", 1, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_set_contact(tx, "o1", "nope", "a@b.example", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_set_contact(tx, "o2", "civil", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "nope", "alice", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "nope", NULL, &err), CF_ENOTFOUND);
+	OK(cf_st_domain_list(tx, "o9", &j, E_));
+	assert_json(j, "[]");
+	json_decref(j);
+
+	/* Refused arguments: ids 1..64 bytes, names 1..200 bytes of UTF-8, emails 1..254. */
+	assert_int_equal(cf_st_domain_put(tx, "o1", "", "x", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_put(tx, "o1", NULL, "x", 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_MISSING_KEY);
+	assert_int_equal(cf_st_domain_put(tx, "", "d", "x", 1, &err), CF_EINVAL);
+	fill(big, sizeof(big), 'd', 65);
+	assert_int_equal(cf_st_domain_put(tx, "o1", big, "x", 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	fill(big, sizeof(big), 'd', 64);
+	OK(cf_st_domain_put(tx, "o1", big, "x", 1, E_));
+	assert_int_equal(cf_st_domain_put(tx, "o1", "d\xff", "x", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_put(tx, "o1", "d", "", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_put(tx, "o1", "d", NULL, 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_put(tx, "o1", "d", "caf\xc3(", 1, &err), CF_EINVAL);
+	fill(big, sizeof(big), 'n', 201);
+	assert_int_equal(cf_st_domain_put(tx, "o1", "d", big, 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	fill(big, sizeof(big), 'n', 200);
+	OK(cf_st_domain_put(tx, "o1", "d", big, 1, E_));
+	assert_int_equal(cf_st_domain_set_contact(tx, "o1", "d", "", &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_set_contact(tx, "o1", "d", "a\xc0@b", &err), CF_EINVAL);
+	fill(big, sizeof(big), 'e', 255);
+	assert_int_equal(cf_st_domain_set_contact(tx, "o1", "d", big, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	fill(big, sizeof(big), 'e', 254);
+	OK(cf_st_domain_set_contact(tx, "o1", "d", big, E_));
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "d", "", &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_set_contact(tx, NULL, "d", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_set_technical(tx, "o1", "", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_get(tx, "o1", "", &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_get(tx, "o1", "d", NULL, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_domain_list(tx, "", &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_domain_list(tx, "o1", NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Writes are refused in a read transaction; reads work. */
+	tx = begin(f, false);
+	assert_int_equal(cf_st_domain_put(tx, "o1", "x", "x", 1, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_domain_set_contact(tx, "o1", "social", NULL, &err), CF_EINTERNAL);
+	OK(cf_st_domain_list(tx, "o2", &j, E_));
+	assert_int_equal(json_array_size(j), 1);
+	json_decref(j);
+	commit(tx);
+
+	/* Behind the store's back: creation time kept by the rename, the technical user stored by id. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT created_us FROM domains WHERE org = 'o1' AND id = 'social'"), 10);
+	assert_int_equal(raw_int(db, "SELECT technical_user FROM domains WHERE org = 'o2' AND id = 'social'"), bob);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM domains"), 5);
+	sqlite3_close(db);
+}
+
+static void test_subdivisions(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	json_t *j = (json_t *)0x1;
+	char big[300], coll[128];
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	OK(cf_st_domain_put(tx, "o1", "social", "Social", 1, E_));
+	OK(cf_st_domain_put(tx, "o1", "civil", "Civil", 1, E_));
+	OK(cf_st_domain_put(tx, "o2", "social", "Social", 1, E_));
+
+	OK(cf_st_subdivision_put(tx, "o1", "social", "ccas", "CCAS", "[ \"aides\", \"dossiers\" ]", 10, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "social", "creche", "Cr\xc3\xa8" "che", "[]", 20, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "civil", "accueil", "Accueil", "[\"actes\"]", 30, E_));
+	/* Another organization may reuse an id. */
+	OK(cf_st_subdivision_put(tx, "o2", "social", "ccas", "Other CCAS", "[]", 40, E_));
+
+	OK(cf_st_subdivision_get(tx, "o1", "ccas", &j, E_));
+	assert_json(j, "{\"blocked\":false,\"collections\":[\"aides\",\"dossiers\"],\"domain\":\"social\",\"id\":\"ccas\","
+		       "\"name\":\"CCAS\"}");
+	json_decref(j);
+
+	/* Lists: by domain, whole organization (NULL), unknown domain. */
+	OK(cf_st_subdivision_list(tx, "o1", "social", &j, E_));
+	assert_json(j, "[{\"blocked\":false,\"collections\":[\"aides\",\"dossiers\"],\"domain\":\"social\",\"id\":\"ccas\","
+		       "\"name\":\"CCAS\"},"
+		       "{\"blocked\":false,\"collections\":[],\"domain\":\"social\",\"id\":\"creche\","
+		       "\"name\":\"Cr\xc3\xa8" "che\"}]");
+	json_decref(j);
+	OK(cf_st_subdivision_list(tx, "o1", NULL, &j, E_));
+	assert_int_equal(json_array_size(j), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "id")), "accueil");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "id")), "ccas");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 2), "id")), "creche");
+	json_decref(j);
+	OK(cf_st_subdivision_list(tx, "o1", "civil", &j, E_));
+	assert_json(j, "[{\"blocked\":false,\"collections\":[\"actes\"],\"domain\":\"civil\",\"id\":\"accueil\","
+		       "\"name\":\"Accueil\"}]");
+	json_decref(j);
+	OK(cf_st_subdivision_list(tx, "o1", "nope", &j, E_));
+	assert_json(j, "[]");
+	json_decref(j);
+	OK(cf_st_subdivision_list(tx, "o2", NULL, &j, E_));
+	assert_json(j, "[{\"blocked\":false,\"collections\":[],\"domain\":\"social\",\"id\":\"ccas\",\"name\":\"Other CCAS\"}]");
+	json_decref(j);
+
+	/* Blocked: set, kept by a later put, cleared. */
+	OK(cf_st_subdivision_set_blocked(tx, "o1", "ccas", true, E_));
+	OK(cf_st_subdivision_set_blocked(tx, "o1", "ccas", true, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "social", "ccas", "CCAS renamed", "[\"aides\"]", 50, E_));
+	OK(cf_st_subdivision_get(tx, "o1", "ccas", &j, E_));
+	assert_json(j, "{\"blocked\":true,\"collections\":[\"aides\"],\"domain\":\"social\",\"id\":\"ccas\","
+		       "\"name\":\"CCAS renamed\"}");
+	json_decref(j);
+	OK(cf_st_subdivision_get(tx, "o2", "ccas", &j, E_)); /* the other org's is untouched */
+	assert_json(j, "{\"blocked\":false,\"collections\":[],\"domain\":\"social\",\"id\":\"ccas\",\"name\":\"Other CCAS\"}");
+	json_decref(j);
+	OK(cf_st_subdivision_set_blocked(tx, "o1", "ccas", false, E_));
+	OK(cf_st_subdivision_get(tx, "o1", "ccas", &j, E_));
+	assert_false(json_is_true(json_object_get(j, "blocked")));
+	json_decref(j);
+	assert_int_equal(cf_st_subdivision_set_blocked(tx, "o1", "nope", true, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subdivision_set_blocked(tx, "o2", "accueil", true, &err), CF_ENOTFOUND);
+
+	/* A subdivision in an unknown domain or organization. */
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "nope", "s1", "S", "[]", 60, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_subdivision_put(tx, "o2", "civil", "s1", "S", "[]", 60, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subdivision_put(tx, "o9", "social", "s1", "S", "[]", 60, &err), CF_ENOTFOUND);
+	/* Moving an id to another domain of the organization is refused, and changes nothing. */
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "civil", "ccas", "Moved", "[]", 60, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_INVALID_VALUE);
+	assert_non_null(strstr(err.detail, "cannot move"));
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "nope", "ccas", "Moved", "[]", 60, &err), CF_EINVAL);
+	OK(cf_st_subdivision_get(tx, "o1", "ccas", &j, E_));
+	assert_json(j, "{\"blocked\":false,\"collections\":[\"aides\"],\"domain\":\"social\",\"id\":\"ccas\","
+		       "\"name\":\"CCAS renamed\"}");
+	json_decref(j);
+
+	/* Missing objects and refused arguments. */
+	j = (json_t *)0x1;
+	assert_int_equal(cf_st_subdivision_get(tx, "o1", "nope", &j, &err), CF_ENOTFOUND);
+	assert_null(j);
+	assert_int_equal(cf_st_subdivision_get(tx, "o9", "ccas", &j, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subdivision_get(tx, "o1", "", &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_get(tx, "o1", "ccas", NULL, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_subdivision_list(tx, "o1", "", &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_list(tx, NULL, NULL, &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_list(tx, "o1", NULL, NULL, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "", "S", "[]", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s\xfe", "S", "[]", 1, &err), CF_EINVAL);
+	fill(big, sizeof(big), 's', 65);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", big, "S", "[]", 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "", "s1", "S", "[]", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "", "[]", 1, &err), CF_EINVAL);
+	fill(big, sizeof(big), 'n', 201);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", big, "[]", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", NULL, 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", "", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", "{}", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", "[1]", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", "[\"\"]", 1, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", "[\"a\",", 1, &err), CF_EINVAL);
+	/* Collection names: 1..64 bytes each. */
+	memcpy(coll, "[\"", 2);
+	fill(coll + 2, sizeof(coll) - 2, 'c', 65);
+	memcpy(coll + 67, "\"]", 3);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", coll, 1, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	memcpy(coll + 66, "\"]", 3);
+	OK(cf_st_subdivision_put(tx, "o1", "social", "s1", "S", coll, 1, E_));
+	OK(cf_st_subdivision_get(tx, "o1", "s1", &j, E_));
+	assert_int_equal(json_string_length(json_array_get(json_object_get(j, "collections"), 0)), 64);
+	json_decref(j);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_subdivision_put(tx, "o1", "social", "s2", "S", "[]", 1, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_subdivision_set_blocked(tx, "o1", "ccas", true, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Behind the store's back: stored compact, creation time kept, the domain fixed in SQL too. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT created_us FROM subdivisions WHERE org = 'o1' AND id = 'ccas'"), 10);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM subdivisions WHERE org = 'o1' AND id = 'ccas'"
+				     " AND collections = '[\"aides\"]'"),
+			 1);
+	assert_int_not_equal(raw_exec(db, "UPDATE subdivisions SET domain = 'civil' WHERE org = 'o1' AND id = 'ccas'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "cannot move"));
+	assert_int_not_equal(raw_exec(db, "UPDATE subdivisions SET blocked = 2 WHERE org = 'o1' AND id = 'ccas'"),
+			     SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Two orgs; in o1 domains social (subdivisions ccas, creche) and civil (accueil); in o2 domain social (ccas). */
+static void make_places(fx *f)
+{
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	OK(cf_st_domain_put(tx, "o1", "social", "Social", 1, E_));
+	OK(cf_st_domain_put(tx, "o1", "civil", "Civil", 1, E_));
+	OK(cf_st_domain_put(tx, "o2", "social", "Social", 1, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "social", "ccas", "CCAS", "[]", 1, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "social", "creche", "Creche", "[]", 1, E_));
+	OK(cf_st_subdivision_put(tx, "o1", "civil", "accueil", "Accueil", "[]", 1, E_));
+	OK(cf_st_subdivision_put(tx, "o2", "social", "ccas", "CCAS", "[]", 1, E_));
+	commit(tx);
+}
+
+/* Asserts the member's five new columns (NULL expected = unset). */
+static void assert_place(cf_tx *tx, int64_t user_id, const char *org, const char *domain, const char *subdivision,
+			 const char *level, const char *language, const char *email)
+{
+	const char *want[5] = {domain, subdivision, level, language, email};
+	cf_member_row m;
+	const char *got[5];
+	size_t i;
+
+	OK(cf_st_member_get(tx, user_id, org, &m, E_));
+	got[0] = m.domain;
+	got[1] = m.subdivision;
+	got[2] = m.admin_level;
+	got[3] = m.language;
+	got[4] = m.email;
+	for (i = 0; i < 5; i++) {
+		if (want[i] == NULL)
+			assert_null(got[i]);
+		else
+			assert_string_equal(got[i], want[i]);
+	}
+	cf_member_row_release(&m);
+	assert_null(m.domain);
+	assert_null(m.email);
+}
+
+static void test_member_scope(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_member_row m;
+	json_t *j = NULL;
+	int64_t alice, bob;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_places(f);
+	alice = make_user(f, "alice");
+	bob = make_user(f, "bob");
+	make_member(f, alice, "o1");
+	make_member(f, bob, "o1");
+
+	tx = begin(f, true);
+	/* A new member sits nowhere; the existing columns are as before. */
+	OK(cf_st_member_get(tx, alice, "o1", &m, E_));
+	assert_string_equal(m.org, "o1");
+	assert_string_equal(m.roles, "[]");
+	assert_null(m.domain);
+	assert_null(m.subdivision);
+	assert_null(m.admin_level);
+	assert_null(m.language);
+	assert_null(m.email);
+	cf_member_row_release(&m);
+
+	/* Domain only, then subdivision, then each admin level. */
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, NULL, E_));
+	assert_place(tx, alice, "o1", "social", NULL, NULL, NULL, NULL);
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", "ccas", NULL, E_));
+	assert_place(tx, alice, "o1", "social", "ccas", NULL, NULL, NULL);
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", "ccas", "subdivision", E_));
+	assert_place(tx, alice, "o1", "social", "ccas", "subdivision", NULL, NULL);
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, "local", E_));
+	assert_place(tx, alice, "o1", "social", NULL, "local", NULL, NULL);
+	OK(cf_st_member_set_scope(tx, alice, "o1", "civil", "accueil", "co_local", E_));
+	assert_place(tx, alice, "o1", "civil", "accueil", "co_local", NULL, NULL);
+	OK(cf_st_member_set_scope(tx, bob, "o1", "social", "creche", NULL, E_));
+	/* Clear everything. */
+	OK(cf_st_member_set_scope(tx, alice, "o1", NULL, NULL, NULL, E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, NULL, NULL);
+	assert_place(tx, bob, "o1", "social", "creche", NULL, NULL, NULL);
+
+	/* The list keeps its shape. */
+	OK(cf_st_member_list(tx, "o1", &j, E_));
+	assert_json(j, "[{\"blocked\":false,\"created_us\":1700000000000000,\"roles\":[],\"username\":\"alice\"},"
+		       "{\"blocked\":false,\"created_us\":1700000000000000,\"roles\":[],\"username\":\"bob\"}]");
+	json_decref(j);
+
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", "ccas", "subdivision", E_));
+	/* Refused: a subdivision of another domain, or without its domain. */
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "civil", "ccas", NULL, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_INVALID_VALUE);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", "accueil", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", NULL, "ccas", NULL, &err), CF_EINVAL);
+	/* Refused: admin levels without what they manage, unknown levels. */
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, "subdivision", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", NULL, NULL, "subdivision", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", NULL, NULL, "local", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", NULL, NULL, "co_local", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, "admin", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, "LOCAL", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", NULL, "", &err), CF_EINVAL);
+	/* Missing objects: domain, subdivision (also one of another org), membership. */
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "nope", NULL, NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "nope", NULL, "local", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", "nope", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o2", "social", "ccas", NULL, &err), CF_ENOTFOUND);
+	assert_non_null(strstr(err.detail, "membership"));
+	assert_int_equal(cf_st_member_set_scope(tx, 999, "o1", "social", NULL, NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o9", NULL, NULL, NULL, &err), CF_ENOTFOUND);
+	/* Refused ids. */
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "", NULL, NULL, NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "", NULL, NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", "social", "", NULL, &err), CF_EINVAL);
+	/* None of the refusals changed anything. */
+	assert_place(tx, alice, "o1", "social", "ccas", "subdivision", NULL, NULL);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_member_set_scope(tx, alice, "o1", NULL, NULL, NULL, &err), CF_EINTERNAL);
+	assert_place(tx, alice, "o1", "social", "ccas", "subdivision", NULL, NULL);
+	commit(tx);
+
+	/* Behind the store's back, SQL keeps the same rules (foreign keys are off on this connection). */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE members SET admin_level = 'boss' WHERE user_id = 1"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE members SET subdivision = NULL WHERE user_id = 1"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE members SET domain = NULL, subdivision = NULL, admin_level = 'local'"
+					  " WHERE user_id = 1"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE members SET domain = NULL, admin_level = NULL WHERE user_id = 1"),
+			     SQLITE_OK);
+	assert_int_equal(raw_exec(db, "PRAGMA foreign_keys = ON"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE members SET domain = 'gone', subdivision = NULL, admin_level = NULL"
+					  " WHERE user_id = 1"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM members WHERE user_id = 1 AND subdivision = 'ccas'"), 1);
+	sqlite3_close(db);
+}
+
+static void test_member_attributes(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	char big[300];
+	int64_t alice;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	alice = make_user(f, "alice");
+	make_member(f, alice, "o1");
+	make_member(f, alice, "o2");
+
+	tx = begin(f, true);
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "fr", "alice@mairie.example", E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, "fr", "alice@mairie.example");
+	assert_place(tx, alice, "o2", NULL, NULL, NULL, NULL, NULL); /* per membership */
+	/* NULL keeps a value. */
+	OK(cf_st_member_set_attributes(tx, alice, "o1", NULL, "a.martin@mairie.example", E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, "fr", "a.martin@mairie.example");
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "fr-BE", NULL, E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, "fr-BE", "a.martin@mairie.example");
+	OK(cf_st_member_set_attributes(tx, alice, "o1", NULL, NULL, E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, "fr-BE", "a.martin@mairie.example");
+	/* "" clears it. */
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "", NULL, E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, NULL, "a.martin@mairie.example");
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "en", "", E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, "en", NULL);
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "", "", E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, NULL, NULL);
+
+	/* Limits: language 16 bytes of letters, digits and '-'; email 254 bytes of UTF-8. */
+	fill(big, sizeof(big), 'a', 16);
+	OK(cf_st_member_set_attributes(tx, alice, "o1", big, NULL, E_));
+	fill(big, sizeof(big), 'a', 17);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", big, NULL, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", "fr_FR", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", "fr FR", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", "fr\xc3\xa9", NULL, &err), CF_EINVAL);
+	fill(big, sizeof(big), 'e', 254);
+	OK(cf_st_member_set_attributes(tx, alice, "o1", NULL, big, E_));
+	fill(big, sizeof(big), 'e', 255);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", NULL, big, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", NULL, "a\xff@b", &err), CF_EINVAL);
+	OK(cf_st_member_set_attributes(tx, alice, "o1", NULL, "\xc3\xa9lise@mairie.example", E_));
+	/* A refused pair changes neither value. */
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", "de", "a\xff@b", &err), CF_EINVAL);
+	fill(big, sizeof(big), 'a', 16);
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, big, "\xc3\xa9lise@mairie.example");
+	/* Missing membership, bad org. */
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o9", "fr", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_set_attributes(tx, 999, "o1", NULL, NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "", "fr", NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, NULL, "fr", NULL, &err), CF_EINVAL);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_member_set_attributes(tx, alice, "o1", "fr", NULL, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+static void test_member_delete(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	cf_member_row m;
+	cf_user_row u;
+	json_t *j = NULL;
+	int64_t alice, bob;
+	cf_tx *tx;
+
+	make_places(f);
+	alice = make_user(f, "alice");
+	bob = make_user(f, "bob");
+	make_member(f, alice, "o1");
+	make_member(f, alice, "o2");
+	make_member(f, bob, "o1");
+
+	tx = begin(f, true);
+	OK(cf_st_member_set_scope(tx, alice, "o1", "social", "ccas", "subdivision", E_));
+	OK(cf_st_member_set_attributes(tx, alice, "o1", "fr", "alice@example.org", E_));
+	OK(cf_st_domain_set_technical(tx, "o1", "social", "alice", E_));
+	OK(cf_st_domain_set_technical(tx, "o1", "civil", "bob", E_));
+	OK(cf_st_domain_set_technical(tx, "o2", "social", "alice", E_));
+
+	OK(cf_st_member_delete(tx, alice, "o1", E_));
+	assert_int_equal(cf_st_member_get(tx, alice, "o1", &m, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_delete(tx, alice, "o1", &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	/* The user and their other membership stay. */
+	OK(cf_st_user_get_by_id(tx, alice, &u, E_));
+	assert_string_equal(u.username, "alice");
+	cf_user_row_release(&u);
+	OK(cf_st_member_get(tx, alice, "o2", &m, E_));
+	cf_member_row_release(&m);
+	/* The domains of o1 lose her as technical user; bob's and o2's are untouched. */
+	OK(cf_st_domain_list(tx, "o1", &j, E_));
+	assert_json(j, "[{\"contact_email\":null,\"id\":\"civil\",\"name\":\"Civil\",\"technical_user\":\"bob\"},"
+		       "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Social\",\"technical_user\":null}]");
+	json_decref(j);
+	OK(cf_st_domain_get(tx, "o2", "social", &j, E_));
+	assert_json(j, "{\"contact_email\":null,\"id\":\"social\",\"name\":\"Social\",\"technical_user\":\"alice\"}");
+	json_decref(j);
+	OK(cf_st_member_list(tx, "o1", &j, E_));
+	assert_int_equal(json_array_size(j), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "username")), "bob");
+	json_decref(j);
+	/* She can join again, with a fresh (empty) place. */
+	OK(cf_st_member_insert(tx, alice, "o1", "[\"clerk\"]", 5, E_));
+	assert_place(tx, alice, "o1", NULL, NULL, NULL, NULL, NULL);
+
+	assert_int_equal(cf_st_member_delete(tx, 999, "o1", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_delete(tx, bob, "o2", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_member_delete(tx, bob, "", &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_delete(tx, bob, NULL, &err), CF_EINVAL);
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_member_delete(tx, bob, "o1", &err), CF_EINTERNAL);
+	commit(tx);
+	tx = begin(f, false);
+	OK(cf_st_member_get(tx, bob, "o1", &m, E_));
+	cf_member_row_release(&m);
+	commit(tx);
+}
+
+/* The usernames of a search answer, comma-separated, into buf. */
+static void search_names(cf_tx *tx, const char *org, const char *domain, const char *subdivision, const char *query,
+			 size_t limit, char *buf, size_t cap)
+{
+	json_t *j = NULL, *e;
+	size_t i, used = 0;
+
+	OK(cf_st_member_search(tx, org, domain, subdivision, query, limit, &j, E_));
+	buf[0] = '\0';
+	json_array_foreach(j, i, e) {
+		const char *name = json_string_value(json_object_get(e, "username"));
+
+		assert_non_null(name);
+		assert_int_equal(cf_snprintf(buf + used, cap - used, "%s%s", i > 0 ? "," : "", name), CF_OK);
+		used += strlen(buf + used);
+	}
+	json_decref(j);
+}
+
+static void test_member_search(void **state)
+{
+	static const char *const users[] = {"alice", "Bob", "a%b", "a_b", "axb", "AXB_admin", "zed"};
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t ids[CF_ARRAY_LEN(users)];
+	json_t *j = (json_t *)0x1;
+	char names[256], big[300];
+	size_t i;
+	cf_tx *tx;
+
+	make_places(f);
+	for (i = 0; i < CF_ARRAY_LEN(users); i++) {
+		ids[i] = make_user(f, users[i]);
+		make_member(f, ids[i], "o1");
+	}
+	make_member(f, ids[0], "o2");
+	tx = begin(f, true);
+	OK(cf_st_member_set_scope(tx, ids[0], "o1", "social", "ccas", "subdivision", E_)); /* alice */
+	OK(cf_st_member_set_scope(tx, ids[1], "o1", "social", "creche", NULL, E_));         /* Bob */
+	OK(cf_st_member_set_scope(tx, ids[2], "o1", "social", NULL, "local", E_));          /* a%b */
+	OK(cf_st_member_set_scope(tx, ids[3], "o1", "civil", "accueil", NULL, E_));         /* a_b */
+	OK(cf_st_member_set_scope(tx, ids[5], "o1", "social", "ccas", NULL, E_));           /* AXB_admin */
+	OK(cf_st_member_set_scope(tx, ids[0], "o2", "social", "ccas", NULL, E_));
+	OK(cf_st_member_set_attributes(tx, ids[0], "o1", "fr", "alice@example.org", E_));
+	OK(cf_st_member_update(tx, ids[1], "o1", "[\"clerk\"]", 1, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	/* No filter: everyone, ordered by username (binary order), full shape. */
+	search_names(tx, "o1", NULL, NULL, NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,Bob,a%b,a_b,alice,axb,zed");
+	OK(cf_st_member_search(tx, "o1", "social", "ccas", NULL, 10, &j, E_));
+	assert_json(j, "[{\"admin_level\":null,\"blocked\":false,\"domain\":\"social\",\"email\":null,\"language\":null,"
+		       "\"roles\":[],\"subdivision\":\"ccas\",\"username\":\"AXB_admin\"},"
+		       "{\"admin_level\":\"subdivision\",\"blocked\":false,\"domain\":\"social\","
+		       "\"email\":\"alice@example.org\",\"language\":\"fr\",\"roles\":[],\"subdivision\":\"ccas\","
+		       "\"username\":\"alice\"}]");
+	json_decref(j);
+	OK(cf_st_member_search(tx, "o1", NULL, NULL, "zed", 10, &j, E_));
+	assert_json(j, "[{\"admin_level\":null,\"blocked\":false,\"domain\":null,\"email\":null,\"language\":null,"
+		       "\"roles\":[],\"subdivision\":null,\"username\":\"zed\"}]");
+	json_decref(j);
+	OK(cf_st_member_search(tx, "o1", NULL, NULL, "bob", 10, &j, E_));
+	assert_json(j, "[{\"admin_level\":null,\"blocked\":true,\"domain\":\"social\",\"email\":null,\"language\":null,"
+		       "\"roles\":[\"clerk\"],\"subdivision\":\"creche\",\"username\":\"Bob\"}]");
+	json_decref(j);
+
+	/* By domain, by subdivision, both (AND), a subdivision outside the domain. */
+	search_names(tx, "o1", "social", NULL, NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,Bob,a%b,alice");
+	search_names(tx, "o1", "civil", NULL, NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "a_b");
+	search_names(tx, "o1", NULL, "ccas", NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,alice");
+	search_names(tx, "o1", "social", "creche", NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "Bob");
+	search_names(tx, "o1", "civil", "ccas", NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "");
+	search_names(tx, "o1", "nope", NULL, NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "");
+	/* Per organization. */
+	search_names(tx, "o2", NULL, "ccas", NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "alice");
+	search_names(tx, "o9", NULL, NULL, NULL, 1000, names, sizeof(names));
+	assert_string_equal(names, "");
+
+	/* Query: a case-insensitive substring; '%' and '_' are plain characters. */
+	search_names(tx, "o1", NULL, NULL, "XB", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,axb");
+	search_names(tx, "o1", NULL, NULL, "a", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,a%b,a_b,alice,axb");
+	search_names(tx, "o1", NULL, NULL, "LIC", 1000, names, sizeof(names));
+	assert_string_equal(names, "alice");
+	search_names(tx, "o1", NULL, NULL, "%", 1000, names, sizeof(names));
+	assert_string_equal(names, "a%b");
+	search_names(tx, "o1", NULL, NULL, "_", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,a_b");
+	search_names(tx, "o1", NULL, NULL, "a_b", 1000, names, sizeof(names));
+	assert_string_equal(names, "a_b");
+	search_names(tx, "o1", NULL, NULL, "a%", 1000, names, sizeof(names));
+	assert_string_equal(names, "a%b");
+	search_names(tx, "o1", NULL, NULL, "%%", 1000, names, sizeof(names));
+	assert_string_equal(names, "");
+	search_names(tx, "o1", NULL, NULL, "_admin", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin");
+	search_names(tx, "o1", NULL, NULL, "", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,Bob,a%b,a_b,alice,axb,zed");
+	search_names(tx, "o1", NULL, NULL, "nobody", 1000, names, sizeof(names));
+	assert_string_equal(names, "");
+	/* All filters at once. */
+	search_names(tx, "o1", "social", "ccas", "ALI", 1000, names, sizeof(names));
+	assert_string_equal(names, "alice");
+	search_names(tx, "o1", "social", NULL, "b", 1000, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,Bob,a%b");
+
+	/* Limit: the first ones in order; 0 answers nothing; at most 1000. */
+	search_names(tx, "o1", NULL, NULL, NULL, 2, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,Bob");
+	search_names(tx, "o1", NULL, NULL, "a", 3, names, sizeof(names));
+	assert_string_equal(names, "AXB_admin,a%b,a_b");
+	search_names(tx, "o1", NULL, NULL, NULL, 0, names, sizeof(names));
+	assert_string_equal(names, "");
+	j = (json_t *)0x1;
+	assert_int_equal(cf_st_member_search(tx, "o1", NULL, NULL, NULL, 1001, &j, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_INVALID_VALUE);
+	assert_null(j);
+	assert_int_equal(cf_st_member_search(tx, "o1", NULL, NULL, NULL, SIZE_MAX, &j, &err), CF_EINVAL);
+
+	/* Refused arguments. */
+	assert_int_equal(cf_st_member_search(tx, "", NULL, NULL, NULL, 10, &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_search(tx, NULL, NULL, NULL, NULL, 10, &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_search(tx, "o1", "", NULL, NULL, 10, &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_member_search(tx, "o1", NULL, "", NULL, 10, &j, &err), CF_EINVAL);
+	fill(big, sizeof(big), 'q', 257);
+	assert_int_equal(cf_st_member_search(tx, "o1", NULL, NULL, big, 10, &j, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_null(strstr(err.detail, "qqq"));
+	assert_int_equal(cf_st_member_search(tx, "o1", NULL, NULL, NULL, 10, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
 /* ---- savepoints -------------------------------------------------------- */
 
 static bool org_exists(fx *f, const char *id)
@@ -3217,6 +3939,12 @@ int main(void)
 		T(test_agreement_list),
 		T(test_commitments),
 		T(test_commitment_acceptances),
+		T(test_domains),
+		T(test_subdivisions),
+		T(test_member_scope),
+		T(test_member_attributes),
+		T(test_member_delete),
+		T(test_member_search),
 		T(test_savepoint_release_and_rollback_to),
 		T(test_savepoint_failed_statement_then_rollback_to),
 		T(test_savepoint_refused),

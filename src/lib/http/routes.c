@@ -26,6 +26,8 @@ typedef struct hctx {
 
 typedef cf_rc (*handler_fn)(hctx *h, json_t **answer, int *status, cf_err *err);
 
+static const char *Q(hctx *h, const char *name);
+
 typedef struct route {
 	const char *method;
 	const char *path;
@@ -95,7 +97,10 @@ static cf_rc h_user_add(hctx *h, json_t **a, int *st, cf_err *err)
 	*st = 201;
 	return cf_vault_user_add(V, R, P(0), h->body, a, err);
 }
-static cf_rc h_user_list(hctx *h, json_t **a, int *st, cf_err *err) { return cf_vault_user_list(V, R, P(0), a, err); }
+static cf_rc h_user_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_user_list(V, R, P(0), Q(h, "domain"), Q(h, "subdivision"), Q(h, "q"), a, err);
+}
 static cf_rc h_user_get(hctx *h, json_t **a, int *st, cf_err *err)
 {
 	return cf_vault_user_get(V, R, P(0), P(1), a, err);
@@ -246,6 +251,40 @@ static cf_rc h_agreement_revoke(hctx *h, json_t **a, int *st, cf_err *err)
 {
 	return cf_vault_agreement_set_status(V, R, P(0), "revoked", a, err);
 }
+static cf_rc h_user_delete(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 204;
+	return cf_vault_user_delete(V, R, P(0), P(1), err);
+}
+static cf_rc h_domain_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_domain_put(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_domain_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_domain_list(V, R, P(0), a, err);
+}
+static cf_rc h_domain_contact(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_domain_contact(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_domain_technical(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_domain_technical(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_subdivision_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_subdivision_put(V, R, P(0), P(1), P(2), h->body, a, err);
+}
+static cf_rc h_manager_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_manager_put(V, R, P(0), P(1), P(2), h->body, a, err);
+}
+static cf_rc h_manager_remove(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 204;
+	return cf_vault_manager_remove(V, R, P(0), P(1), P(2), err);
+}
 static cf_rc h_report_flows(hctx *h, json_t **a, int *st, cf_err *err)
 {
 	return cf_vault_report_flows(V, R, Q(h, "from"), Q(h, "to"), a, err);
@@ -282,6 +321,15 @@ static const route routes[] = {
 	{"GET", "/v1/orgs/{org}/users", h_user_list, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/users/{username}", h_user_get, R_AUTH | R_UNSEALED},
 	{"PATCH", "/v1/orgs/{org}/users/{username}", h_user_patch, R_AUTH | R_BODY | R_UNSEALED},
+	{"DELETE", "/v1/orgs/{org}/users/{username}", h_user_delete, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/domains", h_domain_list, R_AUTH | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/domains/{domain}", h_domain_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/domains/{domain}/contact", h_domain_contact, R_AUTH | R_BODY | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/domains/{domain}/technical-user", h_domain_technical, R_AUTH | R_BODY | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision}", h_subdivision_put,
+	 R_AUTH | R_BODY | R_UNSEALED},
+	{"PUT", "/v1/orgs/{org}/domains/{domain}/managers/{username}", h_manager_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"DELETE", "/v1/orgs/{org}/domains/{domain}/managers/{username}", h_manager_remove, R_AUTH | R_UNSEALED},
 	{"POST", "/v1/orgs/{org}/api-keys", h_apikey_create, R_AUTH | R_BODY | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/api-keys", h_apikey_list, R_AUTH | R_UNSEALED},
 	{"DELETE", "/v1/orgs/{org}/api-keys/{id}", h_apikey_revoke, R_AUTH | R_UNSEALED},

@@ -104,9 +104,12 @@ bool cf_admin_allowed(const cf_admin_actor *a, cf_admin_op op, const cf_admin_ta
 	if (sc == NO)
 		return refuse(reason, size, "%s is not allowed to a %s manager", table[op].name,
 			      cf_admin_level_name(a->level));
-	if (t->user_id != 0 && t->user_id == a->user_id)
+	/* looking someone up (oneself included) changes nothing: only scope applies to a search */
+	if (op != CF_OP_USER_SEARCH && t->user_id != 0 && t->user_id == a->user_id)
 		return refuse(reason, size, "nobody changes their own rights or status");
-	if (t->user_id != 0 && t->level != CF_ADM_NONE && t->level >= a->level)
+	/* managers act on managers below them; main security managers also on each other */
+	if (op != CF_OP_USER_SEARCH && t->user_id != 0 && t->level != CF_ADM_NONE && t->level >= a->level &&
+	    a->level != CF_ADM_MAIN)
 		return refuse(reason, size, "a %s manager cannot act on a %s manager", cf_admin_level_name(a->level),
 			      cf_admin_level_name(t->level));
 	switch (sc) {
@@ -145,7 +148,8 @@ void cf_admin_table_markdown(FILE *f)
 	fprintf(f, "# Delegated administration: who may do what\n\n"
 		   "Generated from the table in `src/lib/policy/admin.c` (`coffre roles --markdown`);\n"
 		   "a test checks that this file matches it. Beyond the table: nobody acts on\n"
-		   "themselves; nobody acts on a manager of their own level or above; roles\n"
+		   "themselves; a manager acts only on managers below their own level (main\n"
+		   "security managers also on each other); roles\n"
 		   "`security_manager`, `auditor` and `dpo` are assigned by the main security\n"
 		   "manager only; every act, allowed or refused, is an audit entry.\n\n"
 		   "| operation | what | main security manager | local manager | co-local manager | subdivision manager |\n"

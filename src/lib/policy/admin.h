@@ -54,9 +54,9 @@ typedef struct cf_admin_target {
 } cf_admin_target;
 
 /*
- * Decides. Rules beyond the table: nobody acts on themselves; nobody acts
- * on a user whose level is equal to or above their own (except the main
- * security manager, whose equals are other security managers: refused too);
+ * Decides. Rules beyond the table: nobody acts on themselves; a manager
+ * acts only on users whose level is below their own (main security
+ * managers also act on each other);
  * a domain-scoped actor acts only inside their domain, a subdivision
  * manager only inside their subdivision. On refusal, reason says why
  * (names only ids and levels).

@@ -297,19 +297,6 @@ cf_rc cf_st_user_get_by_id(cf_tx *tx, int64_t id, cf_user_row *out, cf_err *err)
 	return user_get(tx, STI_USER_GET_BY_ID, NULL, id, out, err);
 }
 
-/* Runs an UPDATE/DELETE that must touch a row: CF_ENOTFOUND when none matched. */
-static cf_rc exec_one(cf_tx *tx, sqlite3_stmt *st, int src, const char *what, cf_err *err)
-{
-	cf_rc rc;
-
-	if (src != SQLITE_OK)
-		return cf_sti_fail(tx->s, src, what, err);
-	rc = cf_sti_exec(tx->s, st, what, err);
-	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
-		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such %s", what);
-	return rc;
-}
-
 cf_rc cf_st_user_set_login_state(cf_tx *tx, int64_t id, int failed_logins, int64_t locked_until_us, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -324,7 +311,7 @@ cf_rc cf_st_user_set_login_state(cf_tx *tx, int64_t id, int failed_logins, int64
 	cf_sti_bind_int(st, &src, 1, id);
 	cf_sti_bind_int(st, &src, 2, failed_logins);
 	cf_sti_bind_int(st, &src, 3, locked_until_us);
-	rc = exec_one(tx, st, src, "user", err);
+	rc = cf_sti_exec_one(tx, st, src, "user", err);
 	cf_sti_done(st);
 	return rc;
 }
@@ -346,7 +333,7 @@ cf_rc cf_st_user_set_password(cf_tx *tx, int64_t id, const char *pwhash, cf_err 
 		return rc;
 	cf_sti_bind_int(st, &src, 1, id);
 	cf_sti_bind_text(st, &src, 2, pwhash);
-	rc = exec_one(tx, st, src, "user", err);
+	rc = cf_sti_exec_one(tx, st, src, "user", err);
 	cf_sti_done(st);
 	return rc;
 }
@@ -430,6 +417,11 @@ void cf_member_row_release(cf_member_row *m)
 		return;
 	free(m->org);
 	free(m->roles);
+	free(m->domain);
+	free(m->subdivision);
+	free(m->admin_level);
+	free(m->language);
+	free(m->email);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -490,6 +482,16 @@ cf_rc cf_st_member_get(cf_tx *tx, int64_t user_id, const char *org, cf_member_ro
 	rc = cf_sti_col_dup(st, 1, false, &out->org, err);
 	if (rc == CF_OK)
 		rc = cf_sti_col_dup(st, 2, false, &out->roles, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 5, true, &out->domain, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 6, true, &out->subdivision, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 7, true, &out->admin_level, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 8, true, &out->language, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 9, true, &out->email, err);
 	out->blocked = sqlite3_column_int64(st, 3) != 0;
 	out->created_us = sqlite3_column_int64(st, 4);
 out:
@@ -519,7 +521,7 @@ cf_rc cf_st_member_update(cf_tx *tx, int64_t user_id, const char *org, const cha
 	cf_sti_bind_text(st, &src, 2, org);
 	cf_sti_bind_text(st, &src, 3, roles);
 	cf_sti_bind_int(st, &src, 4, blocked < 0 ? -1 : (blocked > 0 ? 1 : 0));
-	rc = exec_one(tx, st, src, "membership", err);
+	rc = cf_sti_exec_one(tx, st, src, "membership", err);
 out:
 	cf_sti_done(st);
 	free(roles);
@@ -672,7 +674,7 @@ cf_rc cf_st_token_delete(cf_tx *tx, const char *hash, cf_err *err)
 	if (rc != CF_OK)
 		return rc;
 	cf_sti_bind_text(st, &src, 1, hash);
-	rc = exec_one(tx, st, src, "token", err);
+	rc = cf_sti_exec_one(tx, st, src, "token", err);
 	cf_sti_done(st);
 	return rc;
 }
@@ -798,7 +800,7 @@ cf_rc cf_st_apikey_revoke(cf_tx *tx, const char *org, const char *id, cf_err *er
 		return rc;
 	cf_sti_bind_text(st, &src, 1, org);
 	cf_sti_bind_text(st, &src, 2, id);
-	rc = exec_one(tx, st, src, "API key", err);
+	rc = cf_sti_exec_one(tx, st, src, "API key", err);
 	cf_sti_done(st);
 	return rc;
 }

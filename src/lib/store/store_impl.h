@@ -37,6 +37,10 @@ typedef enum cf_sti_id {
 	STI_MEMBER_GET,
 	STI_MEMBER_UPDATE,
 	STI_MEMBER_LIST,
+	STI_MEMBER_SEARCH,
+	STI_MEMBER_SET_SCOPE,
+	STI_MEMBER_SET_ATTRIBUTES,
+	STI_MEMBER_DELETE,
 	STI_TOKEN_INSERT,
 	STI_TOKEN_GET,
 	STI_TOKEN_DELETE,
@@ -93,6 +97,18 @@ typedef enum cf_sti_id {
 	STI_COMMITMENT_CURRENT,
 	STI_COMMITMENT_ACCEPT,
 	STI_COMMITMENT_ACCEPTED,
+	STI_DOMAIN_PUT,
+	STI_DOMAIN_GET,
+	STI_DOMAIN_LIST,
+	STI_DOMAIN_SET_CONTACT,
+	STI_DOMAIN_SET_TECHNICAL,
+	STI_DOMAIN_MEMBER_ID,
+	STI_DOMAIN_CLEAR_TECHNICAL,
+	STI_SUBDIVISION_PUT,
+	STI_SUBDIVISION_GET,
+	STI_SUBDIVISION_LIST,
+	STI_SUBDIVISION_SET_BLOCKED,
+	STI_SUBDIVISION_DOMAIN,
 	STI__COUNT
 } cf_sti_id;
 
@@ -161,6 +177,12 @@ cf_rc cf_sti_exec(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) 
 /* Steps to the first row: CF_OK with a row, CF_ENOTFOUND when none. */
 cf_rc cf_sti_row(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) CF_MUST_CHECK;
 
+/*
+ * Steps an UPDATE/DELETE that must touch a row: CF_ENOTFOUND ("no such
+ * <what>") when none matched. src is the binders' result, checked first.
+ */
+cf_rc cf_sti_exec_one(cf_tx *tx, sqlite3_stmt *st, int src, const char *what, cf_err *err) CF_MUST_CHECK;
+
 /* Steps an INSERT ... RETURNING to its row: no row is a store failure, not "not found". */
 cf_rc cf_sti_returning(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *err) CF_MUST_CHECK;
 
@@ -176,6 +198,11 @@ cf_rc cf_sti_col_blob(sqlite3_stmt *st, int i, uint8_t **out, size_t *len, cf_er
 /* Argument checks: NULL, empty (unless allowed) and over-long strings are refused. */
 cf_rc cf_sti_check_str(const char *v, const char *what, size_t max, bool allow_empty, cf_err *err) CF_MUST_CHECK;
 #define cf_sti_check_id(v, what, err) cf_sti_check_str((v), (what), CF_ID_MAX, false, (err))
+/*
+ * cf_sti_check_str (non-empty) and valid UTF-8: for text that lists hand
+ * out inside JSON, refused when stored rather than when listed.
+ */
+cf_rc cf_sti_check_text(const char *v, const char *what, size_t max, cf_err *err) CF_MUST_CHECK;
 /*
  * JSON text that must parse (strict, duplicate keys refused) to `type`
  * (JSON_ARRAY or JSON_OBJECT); for roles, an array of non-empty strings.

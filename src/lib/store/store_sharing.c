@@ -25,28 +25,7 @@ static const char *const statuses[] = {"active", "suspended", "revoked"};
 /* ---- argument checks ---- */
 
 /* Text the lists hand out inside JSON must be UTF-8: refused now, not when listed. */
-static cf_rc check_text(const char *v, const char *what, size_t max, cf_err *err)
-{
-	json_t *probe;
-	cf_rc rc;
-
-	rc = cf_sti_check_str(v, what, max, false, err);
-	if (rc != CF_OK)
-		return rc;
-	probe = json_string(v);
-	if (probe != NULL) {
-		json_decref(probe);
-		return CF_OK;
-	}
-	/* json_string fails for invalid UTF-8 and for lack of memory; the unchecked variant tells them apart. */
-	probe = json_string_nocheck(v);
-	if (probe == NULL)
-		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-	json_decref(probe);
-	return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: %s is not UTF-8 text", what);
-}
-
-#define check_id_text(v, what, err) check_text((v), (what), CF_ID_MAX, (err))
+#define check_id_text(v, what, err) cf_sti_check_text((v), (what), CF_ID_MAX, (err))
 
 /* The shape YYYY-MM-DD only; whether it is a real date, and the order of the two, is the vault's check. */
 static cf_rc check_date(const char *v, const char *what, cf_err *err)
@@ -135,7 +114,7 @@ static cf_rc check_agreement(const cf_agreement_row *a, char **fields, char **ca
 	if (rc == CF_OK && strcmp(*purposes, "[]") == 0)
 		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: an agreement names at least one purpose");
 	if (rc == CF_OK)
-		rc = check_text(a->legal_basis, "agreement legal basis", LEGAL_BASIS_MAX, err);
+		rc = cf_sti_check_text(a->legal_basis, "agreement legal basis", LEGAL_BASIS_MAX, err);
 	if (rc == CF_OK)
 		rc = check_date(a->valid_from, "agreement valid_from", err);
 	if (rc == CF_OK)
@@ -504,7 +483,7 @@ cf_rc cf_st_commitment_put(cf_tx *tx, const char *org, const char *text, int64_t
 		*version_out = 0;
 	rc = cf_sti_check_id(org, "organization id", err);
 	if (rc == CF_OK)
-		rc = check_text(text, "commitment text", COMMITMENT_TEXT_MAX, err);
+		rc = cf_sti_check_text(text, "commitment text", COMMITMENT_TEXT_MAX, err);
 	if (rc != CF_OK)
 		return rc;
 	rc = cf_sti_stmt(tx, STI_COMMITMENT_PUT, &st, err);

@@ -38,15 +38,65 @@ const char cf_sti_schema_main_v1[] =
 	"  created_us INTEGER NOT NULL"
 	") STRICT;"
 
+	/*
+	 * Delegated administration: an organization's domains of activity and
+	 * their subdivisions. A subdivision id is unique in its organization and
+	 * stays in the domain it was created in (a trigger refuses the move), so
+	 * a member placed in a subdivision of a domain stays inside that domain.
+	 */
+	"CREATE TABLE main.domains ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  contact_email TEXT NULL,"
+	"  technical_user INTEGER NULL REFERENCES users(id),"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.domains_by_technical_user ON domains(technical_user);"
+
+	"CREATE TABLE main.subdivisions ("
+	"  org TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),"
+	"  collections TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, id),"
+	"  FOREIGN KEY (org, domain) REFERENCES domains(org, id)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX main.subdivisions_by_domain ON subdivisions(org, domain, id);"
+	"CREATE TRIGGER main.subdivisions_domain_fixed BEFORE UPDATE OF domain ON subdivisions"
+	"  WHEN NEW.domain IS NOT OLD.domain"
+	"  BEGIN SELECT RAISE(ABORT, 'a subdivision cannot move to another domain'); END;"
+
+	/*
+	 * A member's place (domain, subdivision) and admin level are checked in
+	 * SQL as far as a row can be: a subdivision needs a domain, a subdivision
+	 * manager a subdivision, a local or co-local manager a domain.
+	 */
 	"CREATE TABLE main.members ("
 	"  user_id INTEGER NOT NULL REFERENCES users(id),"
 	"  org TEXT NOT NULL REFERENCES orgs(id),"
 	"  roles TEXT NOT NULL,"
 	"  blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),"
 	"  created_us INTEGER NOT NULL,"
-	"  PRIMARY KEY (user_id, org)"
+	"  domain TEXT NULL,"
+	"  subdivision TEXT NULL,"
+	"  admin_level TEXT NULL CHECK (admin_level IN ('local', 'co_local', 'subdivision')),"
+	"  language TEXT NULL,"
+	"  email TEXT NULL,"
+	"  PRIMARY KEY (user_id, org),"
+	"  FOREIGN KEY (org, domain) REFERENCES domains(org, id),"
+	"  FOREIGN KEY (org, subdivision) REFERENCES subdivisions(org, id),"
+	"  CHECK (subdivision IS NULL OR domain IS NOT NULL),"
+	"  CHECK (admin_level IS NOT 'subdivision' OR subdivision IS NOT NULL),"
+	"  CHECK (admin_level IS NULL OR admin_level = 'subdivision' OR domain IS NOT NULL)"
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX main.members_by_org ON members(org);"
+	"CREATE INDEX main.members_by_domain ON members(org, domain);"
+	"CREATE INDEX main.members_by_subdivision ON members(org, subdivision);"
 
 	"CREATE TABLE main.tokens ("
 	"  hash TEXT NOT NULL PRIMARY KEY,"
@@ -309,14 +359,31 @@ const char *const cf_sti_sql[STI__COUNT] = {
 
 	[STI_MEMBER_INSERT] = "INSERT INTO main.members (user_id, org, roles, blocked, created_us)"
 			      " VALUES (?1, ?2, ?3, 0, ?4)",
-	[STI_MEMBER_GET] = "SELECT user_id, org, roles, blocked, created_us FROM main.members"
-			   " WHERE user_id = ?1 AND org = ?2",
+	[STI_MEMBER_GET] = "SELECT user_id, org, roles, blocked, created_us, domain, subdivision, admin_level,"
+			   " language, email FROM main.members WHERE user_id = ?1 AND org = ?2",
 	[STI_MEMBER_UPDATE] = "UPDATE main.members SET roles = coalesce(?3, roles),"
 			      " blocked = CASE WHEN ?4 < 0 THEN blocked ELSE ?4 END"
 			      " WHERE user_id = ?1 AND org = ?2",
 	[STI_MEMBER_LIST] = "SELECT u.username, m.roles, m.blocked, m.created_us"
 			    " FROM main.members AS m JOIN main.users AS u ON u.id = m.user_id"
 			    " WHERE m.org = ?1 ORDER BY u.username",
+
+	/* Absent filters are NULL; the org equality leads, on the members_by_org index. */
+	[STI_MEMBER_SEARCH] = "SELECT u.username, m.roles, m.blocked, m.domain, m.subdivision, m.admin_level,"
+			      " m.language, m.email"
+			      " FROM main.members AS m JOIN main.users AS u ON u.id = m.user_id"
+			      " WHERE m.org = ?1 AND (?2 IS NULL OR m.domain = ?2)"
+			      " AND (?3 IS NULL OR m.subdivision = ?3)"
+			      " AND (?4 IS NULL OR instr(lower(u.username), lower(?4)) > 0)"
+			      " ORDER BY u.username LIMIT ?5",
+	[STI_MEMBER_SET_SCOPE] = "UPDATE main.members SET domain = ?3, subdivision = ?4, admin_level = ?5"
+				 " WHERE user_id = ?1 AND org = ?2",
+	/* NULL keeps a value, '' clears it. */
+	[STI_MEMBER_SET_ATTRIBUTES] = "UPDATE main.members"
+				      " SET language = CASE WHEN ?3 IS NULL THEN language ELSE nullif(?3, '') END,"
+				      " email = CASE WHEN ?4 IS NULL THEN email ELSE nullif(?4, '') END"
+				      " WHERE user_id = ?1 AND org = ?2",
+	[STI_MEMBER_DELETE] = "DELETE FROM main.members WHERE user_id = ?1 AND org = ?2",
 
 	[STI_TOKEN_INSERT] = "INSERT INTO main.tokens (hash, user_id, org, method, created_us, expires_us)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -455,4 +522,36 @@ const char *const cf_sti_sql[STI__COUNT] = {
 				  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, org, version) DO NOTHING",
 	[STI_COMMITMENT_ACCEPTED] = "SELECT version, accepted_us FROM main.commitment_acceptances"
 				    " WHERE user_id = ?1 AND org = ?2 ORDER BY version DESC LIMIT 1",
+
+	[STI_DOMAIN_PUT] = "INSERT INTO main.domains (org, id, name, created_us) VALUES (?1, ?2, ?3, ?4)"
+			   " ON CONFLICT (org, id) DO UPDATE SET name = excluded.name",
+	[STI_DOMAIN_GET] = "SELECT d.id, d.name, d.contact_email, u.username"
+			   " FROM main.domains AS d LEFT JOIN main.users AS u ON u.id = d.technical_user"
+			   " WHERE d.org = ?1 AND d.id = ?2",
+	[STI_DOMAIN_LIST] = "SELECT d.id, d.name, d.contact_email, u.username"
+			    " FROM main.domains AS d LEFT JOIN main.users AS u ON u.id = d.technical_user"
+			    " WHERE d.org = ?1 ORDER BY d.id",
+	[STI_DOMAIN_SET_CONTACT] = "UPDATE main.domains SET contact_email = ?3 WHERE org = ?1 AND id = ?2",
+	[STI_DOMAIN_SET_TECHNICAL] = "UPDATE main.domains SET technical_user = ?3 WHERE org = ?1 AND id = ?2",
+	/* The technical user of a domain is a member of its organization, found by username. */
+	[STI_DOMAIN_MEMBER_ID] = "SELECT u.id FROM main.users AS u JOIN main.members AS m ON m.user_id = u.id"
+				 " WHERE u.username = ?2 AND m.org = ?1",
+	/* A membership that ends takes its technical-user roles in that organization with it. */
+	[STI_DOMAIN_CLEAR_TECHNICAL] = "UPDATE main.domains SET technical_user = NULL"
+				       " WHERE org = ?1 AND technical_user = ?2",
+	/*
+	 * Insert, or rename and set collections of the subdivision in the same
+	 * domain: the DO UPDATE's WHERE leaves a subdivision of another domain
+	 * untouched (no change: the caller reports the refused move).
+	 */
+	[STI_SUBDIVISION_PUT] = "INSERT INTO main.subdivisions (org, id, domain, name, blocked, collections,"
+				" created_us) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6)"
+				" ON CONFLICT (org, id) DO UPDATE SET name = excluded.name,"
+				" collections = excluded.collections WHERE subdivisions.domain = excluded.domain",
+	[STI_SUBDIVISION_GET] = "SELECT id, domain, name, blocked, collections FROM main.subdivisions"
+				" WHERE org = ?1 AND id = ?2",
+	[STI_SUBDIVISION_LIST] = "SELECT id, domain, name, blocked, collections FROM main.subdivisions"
+				 " WHERE org = ?1 AND (?2 IS NULL OR domain = ?2) ORDER BY id",
+	[STI_SUBDIVISION_SET_BLOCKED] = "UPDATE main.subdivisions SET blocked = ?3 WHERE org = ?1 AND id = ?2",
+	[STI_SUBDIVISION_DOMAIN] = "SELECT domain FROM main.subdivisions WHERE org = ?1 AND id = ?2",
 };

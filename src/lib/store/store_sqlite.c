@@ -117,6 +117,18 @@ cf_rc cf_sti_returning(cf_store *s, sqlite3_stmt *st, const char *what, cf_err *
 	return cf_sti_fail(s, src, what, err);
 }
 
+cf_rc cf_sti_exec_one(cf_tx *tx, sqlite3_stmt *st, int src, const char *what, cf_err *err)
+{
+	cf_rc rc;
+
+	if (src != SQLITE_OK)
+		return cf_sti_fail(tx->s, src, what, err);
+	rc = cf_sti_exec(tx->s, st, what, err);
+	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
+		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such %s", what);
+	return rc;
+}
+
 cf_rc cf_sti_col_text(sqlite3_stmt *st, int i, const char **out, cf_err *err)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -204,6 +216,27 @@ cf_rc cf_sti_check_str(const char *v, const char *what, size_t max, bool allow_e
 	if (n > max)
 		return cf_err_set(err, CF_EINVAL, CF_P_TOO_LONG, "store: %s is longer than %zu bytes", what, max);
 	return CF_OK;
+}
+
+cf_rc cf_sti_check_text(const char *v, const char *what, size_t max, cf_err *err)
+{
+	json_t *probe;
+	cf_rc rc;
+
+	rc = cf_sti_check_str(v, what, max, false, err);
+	if (rc != CF_OK)
+		return rc;
+	probe = json_string(v);
+	if (probe != NULL) {
+		json_decref(probe);
+		return CF_OK;
+	}
+	/* json_string fails for invalid UTF-8 and for lack of memory; the unchecked variant tells them apart. */
+	probe = json_string_nocheck(v);
+	if (probe == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	json_decref(probe);
+	return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: %s is not UTF-8 text", what);
 }
 
 cf_rc cf_sti_check_json(const char *v, const char *what, json_type type, bool strings_only, cf_err *err)

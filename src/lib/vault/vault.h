@@ -81,7 +81,25 @@ cf_rc cf_vault_org_list(cf_vault *v, cf_request *r, json_t **answer, cf_err *err
 cf_rc cf_vault_org_get(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_user_add(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
 			cf_err *err) CF_MUST_CHECK;
-cf_rc cf_vault_user_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+/* Search within the caller's scope (domain/subdivision managers are held to theirs); filters optional. */
+cf_rc cf_vault_user_list(cf_vault *v, cf_request *r, const char *org, const char *domain, const char *subdivision,
+			 const char *query, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_user_delete(cf_vault *v, cf_request *r, const char *org, const char *username, cf_err *err) CF_MUST_CHECK;
+
+/* Delegated administration (policy/admin.h decides): domains, subdivisions, their managers. */
+cf_rc cf_vault_domain_put(cf_vault *v, cf_request *r, const char *org, const char *domain, json_t *body,
+			  json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_domain_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_domain_contact(cf_vault *v, cf_request *r, const char *org, const char *domain, json_t *body,
+			      json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_domain_technical(cf_vault *v, cf_request *r, const char *org, const char *domain, json_t *body,
+				json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_subdivision_put(cf_vault *v, cf_request *r, const char *org, const char *domain, const char *sub,
+			       json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_manager_put(cf_vault *v, cf_request *r, const char *org, const char *domain, const char *username,
+			   json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_manager_remove(cf_vault *v, cf_request *r, const char *org, const char *domain, const char *username,
+			      cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_user_get(cf_vault *v, cf_request *r, const char *org, const char *username, json_t **answer,
 			cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const char *username, json_t *body,

@@ -131,7 +131,7 @@ static cf_rc check_read(cf_vault *v, cf_request *r, const char *org, bool need_s
 }
 
 /* Roles: a non-empty array of distinct labels, none of them an instance role. */
-static cf_rc check_roles(json_t *roles, cf_err *err)
+cf_rc vault_check_roles(json_t *roles, cf_err *err)
 {
 	size_t i, j;
 	json_t *a, *b;
@@ -161,7 +161,7 @@ static cf_rc check_roles(json_t *roles, cf_err *err)
 }
 
 /* Runs tx-bound work then the audit entry in the same transaction. */
-static cf_rc finish(cf_tx *tx, json_t *entry, cf_rc rc, cf_err *err)
+cf_rc vault_finish(cf_tx *tx, json_t *entry, cf_rc rc, cf_err *err)
 {
 	if (rc != CF_OK) {
 		cf_tx_rollback(tx);
@@ -208,7 +208,7 @@ cf_rc cf_vault_org_create(cf_vault *v, cf_request *r, json_t *body, json_t **ans
 		cf_err_set(err, CF_EEXIST, CF_P_CONFLICT, "organization '%s' already exists", id);
 	if (rc == CF_OK)
 		rc = vault_org_keys_create(v, tx, id, err);
-	rc = finish(tx, entry, rc, err);
+	rc = vault_finish(tx, entry, rc, err);
 	if (rc == CF_OK)
 		*answer = json_pack("{s:s, s:s}", "id", id, "name", name);
 	return rc;
@@ -258,117 +258,8 @@ cf_rc cf_vault_org_get(cf_vault *v, cf_request *r, const char *org, json_t **ans
 	return rc;
 }
 
-static json_t *member_json(const char *username, const char *org, const char *roles_text, bool blocked)
-{
-	json_t *roles = json_loads(roles_text, 0, NULL);
-	return json_pack("{s:s, s:s, s:o, s:b}", "username", username, "org", org, "roles",
-			 roles ? roles : json_array(), "blocked", blocked);
-}
-
-cf_rc cf_vault_user_add(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer, cf_err *err)
-{
-	const char *username = NULL, *password = NULL;
-	json_t *roles = NULL, *entry = vault_entry(v, r, "user.create");
-	char hash[CF_PWHASH_STR_LEN] = "";
-	char *roles_text = NULL;
-	cf_user_row u = {0};
-	cf_tx *tx = NULL;
-	int64_t uid = 0, now = cf_now_us(v->env);
-	cf_rc rc;
-
-	*answer = NULL;
-	cf_audit_set_resource(entry, org, NULL, NULL, NULL);
-	rc = vault_check_org(v, r, org, true, true, entry, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_json_unpack(err, "user", body, "{s:s, s?:s, s:o}", "username", &username, "password", &password,
-			    "roles", &roles);
-	if (rc != CF_OK || (rc = check_roles(roles, err)) != CF_OK)
-		goto out;
-	if (!vault_username_valid(username)) {
-		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "username: 1 to 64 of [a-z0-9._@-]");
-		goto out;
-	}
-	cf_audit_set(entry, "target", username);
-	if (r->who.is_admin &&
-	    (json_array_size(roles) != 1 || strcmp(json_string_value(json_array_get(roles, 0)), CF_ROLE_SECURITY_MANAGER) != 0)) {
-		rc = vault_deny(v, entry, CF_EDENIED, CF_P_FORBIDDEN,
-				"the instance administrator only appoints security managers", err);
-		entry = NULL;
-		goto out;
-	}
-	if (password != NULL) {
-		size_t n = strlen(password);
-		if (n < MIN_PASSWORD || n > MAX_PASSWORD) {
-			rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "password: %d to %d characters", MIN_PASSWORD,
-					MAX_PASSWORD);
-			goto out;
-		}
-		if ((rc = cf_password_hash(password, n, hash)) != CF_OK) {
-			rc = cf_err_set(err, rc, CF_P_INTERNAL, "cannot hash the password");
-			goto out;
-		}
-	}
-	roles_text = cf_json_dump_canonical(roles);
-	if (roles_text == NULL) {
-		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
-		goto out;
-	}
-	rc = cf_store_begin(v->store, true, &tx, err);
-	if (rc != CF_OK)
-		goto out;
-	rc = cf_st_user_get(tx, username, &u, err);
-	if (rc == CF_OK) {
-		uid = u.id;
-		if (password != NULL)
-			rc = cf_err_set(err, CF_EEXIST, CF_P_CONFLICT,
-					"user '%s' exists; omit the password to add a membership", username);
-	} else if (rc == CF_ENOTFOUND) {
-		if (password == NULL)
-			rc = cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "password: required for a new user");
-		else
-			rc = cf_st_user_insert(tx, username, hash, "[]", now, &uid, err);
-	}
-	if (rc == CF_OK) {
-		rc = cf_st_member_insert(tx, uid, org, roles_text, now, err);
-		if (rc == CF_EEXIST)
-			cf_err_set(err, CF_EEXIST, CF_P_CONFLICT, "'%s' is already a member of '%s'", username, org);
-	}
-	rc = finish(tx, entry, rc, err);
-	entry = NULL;
-	if (rc == CF_OK)
-		*answer = member_json(username, org, roles_text, false);
-out:
-	cf_wipe(hash, sizeof(hash));
-	free(roles_text);
-	cf_user_row_release(&u);
-	json_decref(entry);
-	return rc;
-}
-
-cf_rc cf_vault_user_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err)
-{
-	json_t *list = NULL;
-	cf_tx *tx = NULL;
-	cf_rc rc;
-
-	*answer = NULL;
-	rc = check_read(v, r, org, true, false, "user.list", err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_store_begin(v->store, false, &tx, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_st_member_list(tx, org, &list, err);
-	cf_tx_rollback(tx);
-	if (rc == CF_OK)
-		*answer = json_pack("{s:o}", "users", public_list(list));
-	return rc;
-}
-
-/* Reads a member of org by username; CF_ENOTFOUND names the user, not whether they exist elsewhere. */
-static cf_rc get_member(cf_tx *tx, const char *org, const char *username, cf_user_row *u, cf_member_row *m,
-			cf_err *err)
+cf_rc vault_get_member(cf_tx *tx, const char *org, const char *username, cf_user_row *u, cf_member_row *m,
+		       cf_err *err)
 {
 	cf_rc rc;
 	if (!vault_username_valid(username))
@@ -378,93 +269,6 @@ static cf_rc get_member(cf_tx *tx, const char *org, const char *username, cf_use
 		rc = cf_st_member_get(tx, u->id, org, m, err);
 	if (rc == CF_ENOTFOUND)
 		return cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such user in this organization");
-	return rc;
-}
-
-cf_rc cf_vault_user_get(cf_vault *v, cf_request *r, const char *org, const char *username, json_t **answer,
-			cf_err *err)
-{
-	cf_user_row u = {0};
-	cf_member_row m = {0};
-	cf_tx *tx = NULL;
-	cf_rc rc;
-
-	*answer = NULL;
-	rc = check_read(v, r, org, true, false, "user.read", err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_store_begin(v->store, false, &tx, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = get_member(tx, org, username, &u, &m, err);
-	cf_tx_rollback(tx);
-	if (rc == CF_OK)
-		*answer = member_json(username, org, m.roles, m.blocked);
-	cf_user_row_release(&u);
-	cf_member_row_release(&m);
-	return rc;
-}
-
-cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const char *username, json_t *body,
-			  json_t **answer, cf_err *err)
-{
-	json_t *roles = NULL, *blocked = NULL, *entry = vault_entry(v, r, "user.update");
-	char *roles_text = NULL;
-	cf_user_row u = {0};
-	cf_member_row m = {0};
-	cf_tx *tx = NULL;
-	cf_rc rc;
-
-	*answer = NULL;
-	cf_audit_set_resource(entry, org, NULL, NULL, NULL);
-	cf_audit_set(entry, "target", vault_username_valid(username) ? username : NULL);
-	rc = vault_check_org(v, r, org, true, false, entry, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_json_unpack(err, "user change", body, "{s?:o, s?:o}", "roles", &roles, "blocked", &blocked);
-	if (rc != CF_OK)
-		goto out;
-	if (roles == NULL && blocked == NULL) {
-		rc = cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "give roles and/or blocked");
-		goto out;
-	}
-	if (blocked != NULL && !json_is_boolean(blocked)) {
-		rc = cf_err_set(err, CF_EINVAL, CF_P_WRONG_TYPE, "blocked: a boolean");
-		goto out;
-	}
-	if (roles != NULL) {
-		if ((rc = check_roles(roles, err)) != CF_OK)
-			goto out;
-		if ((roles_text = cf_json_dump_canonical(roles)) == NULL) {
-			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
-			goto out;
-		}
-	}
-	if (strcmp(username, r->who.username) == 0) {
-		rc = vault_deny(v, entry, CF_EDENIED, CF_P_FORBIDDEN, "nobody changes their own rights or status", err);
-		entry = NULL;
-		goto out;
-	}
-	rc = cf_store_begin(v->store, true, &tx, err);
-	if (rc != CF_OK)
-		goto out;
-	rc = get_member(tx, org, username, &u, &m, err);
-	if (rc == CF_OK)
-		rc = cf_st_member_update(tx, u.id, org, roles_text, blocked ? (json_is_true(blocked) ? 1 : 0) : -1, err);
-	if (rc == CF_OK && blocked != NULL)
-		cf_audit_set(entry, "change", json_is_true(blocked) ? "blocked" : "unblocked");
-	else if (rc == CF_OK)
-		cf_audit_set(entry, "change", "roles");
-	rc = finish(tx, entry, rc, err);
-	entry = NULL;
-	if (rc == CF_OK)
-		*answer = member_json(username, org, roles_text ? roles_text : m.roles,
-				      blocked ? json_is_true(blocked) : m.blocked);
-out:
-	free(roles_text);
-	json_decref(entry);
-	cf_user_row_release(&u);
-	cf_member_row_release(&m);
 	return rc;
 }
 
@@ -502,7 +306,7 @@ cf_rc cf_vault_apikey_create(cf_vault *v, cf_request *r, const char *org, json_t
 	rc = cf_store_begin(v->store, true, &tx, err);
 	if (rc != CF_OK)
 		goto out;
-	rc = get_member(tx, org, username, &u, &m, err);
+	rc = vault_get_member(tx, org, username, &u, &m, err);
 	if (rc == CF_OK) {
 		cf_principal tmp = {0};
 		mroles = json_loads(m.roles, 0, NULL);
@@ -519,7 +323,7 @@ cf_rc cf_vault_apikey_create(cf_vault *v, cf_request *r, const char *org, json_t
 		rc = cf_st_apikey_insert(tx, &k, err);
 		cf_audit_set(entry, "apikey", k.id);
 	}
-	rc = finish(tx, entry, rc, err);
+	rc = vault_finish(tx, entry, rc, err);
 	entry = NULL;
 	if (rc == CF_OK)
 		*answer = json_pack("{s:s, s:s, s:s, s:s}", "id", k.id, "key", key, "username", username, "org", org);
@@ -576,7 +380,7 @@ cf_rc cf_vault_apikey_revoke(cf_vault *v, cf_request *r, const char *org, const 
 	rc = cf_st_apikey_revoke(tx, org, id, err);
 	if (rc == CF_ENOTFOUND)
 		cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such API key");
-	return finish(tx, entry, rc, err);
+	return vault_finish(tx, entry, rc, err);
 }
 
 cf_rc cf_vault_collection_put(cf_vault *v, cf_request *r, const char *org, const char *name, json_t *body,
@@ -607,7 +411,7 @@ cf_rc cf_vault_collection_put(cf_vault *v, cf_request *r, const char *org, const
 	if (rc != CF_OK)
 		goto out;
 	rc = cf_st_collection_put(tx, org, name, text, cf_now_us(v->env), &version, err);
-	rc = finish(tx, entry, rc, err);
+	rc = vault_finish(tx, entry, rc, err);
 	entry = NULL;
 	if (rc == CF_OK)
 		*answer = json_pack("{s:s, s:I, s:O}", "name", name, "version", (json_int_t)version, "definition", norm);
@@ -755,7 +559,7 @@ cf_rc cf_vault_grants_put(cf_vault *v, cf_request *r, const char *org, const cha
 		rc = text ? cf_st_grants_put(tx, org, role, text, cf_now_us(v->env), err)
 			  : cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	}
-	rc = finish(tx, entry, rc, err);
+	rc = vault_finish(tx, entry, rc, err);
 	entry = NULL;
 	if (rc == CF_OK)
 		*answer = json_pack("{s:s, s:O}", "role", role, "grants", norm);

@@ -63,6 +63,15 @@ cf_rc vault_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
 /* The audit id of a user ("u_" + 24 hex): keyed, stable, opaque. CF_ESEALED while sealed. */
 cf_rc vault_user_audit_id(cf_vault *v, int64_t user_id, char out[32]) CF_MUST_CHECK;
 
+/* Members (vault_admin.c). */
+/* Roles: a non-empty array of distinct labels, none an instance role. */
+cf_rc vault_check_roles(json_t *roles, cf_err *err) CF_MUST_CHECK;
+/* A member of org by username; CF_ENOTFOUND (not-found) when not a member. */
+cf_rc vault_get_member(cf_tx *tx, const char *org, const char *username, cf_user_row *u, cf_member_row *m,
+		       cf_err *err) CF_MUST_CHECK;
+/* Runs tx-bound work's end: audit entry in the same transaction, commit (entry consumed). */
+cf_rc vault_finish(cf_tx *tx, json_t *entry, cf_rc rc, cf_err *err) CF_MUST_CHECK;
+
 /* Role helpers. */
 bool vault_has_role(const cf_principal *p, const char *role);
 bool vault_is_member(const cf_request *r, const char *org);
