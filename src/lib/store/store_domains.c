@@ -686,8 +686,8 @@ cf_rc cf_st_member_search(cf_tx *tx, const char *org, const char *domain, const 
 	if (rc != CF_OK)
 		return rc;
 	if (limit > SEARCH_LIMIT_MAX)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: a member search answers at most %d members",
-				  SEARCH_LIMIT_MAX);
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "store: a member search answers at most %d members", SEARCH_LIMIT_MAX);
 	rc = cf_sti_stmt(tx, STI_MEMBER_SEARCH, &st, err);
 	if (rc != CF_OK)
 		return rc;

@@ -64,8 +64,16 @@ cf_rc cf_vault_login(cf_vault *v, cf_request *r, json_t *body, json_t **answer, 
 	rc = cf_st_user_get(tx, username, &user, err);
 	if (rc == CF_OK && org != NULL) {
 		cf_rc mrc = cf_st_member_get(tx, user.id, org, &member, err);
-		if (mrc == CF_OK)
+		if (mrc == CF_OK) {
 			have_member = true;
+			if (member.subdivision != NULL) {
+				json_t *sub = NULL;
+				if (cf_st_subdivision_get(tx, org, member.subdivision, &sub, NULL) == CF_OK &&
+				    json_is_true(json_object_get(sub, "blocked")))
+					member.blocked = true; /* a blocked subdivision blocks its members */
+				json_decref(sub);
+			}
+		}
 		else if (mrc != CF_ENOTFOUND)
 			rc = mrc;
 	}
@@ -232,6 +240,18 @@ static cf_rc load_roles(cf_vault *v, cf_tx *tx, cf_principal *p, const cf_user_r
 		if (m.blocked) {
 			cf_member_row_release(&m);
 			return cf_err_set(err, CF_EDENIED, CF_P_ACCOUNT_BLOCKED, "the account is blocked in this organization");
+		}
+		if (m.subdivision != NULL) {
+			/* a blocked subdivision blocks its members */
+			json_t *sub = NULL;
+			bool blocked = cf_st_subdivision_get(tx, org, m.subdivision, &sub, NULL) == CF_OK &&
+				       json_is_true(json_object_get(sub, "blocked"));
+			json_decref(sub);
+			if (blocked) {
+				cf_member_row_release(&m);
+				return cf_err_set(err, CF_EDENIED, CF_P_ACCOUNT_BLOCKED,
+						  "the member's subdivision is blocked in this organization");
+			}
 		}
 		p->roles = json_loads(m.roles, 0, NULL);
 		memcpy(p->org, org, strlen(org) + 1);

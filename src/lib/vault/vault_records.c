@@ -156,6 +156,31 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
 	if (rc != CF_OK)
 		return rc;
+	if (!o->shared) {
+		/* a member of a subdivision reaches only the collections ("applications") associated with it */
+		cf_member_row m = {0};
+		json_t *sub = NULL, *colls, *c;
+		size_t k;
+		bool listed = false, restricted = false;
+		if (cf_st_member_get(o->tx, o->r->who.user_id, o->r->who.org, &m, NULL) == CF_OK && m.subdivision != NULL &&
+		    cf_st_subdivision_get(o->tx, o->org, m.subdivision, &sub, NULL) == CF_OK) {
+			colls = json_object_get(sub, "collections");
+			restricted = json_array_size(colls) > 0;
+			json_array_foreach(colls, k, c)
+			{
+				if (json_is_string(c) && strcmp(json_string_value(c), coll_name) == 0)
+					listed = true;
+			}
+		}
+		json_decref(sub);
+		cf_member_row_release(&m);
+		if (restricted && !listed) {
+			char reason[200];
+			(void)snprintf(reason, sizeof(reason),
+				       "collection '%s' is not among the applications of the member's subdivision", coll_name);
+			return op_deny(o, CF_EDENIED, CF_P_FORBIDDEN, reason, err);
+		}
+	}
 	o->n_roles = json_array_size(o->r->who.roles);
 	o->grants = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->grants));
 	o->roles = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->roles));
