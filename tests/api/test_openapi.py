@@ -273,6 +273,49 @@ def exchanges(daemon):
     call(inspector, "GET", "/v1/audit/proofs/inclusion", "/v1/audit/proofs/inclusion?index=3")
     call(inspector, "GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency?first=3&second=10")
     call(inspector, "GET", "/v1/audit/proofs/consistency", "/v1/audit/proofs/consistency?first=10&second=3")
+    # sharing agreements and the flows report (inspector_s also holds the authority role)
+    ag = {"provider": "cpas", "consumer": "ville", "collection": "social_aid", "fields": ["first_name"],
+          "purposes": ["address-check"], "legal_basis": "deliberation 14/082", "valid_from": "2026-01-01",
+          "valid_until": "2027-12-31"}
+    r = call(inspector, "POST", "/v1/agreements", "/v1/agreements", ag)
+    agid = r.json()["id"]
+    call(sm, "POST", "/v1/agreements", "/v1/agreements", ag)
+    call(inspector, "GET", "/v1/agreements", "/v1/agreements")
+    call(inspector, "GET", "/v1/agreements/{id}", f"/v1/agreements/{agid}")
+    call(sm, "GET", "/v1/orgs/{org}/agreements", "/v1/orgs/cpas/agreements")
+    call(inspector, "POST", "/v1/agreements/{id}/suspend", f"/v1/agreements/{agid}/suspend")
+    call(inspector, "POST", "/v1/agreements/{id}/resume", f"/v1/agreements/{agid}/resume")
+    call(inspector, "GET", "/v1/reports/flows", "/v1/reports/flows?from=2026-01-01")
+    call(inspector, "POST", "/v1/agreements/{id}/revoke", f"/v1/agreements/{agid}/revoke")
+    call(inspector, "POST", "/v1/agreements/{id}/revoke", f"/v1/agreements/{agid}/revoke")
+    # the confidentiality commitment
+    call(sm, "PUT", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment", {"text": "I keep it confidential."})
+    call(alice, "GET", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment")
+    call(alice, "GET", "/v1/me/commitment", "/v1/me/commitment")
+    call(alice, "POST", "/v1/me/commitment/accept", "/v1/me/commitment/accept", {"version": 9})
+    call(alice, "POST", "/v1/me/commitment/accept", "/v1/me/commitment/accept", {"version": 1})
+    # delegated administration
+    call(sm, "PUT", "/v1/orgs/{org}/domains/{domain}", "/v1/orgs/cpas/domains/social", {"name": "Social action"})
+    call(alice, "PUT", "/v1/orgs/{org}/domains/{domain}", "/v1/orgs/cpas/domains/social", {"name": "x"})
+    call(sm, "PUT", "/v1/orgs/{org}/domains/{domain}/contact", "/v1/orgs/cpas/domains/social/contact",
+         {"email": "social@cpas.example"})
+    call(sm, "PUT", "/v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision}",
+         "/v1/orgs/cpas/domains/social/subdivisions/antenna", {"name": "Antenna", "collections": ["social_aid"]})
+    call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+         {"username": "tech_d", "password": password_for("tech_d"), "roles": ["technical"], "domain": "social",
+          "language": "fr", "email": "tech@cpas.example"})
+    call(sm, "PUT", "/v1/orgs/{org}/domains/{domain}/technical-user", "/v1/orgs/cpas/domains/social/technical-user",
+         {"username": "tech_d"})
+    call(sm, "GET", "/v1/orgs/{org}/domains", "/v1/orgs/cpas/domains")
+    call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+         {"username": "loc_m", "password": password_for("loc_m"), "roles": ["agent"]})
+    mgr = "/v1/orgs/{org}/domains/{domain}/managers/{username}"
+    call(sm, "PUT", mgr, "/v1/orgs/cpas/domains/social/managers/loc_m", {"level": "local"})
+    call(sm, "PUT", mgr, "/v1/orgs/cpas/domains/social/managers/loc_m", {"level": "boss"})
+    call(sm, "GET", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users?domain=social&q=loc")
+    call(sm, "DELETE", mgr, "/v1/orgs/cpas/domains/social/managers/loc_m")
+    call(sm, "DELETE", "/v1/orgs/{org}/users/{username}", "/v1/orgs/cpas/users/loc_m")
+    call(sm, "DELETE", "/v1/orgs/{org}/users/{username}", "/v1/orgs/cpas/users/loc_m")
     return out
 
 
