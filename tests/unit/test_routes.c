@@ -170,7 +170,7 @@ static void test_malformed_paths(void **state)
 	memcpy(url, "/v1/orgs/x/users/", 17);
 	memset(url + 17, 'u', 256);
 	url[17 + 256] = '\0';
-	expect_405("DELETE", url, "GET, PATCH");
+	expect_405("PUT", url, "GET, PATCH, DELETE");
 	memset(url + 17, 'u', 257);
 	url[17 + 257] = '\0';
 	expect_not_found("DELETE", url);
@@ -196,7 +196,10 @@ static void test_method_not_allowed(void **state)
 	expect_405("GET", "/v1/sys/unseal", "POST");
 	expect_405("HEAD", "/v1/sys/health", "GET");
 	expect_405("POST", "/v1/orgs/acme", "GET");
-	expect_405("DELETE", "/v1/orgs/acme/users/bob", "GET, PATCH");
+	expect_405("PUT", "/v1/orgs/acme/users/bob", "GET, PATCH, DELETE");
+	expect_405("POST", "/v1/orgs/acme/domains/social", "PUT");
+	expect_405("GET", "/v1/agreements/ag_1/revoke", "POST");
+	expect_405("DELETE", "/v1/orgs/acme/commitment", "PUT, GET");
 	expect_405("GET", "/v1/orgs/acme/api-keys/k1", "DELETE");
 	expect_405("DELETE", "/v1/orgs/acme/api-keys", "POST, GET");
 	expect_405("POST", "/v1/orgs/acme/collections/c", "PUT, GET");
