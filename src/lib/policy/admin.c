@@ -120,7 +120,7 @@ bool cf_admin_allowed(const cf_admin_actor *a, cf_admin_op op, const cf_admin_ta
 			return refuse(reason, size, "outside the manager's domain");
 		return true;
 	case SUBDIV:
-		if (!same(a->subdivision, t->subdivision))
+		if (!same(a->subdivision, t->subdivision) || (t->domain != NULL && !same(a->domain, t->domain)))
 			return refuse(reason, size, "outside the manager's subdivision");
 		return true;
 	case NO:

@@ -782,6 +782,13 @@ cf_rc cf_vault_manager_put(cf_vault *v, cf_request *r, const char *org, const ch
 		}
 		t.user_id = u.id;
 		t.level = level_of(&m);
+		/* the member must already sit inside the caller's scope: nobody pulls people in from elsewhere */
+		t.domain = m.domain;
+		t.subdivision = m.subdivision;
+		if ((rc = gate(v, r, tx, org, op, &t, json_incref(entry), err)) != CF_OK) {
+			json_decref(entry);
+			goto out;
+		}
 	}
 	t.domain = domain;
 	t.subdivision = sub;
