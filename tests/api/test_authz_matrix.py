@@ -31,7 +31,7 @@ import subprocess
 import pytest
 
 from conftest import (COFFRE_BIN, SOCIAL_AID, Client, assert_problem, assert_status, create_org,
-                      create_security_manager, create_user, daemon_env, next_nid, password_for)
+                      create_security_manager, daemon_env, next_nid, password_for)
 
 CALLERS = ("anon", "admin", "iaud", "authority", "sm", "loc", "coloc", "sub", "agent", "dpo", "tech", "xorg")
 TARGETS = ("dom", "odom", "xorg")
@@ -41,6 +41,8 @@ CODES = {
     "F": (403, "forbidden"),
     "W": (403, "wrong-organization"),
     "N": (404, "not-found"),
+    # a lookup whose purpose none of the caller's reachable collections declares
+    "P": (403, "purpose-not-allowed"),
     # not an authorization answer: a request that means nothing for this caller
     # (logging out an API key; an instance user has no organization commitment)
     "I": (400, "invalid-value"),
@@ -49,60 +51,60 @@ CODES = {
 # A: allowed, answered with the route's success status (column ok).
 # Organization routes: three letters for the targets dom, odom, xorg; one letter for all three.
 TABLE_TEXT = """
-#method path                                                   ok  anon admin iaud auth sm  loc coloc sub agent dpo tech xorg
-GET    /v1/sys/health                                          200 A    A     A    A    A   A   A     A   A     A   A    A
-POST   /v1/sys/unseal                                          200 A    A     A    A    A   A   A     A   A     A   A    A
-GET    /v1/openapi.json                                        200 A    A     A    A    A   A   A     A   A     A   A    A
-POST   /v1/auth/login                                          200 A    A     A    A    A   A   A     A   A     A   A    A
-POST   /v1/auth/logout                                         204 U    A     A    A    A   A   A     A   A     A   I    A
-GET    /v1/me                                                  200 U    A     A    A    A   A   A     A   A     A   A    A
-POST   /v1/orgs                                                201 U    A     F    F    F   F   F     F   F     F   F    F
-GET    /v1/orgs                                                200 U    A     F    F    F   F   F     F   F     F   F    F
-GET    /v1/orgs/{org}                                          200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-POST   /v1/orgs/{org}/users                                    201 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/users                                    200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/users/{username}                         200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-PATCH  /v1/orgs/{org}/users/{username}                         200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-DELETE /v1/orgs/{org}/users/{username}                         204 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/domains                                  200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT    /v1/orgs/{org}/domains/{domain}                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-PUT    /v1/orgs/{org}/domains/{domain}/contact                 200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT    /v1/orgs/{org}/domains/{domain}/technical-user          200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT    /v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision} 200 U F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT    /v1/orgs/{org}/domains/{domain}/managers/{username}     200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-DELETE /v1/orgs/{org}/domains/{domain}/managers/{username}     204 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-POST   /v1/orgs/{org}/api-keys                                 201 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/api-keys                                 200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-DELETE /v1/orgs/{org}/api-keys/{id}                            204 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/collections                              200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT    /v1/orgs/{org}/collections/{name}                       200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/collections/{name}                       200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT    /v1/orgs/{org}/roles/{role}/grants                      200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/roles/{role}/grants                      200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-POST   /v1/orgs/{org}/collections/{c}/records                  201 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-GET    /v1/orgs/{org}/collections/{c}/records/{id}             200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-PATCH  /v1/orgs/{org}/collections/{c}/records/{id}             200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-DELETE /v1/orgs/{org}/collections/{c}/records/{id}             204 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-POST   /v1/orgs/{org}/subjects/lookup                          200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-GET    /v1/orgs/{org}/subjects/{pseudonym}/access-log          200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
-POST   /v1/users                                               201 U    A     F    F    F   F   F     F   F     F   F    F
-GET    /v1/audit/checkpoint                                    200 U    F     A    F    F   F   F     F   F     F   F    F
-GET    /v1/audit/key                                           200 U    F     A    F    F   F   F     F   F     F   F    F
-GET    /v1/audit/entries                                       200 U    F     A    F    F   F   F     F   F     F   F    F
-GET    /v1/audit/proofs/inclusion                              200 U    F     A    F    F   F   F     F   F     F   F    F
-GET    /v1/audit/proofs/consistency                            200 U    F     A    F    F   F   F     F   F     F   F    F
-POST   /v1/agreements                                          201 U    F     F    A    F   F   F     F   F     F   F    F
-GET    /v1/agreements                                          200 U    F     F    A    F   F   F     F   F     F   F    F
-GET    /v1/agreements/{id}                                     200 U    N     N    A    A   A   A     A   A     A   A    N
-POST   /v1/agreements/{id}/suspend                             200 U    F     F    A    F   F   F     F   F     F   F    F
-POST   /v1/agreements/{id}/resume                              200 U    F     F    A    F   F   F     F   F     F   F    F
-POST   /v1/agreements/{id}/revoke                              200 U    F     F    A    F   F   F     F   F     F   F    F
-GET    /v1/orgs/{org}/agreements                               200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-GET    /v1/reports/flows                                       200 U    F     A    A    F   F   F     F   F     F   F    F
-PUT    /v1/orgs/{org}/commitment                               200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET    /v1/orgs/{org}/commitment                               200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-GET    /v1/me/commitment                                       200 U    I     I    I    A   A   A     A   A     A   A    A
-POST   /v1/me/commitment/accept                                200 U    I     I    I    A   A   A     A   A     A   A    A
+#method path                                                       ok  anon admin iaud auth sm  loc coloc sub agent dpo tech xorg
+GET     /v1/sys/health                                             200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/sys/unseal                                             200 A    A     A    A    A   A   A     A   A     A   A    A
+GET     /v1/openapi.json                                           200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/auth/login                                             200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/auth/logout                                            204 U    A     A    A    A   A   A     A   A     A   I    A
+GET     /v1/me                                                     200 U    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/orgs                                                   201 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/orgs                                                   200 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/orgs/{org}                                             200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+POST    /v1/orgs/{org}/users                                       201 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/users                                       200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/users/{username}                            200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+PATCH   /v1/orgs/{org}/users/{username}                            200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/users/{username}                            204 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/domains                                     200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}                            200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/contact                    200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/technical-user             200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision} 200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/managers/{username}        200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/domains/{domain}/managers/{username}        204 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+POST    /v1/orgs/{org}/api-keys                                    201 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/api-keys                                    200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/api-keys/{id}                               204 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/collections                                 200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/collections/{name}                          200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/collections/{name}                          200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/roles/{role}/grants                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/roles/{role}/grants                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+POST    /v1/orgs/{org}/collections/{c}/records                     201 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+GET     /v1/orgs/{org}/collections/{c}/records/{id}                200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+PATCH   /v1/orgs/{org}/collections/{c}/records/{id}                200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+DELETE  /v1/orgs/{org}/collections/{c}/records/{id}                204 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+POST    /v1/orgs/{org}/subjects/lookup                             200 U    F     F    F    FFW FFW FFW   FPW APW   FFW FFW  WWF
+GET     /v1/orgs/{org}/subjects/{pseudonym}/access-log             200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/users                                                  201 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/checkpoint                                       200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/key                                              200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/entries                                          200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/proofs/inclusion                                 200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/proofs/consistency                               200 U    F     A    F    F   F   F     F   F     F   F    F
+POST    /v1/agreements                                             201 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/agreements                                             200 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/agreements/{id}                                        200 U    N     N    A    A   A   A     A   A     A   A    N
+POST    /v1/agreements/{id}/suspend                                200 U    F     F    A    F   F   F     F   F     F   F    F
+POST    /v1/agreements/{id}/resume                                 200 U    F     F    A    F   F   F     F   F     F   F    F
+POST    /v1/agreements/{id}/revoke                                 200 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/orgs/{org}/agreements                                  200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+GET     /v1/reports/flows                                          200 U    F     A    A    F   F   F     F   F     F   F    F
+PUT     /v1/orgs/{org}/commitment                                  200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/commitment                                  200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+GET     /v1/me/commitment                                          200 U    I     I    I    A   A   A     A   A     A   A    A
+POST    /v1/me/commitment/accept                                   200 U    I     I    I    A   A   A     A   A     A   A    A
 """
 
 

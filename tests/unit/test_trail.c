@@ -303,18 +303,53 @@ typedef struct sub {
 	cf_err err;
 	int64_t index;
 	int64_t took_ms;
+	bool finished; /* under sub_mu */
 } sub;
+
+/* Lets the test wait for a submit with a bound, so that a library that hangs fails the test instead. */
+static pthread_mutex_t sub_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sub_cv = PTHREAD_COND_INITIALIZER;
 
 static void *sub_main(void *arg)
 {
 	sub *s = arg;
 	json_t *e = json_pack("{s:s,s:s}", "action", "test.trail", "tag", s->tag);
 	int64_t t0 = mono_ms();
+	int64_t index = -1, took;
+	cf_err err = {0};
+	cf_rc rc = cf_trail_submit(s->t, e, s->apply, s->ctx, &index, &err);
 
-	s->index = -1;
-	s->rc = cf_trail_submit(s->t, e, s->apply, s->ctx, &s->index, &s->err);
-	s->took_ms = mono_ms() - t0;
+	took = mono_ms() - t0;
+	pthread_mutex_lock(&sub_mu);
+	s->rc = rc;
+	s->err = err;
+	s->index = index;
+	s->took_ms = took;
+	s->finished = true;
+	pthread_cond_broadcast(&sub_cv);
+	pthread_mutex_unlock(&sub_mu);
 	return NULL;
+}
+
+/* true when the submit returned within ms. */
+static bool sub_wait(sub *s, int ms)
+{
+	struct timespec dl;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec += 1;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sub_mu);
+	while (!s->finished && pthread_cond_timedwait(&sub_cv, &sub_mu, &dl) == 0)
+		;
+	done = s->finished;
+	pthread_mutex_unlock(&sub_mu);
+	return done;
 }
 
 static void sub_start(sub *s, pthread_t *th)
@@ -728,6 +763,7 @@ static void test_held_store_times_out_then_recovers(void **state)
 	char detail[256];
 	cf_err err = {0};
 	int64_t idx = -1;
+	bool returned;
 
 	open_store(f, 200);
 	start_trail(f, 200, 0);
@@ -737,7 +773,11 @@ static void test_held_store_times_out_then_recovers(void **state)
 	assert_int_equal(cf_store_begin(f->s, true, &hold, &err), CF_OK);
 	s = (sub){.t = f->t, .tag = "blocked"};
 	sub_start(&s, &th);
+	returned = sub_wait(&s, 5000);
+	if (!returned)
+		cf_tx_rollback(hold); /* let it finish before failing */
 	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(returned);
 	assert_int_equal(s.rc, CF_EAUDIT);
 	assert_int_equal(s.err.problem, CF_P_AUDIT_UNAVAILABLE);
 	assert_true(s.took_ms < 3000);
@@ -761,6 +801,7 @@ static void test_job_not_taken_in_time_is_withdrawn(void **state)
 	sub g_sub, s;
 	pthread_t g_th, th;
 	int64_t idx = -1;
+	bool returned;
 	gate g;
 
 	open_store(f, 0);
@@ -771,11 +812,13 @@ static void test_job_not_taken_in_time_is_withdrawn(void **state)
 	gate_wait_entered(&g);
 	s = (sub){.t = f->t, .tag = "late", .apply = apply_work, .ctx = &w};
 	sub_start(&s, &th);
-	assert_int_equal(pthread_join(th, NULL), 0);
+	returned = sub_wait(&s, 5000);
 	gate_open(&g);
+	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(pthread_join(g_th, NULL), 0);
 	gate_destroy(&g);
 
+	assert_true(returned);
 	assert_int_equal(s.rc, CF_EAUDIT);
 	assert_string_equal(s.err.detail, "the audit trail did not answer in time; nothing was done");
 	assert_true(s.took_ms >= 150);
@@ -977,7 +1020,7 @@ static void test_stop_with_concurrent_submits(void **state)
 	static const char *ltags[N_LATE] = {"l0", "l1", "l2", "l3", "l4", "l5", "l6", "l7"};
 	sub q[N_QUEUED], l[N_LATE], g_sub;
 	pthread_t qth[N_QUEUED], lth[N_LATE], g_th, stopper;
-	int ok = 0, eaudit = 0;
+	int ok = 0, eaudit = 0, late_returned = 0;
 	gate g;
 
 	open_store(f, 0);
@@ -998,8 +1041,10 @@ static void test_stop_with_concurrent_submits(void **state)
 		sub_start(&l[i], &lth[i]);
 	}
 	for (int i = 0; i < N_LATE; i++) /* refused at once: the writer is still held */
-		assert_int_equal(pthread_join(lth[i], NULL), 0);
+		late_returned += sub_wait(&l[i], 5000);
 	gate_open(&g);
+	for (int i = 0; i < N_LATE; i++)
+		assert_int_equal(pthread_join(lth[i], NULL), 0);
 	assert_int_equal(pthread_join(stopper, NULL), 0);
 	f->t = NULL;
 	assert_int_equal(pthread_join(g_th, NULL), 0);
@@ -1007,6 +1052,7 @@ static void test_stop_with_concurrent_submits(void **state)
 		assert_int_equal(pthread_join(qth[i], NULL), 0);
 	gate_destroy(&g);
 
+	assert_int_equal(late_returned, N_LATE);
 	assert_int_equal(g_sub.rc, CF_OK);
 	for (int i = 0; i < N_QUEUED; i++) {
 		assert_int_equal(q[i].rc, CF_OK);

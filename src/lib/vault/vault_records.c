@@ -43,6 +43,8 @@ typedef struct op {
 	cf_record_row row;
 	const char *rec_id;   /* the record named by the route, if any */
 	bool shared;          /* a consumer organization reading under an agreement */
+	bool lookup;          /* a lookup: a collection out of reach is skipped, not refused */
+	bool skipped;         /* set by op_load when it skipped the collection */
 	char agreement[CF_ID_MAX + 1]; /* the agreement used, when shared */
 } op;
 
@@ -174,6 +176,10 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 		}
 		json_decref(sub);
 		cf_member_row_release(&m);
+		if (restricted && !listed && o->lookup) {
+			o->skipped = true;
+			return CF_EDENIED;
+		}
 		if (restricted && !listed) {
 			char reason[200];
 			(void)snprintf(reason, sizeof(reason),
@@ -840,8 +846,15 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 		o.grants = NULL;
 		o.roles = NULL;
 		o.n_roles = 0;
-		if ((rc = op_load(&o, name, err)) != CF_OK)
+		o.lookup = true;
+		o.skipped = false;
+		if ((rc = op_load(&o, name, err)) != CF_OK) {
+			if (o.skipped) {
+				rc = CF_OK;
+				continue;
+			}
 			goto out;
+		}
 		if (o.shared) {
 			/* a consumer organization: only collections an agreement covers */
 			vault_share sh;

@@ -185,6 +185,22 @@ cf_rc cf_vault_user_add(cf_vault *v, cf_request *r, const char *org, json_t *bod
 			goto out;
 		}
 	}
+	if (!r->who.is_admin) {
+		/* decide before spending an Argon2id hash on a caller who may not register anyone here */
+		cf_tx *rtx = NULL;
+		t.domain = domain;
+		t.subdivision = sub;
+		if ((rc = cf_store_begin(v->store, false, &rtx, err)) != CF_OK)
+			goto out;
+		rc = gate(v, r, rtx, org, CF_OP_USER_REGISTER, &t, json_incref(entry), err);
+		if (rc != CF_OK) {
+			json_decref(entry);
+			entry = NULL;
+			goto out;
+		}
+		json_decref(entry);
+		cf_tx_rollback(rtx);
+	}
 	if (password != NULL) {
 		size_t n = strlen(password);
 		if (n < MIN_PASSWORD || n > MAX_PASSWORD) {
