@@ -43,6 +43,7 @@ struct cf_trail {
 	bool stopping;
 	bool healthy;
 	int64_t batches, entries; /* committed */
+	int inflight;             /* submits between their start and their return (guards the trail's lifetime) */
 	char detail[256];
 	pthread_mutex_t sign_mu;
 	cf_note_signer *signer;
@@ -323,6 +324,11 @@ void cf_trail_stop(cf_trail *t)
 	pthread_mutex_unlock(&t->mu);
 	if (t->running)
 		pthread_join(t->thread, NULL);
+	/* every queued job is done; wait for their submitters to return before the trail goes away */
+	pthread_mutex_lock(&t->mu);
+	while (t->inflight > 0)
+		pthread_cond_wait(&t->done, &t->mu);
+	pthread_mutex_unlock(&t->mu);
 	cf_note_signer_free(t->signer);
 	pthread_cond_destroy(&t->work);
 	pthread_cond_destroy(&t->done);
@@ -356,13 +362,14 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 	j.index = -1;
 	if (entry == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
-	dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	pthread_mutex_lock(&t->mu);
 	if (t->stopping) {
 		pthread_mutex_unlock(&t->mu);
 		json_decref(entry);
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
 	}
+	t->inflight++;
+	dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	if (t->tail != NULL)
 		t->tail->next = &j;
 	else
@@ -383,15 +390,19 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 				if (t->tail == &j)
 					t->tail = prev;
 			}
+			cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
+			t->inflight--;
+			pthread_cond_broadcast(&t->done);
 			pthread_mutex_unlock(&t->mu);
 			json_decref(entry);
-			cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
 			return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
 					  "the audit trail did not answer in time; nothing was done");
 		}
 		if (r == ETIMEDOUT)
 			dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	}
+	t->inflight--;
+	pthread_cond_broadcast(&t->done);
 	pthread_mutex_unlock(&t->mu);
 	json_decref(entry);
 	rc = j.rc;

@@ -37,7 +37,12 @@ typedef cf_rc (*cf_trail_apply_fn)(void *ctx, cf_tx *tx, json_t *entry, cf_err *
 /* Starts the writer thread. origin names the log in checkpoints. */
 cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options *opts, const char *origin,
 		     cf_trail **out, cf_err *err) CF_MUST_CHECK;
-/* Processes what is queued, signs a last checkpoint, stops the thread. NULL is fine. */
+/*
+ * Processes what is queued, signs a last checkpoint, stops the thread and
+ * waits for every submit in flight to return; submits that start after
+ * stop began are refused (CF_EAUDIT). No submit may start after stop
+ * returns. NULL is fine.
+ */
 void cf_trail_stop(cf_trail *t);
 /* Gives the checkpoint signer (taken); until then checkpoints are not signed (sealed vault). */
 void cf_trail_set_signer(cf_trail *t, cf_note_signer *signer);

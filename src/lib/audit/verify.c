@@ -215,7 +215,8 @@ cf_rc cf_audit_verify(cf_store *s, const cf_note_verifier *key, const char *exte
 		rc = add_ckpt(&st, ext_size, ext_root) == CF_OK ? CF_OK : cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	if (rc != CF_OK)
 		goto out;
-	qsort(st.ck, st.n_ck, sizeof(*st.ck), cmp_ckpt);
+	if (st.n_ck > 1) /* st.ck is NULL when there is no checkpoint: qsort's base must not be */
+		qsort(st.ck, st.n_ck, sizeof(*st.ck), cmp_ckpt);
 	check_roots(&st); /* size-0 checkpoints */
 	rc = cf_st_audit_scan(st.tx, 0, rep->entries, on_entry, &st, err);
 	if (rc != CF_OK)

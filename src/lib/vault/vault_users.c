@@ -578,9 +578,13 @@ cf_rc cf_vault_domain_list(cf_vault *v, cf_request *r, const char *org, json_t *
 	cf_rc rc;
 
 	*answer = NULL;
-	rc = vault_check_org(v, r, org, false, false, vault_entry(v, r, "domain.list"), err);
-	if (rc != CF_OK)
-		return rc;
+	{
+		json_t *entry = vault_entry(v, r, "domain.list");
+		rc = vault_check_org(v, r, org, false, false, entry, err);
+		if (rc != CF_OK)
+			return rc; /* consumed by the refusal */
+		json_decref(entry);
+	}
 	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
 		return rc;
 	rc = cf_st_domain_list(tx, org, &list, err);
@@ -801,10 +805,10 @@ cf_rc cf_vault_manager_put(cf_vault *v, cf_request *r, const char *org, const ch
 		/* the member must already sit inside the caller's scope: nobody pulls people in from elsewhere */
 		t.domain = m.domain;
 		t.subdivision = m.subdivision;
-		if ((rc = gate(v, r, tx, org, op, &t, json_incref(entry), err)) != CF_OK) {
-			json_decref(entry);
+		rc = gate(v, r, tx, org, op, &t, json_incref(entry), err);
+		json_decref(entry); /* the extra reference: gate consumed it on refusal, or it is unused */
+		if (rc != CF_OK)
 			goto out;
-		}
 	}
 	t.domain = domain;
 	t.subdivision = sub;
