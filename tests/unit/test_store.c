@@ -9,7 +9,10 @@
  * commitments and their acceptances, delegated administration (domains
  * with their contact and technical user, subdivisions that never change
  * domain, members' place, admin level and attributes, membership removal,
- * the member search with literal '%' and '_'), rollback, savepoints
+ * the member search with literal '%' and '_'), citizens' rights (erasure
+ * requests decided once and kept, erased subjects no longer found by their
+ * blind index and gone from the files, legal holds on a subject or a
+ * record, released and kept), rollback, savepoints
  * (including a transaction SQLite rolled back by itself), and bounded
  * waits under contention.
  *
@@ -3713,6 +3716,570 @@ static void test_member_search(void **state)
 	commit(tx);
 }
 
+/* ---- citizens' rights: erasure requests, erased subjects, legal holds -- */
+
+static void make_subject(fx *f, const char *org, const char *pseudonym, const char *blind_index)
+{
+	cf_tx *tx = begin(f, true);
+
+	OK(cf_st_subject_insert(tx, org, pseudonym, blind_index, (const uint8_t *)"nid", 3, f->clock, E_));
+	commit(tx);
+}
+
+/* A new (pending) request; reason and by are borrowed, not copied. */
+static cf_erasure_row erasure_row(const char *org, const char *id, const char *subject, const char *reason,
+				  const char *by, int64_t at)
+{
+	cf_erasure_row e;
+
+	memset(&e, 0, sizeof(e));
+	assert_true(strlen(org) < sizeof(e.org) && strlen(id) < sizeof(e.id) && strlen(subject) < sizeof(e.subject));
+	memcpy(e.org, org, strlen(org) + 1);
+	memcpy(e.id, id, strlen(id) + 1);
+	memcpy(e.subject, subject, strlen(subject) + 1);
+	memcpy(e.status, "pending", sizeof("pending"));
+	e.request_reason = (char *)reason;
+	e.requested_by = (char *)by;
+	e.requested_us = at;
+	return e;
+}
+
+static void refuse_erasure(cf_tx *tx, const cf_erasure_row *e, cf_rc want, cf_problem problem)
+{
+	cf_err err = {0};
+
+	assert_int_equal(cf_st_erasure_insert(tx, e, &err), want);
+	assert_int_equal(err.problem, problem);
+}
+
+static void assert_erasure(cf_tx *tx, const char *org, const char *id, const char *subject, const char *status,
+			   const char *request_reason, const char *decision_reason, const char *requested_by,
+			   const char *decided_by, int64_t requested_us, int64_t decided_us)
+{
+	cf_erasure_row got;
+
+	memset(&got, 0x5a, sizeof(got));
+	OK(cf_st_erasure_get(tx, org, id, &got, E_));
+	assert_string_equal(got.id, id);
+	assert_string_equal(got.org, org);
+	assert_string_equal(got.subject, subject);
+	assert_string_equal(got.status, status);
+	if (request_reason == NULL)
+		assert_null(got.request_reason);
+	else
+		assert_string_equal(got.request_reason, request_reason);
+	if (decision_reason == NULL)
+		assert_null(got.decision_reason);
+	else
+		assert_string_equal(got.decision_reason, decision_reason);
+	assert_string_equal(got.requested_by, requested_by);
+	if (decided_by == NULL)
+		assert_null(got.decided_by);
+	else
+		assert_string_equal(got.decided_by, decided_by);
+	assert_int_equal(got.requested_us, requested_us);
+	assert_int_equal(got.decided_us, decided_us);
+	cf_erasure_row_release(&got);
+	assert_null(got.requested_by);
+}
+
+static void test_erasure_requests(void **state)
+{
+	fx *f = *state;
+	cf_erasure_row e, got;
+	cf_err err = {0};
+	json_t *j = NULL;
+	char long_reason[1002], max_reason[1001];
+	sqlite3 *db;
+	cf_tx *tx;
+
+	fill(max_reason, sizeof(max_reason), 'r', 1000);
+	fill(long_reason, sizeof(long_reason), 'r', 1001);
+	make_org(f, "o1");
+	make_org(f, "o2");
+	make_subject(f, "o1", "p1", "bi1");
+	make_subject(f, "o1", "p2", "bi2");
+	make_subject(f, "o2", "p1", "bi1");
+
+	tx = begin(f, true);
+	e = erasure_row("o1", "er-1", "p1", "asked by letter", "alice", 100);
+	OK(cf_st_erasure_insert(tx, &e, E_));
+	e = erasure_row("o1", "er-2", "p2", NULL, "bob", 200);
+	OK(cf_st_erasure_insert(tx, &e, E_));
+	e = erasure_row("o1", "er-3", "p1", "please forget me", "alice", 150);
+	e.status[0] = '\0'; /* an unset status is a new, pending request */
+	OK(cf_st_erasure_insert(tx, &e, E_));
+	e = erasure_row("o1", "er-4", "p2", max_reason, "bob", 250); /* the longest reason */
+	OK(cf_st_erasure_insert(tx, &e, E_));
+	e = erasure_row("o2", "er-1", "p1", "ids are per organization", "carol", 50);
+	OK(cf_st_erasure_insert(tx, &e, E_));
+
+	/* Refused: a taken id, a missing subject or organization, a request that carries a decision. */
+	e = erasure_row("o1", "er-1", "p2", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_EEXIST, CF_P_CONFLICT);
+	e = erasure_row("o1", "er-9", "p9", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_ENOTFOUND, CF_P_NOT_FOUND);
+	e = erasure_row("o9", "er-9", "p1", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_ENOTFOUND, CF_P_NOT_FOUND);
+	e = erasure_row("o1", "er-9", "p1", NULL, "bob", 300);
+	memcpy(e.status, "approved", sizeof("approved"));
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(e.status, "refused", sizeof("refused"));
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	memcpy(e.status, "bogus", sizeof("bogus"));
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	memset(e.status, 'p', sizeof(e.status)); /* unterminated: read within its bounds, refused */
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_TOO_LONG);
+	e = erasure_row("o1", "er-9", "p1", NULL, "bob", 300);
+	e.decided_by = (char *)"dpo";
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "p1", NULL, "bob", 300);
+	e.decision_reason = (char *)"why";
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "p1", NULL, "bob", 300);
+	e.decided_us = 1;
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	/* Input checks on the request's own fields. */
+	e = erasure_row("o1", "er-9", "p1", "", "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "p1", long_reason, "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_TOO_LONG);
+	e = erasure_row("o1", "er-9", "p1", "bad \xff utf-8", "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "p1", NULL, NULL, 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_MISSING_KEY);
+	e = erasure_row("o1", "er-9", "p1", NULL, "", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "", "p1", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-\xfe", "p1", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("", "er-9", "p1", NULL, "bob", 300);
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_INVALID_VALUE);
+	e = erasure_row("o1", "er-9", "p1", NULL, "bob", 300);
+	memset(e.id, 'i', sizeof(e.id)); /* 65 bytes, no terminator */
+	refuse_erasure(tx, &e, CF_EINVAL, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_erasure_insert(tx, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* get: every column, back as stored. */
+	tx = begin(f, false);
+	assert_erasure(tx, "o1", "er-1", "p1", "pending", "asked by letter", NULL, "alice", NULL, 100, 0);
+	assert_erasure(tx, "o1", "er-2", "p2", "pending", NULL, NULL, "bob", NULL, 200, 0);
+	assert_erasure(tx, "o1", "er-3", "p1", "pending", "please forget me", NULL, "alice", NULL, 150, 0);
+	assert_erasure(tx, "o1", "er-4", "p2", "pending", max_reason, NULL, "bob", NULL, 250, 0);
+	assert_erasure(tx, "o2", "er-1", "p1", "pending", "ids are per organization", NULL, "carol", NULL, 50, 0);
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(cf_st_erasure_get(tx, "o1", "er-9", &got, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_string_equal(got.id, "");
+	assert_null(got.requested_by);
+	assert_int_equal(cf_st_erasure_get(tx, "o2", "er-2", &got, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_erasure_get(tx, "", "er-1", &got, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_get(tx, "o1", NULL, &got, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_get(tx, "o1", "er-1", NULL, &err), CF_EINTERNAL);
+
+	/* list: the organization's, or one subject's, oldest request first, with nulls for what is unset. */
+	OK(cf_st_erasure_list(tx, "o1", NULL, &j, E_));
+	assert_ids(j, "er-1,er-3,er-2,er-4");
+	OK(cf_st_erasure_list(tx, "o1", "p2", &j, E_));
+	assert_ids(j, "er-2,er-4");
+	OK(cf_st_erasure_list(tx, "o1", "p1", &j, E_));
+	assert_json(j, "[{\"decided_by\":null,\"decided_us\":0,\"decision_reason\":null,\"id\":\"er-1\","
+		       "\"request_reason\":\"asked by letter\",\"requested_by\":\"alice\",\"requested_us\":100,"
+		       "\"status\":\"pending\",\"subject\":\"p1\"},"
+		       "{\"decided_by\":null,\"decided_us\":0,\"decision_reason\":null,\"id\":\"er-3\","
+		       "\"request_reason\":\"please forget me\",\"requested_by\":\"alice\",\"requested_us\":150,"
+		       "\"status\":\"pending\",\"subject\":\"p1\"}]");
+	json_decref(j);
+	OK(cf_st_erasure_list(tx, "o2", NULL, &j, E_));
+	assert_ids(j, "er-1");
+	OK(cf_st_erasure_list(tx, "o1", "p9", &j, E_));
+	assert_json(j, "[]");
+	json_decref(j);
+	OK(cf_st_erasure_list(tx, "o9", NULL, &j, E_));
+	assert_json(j, "[]");
+	json_decref(j);
+	j = (json_t *)0x1;
+	assert_int_equal(cf_st_erasure_list(tx, "o1", "", &j, &err), CF_EINVAL);
+	assert_null(j);
+	assert_int_equal(cf_st_erasure_list(tx, NULL, NULL, &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_list(tx, "o1", NULL, NULL, &err), CF_EINTERNAL);
+	/* A decision is a write. */
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-1", "approved", NULL, "dpo", 300, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* decide: pending -> approved, once. */
+	tx = begin(f, true);
+	OK(cf_st_erasure_decide(tx, "o1", "er-1", "approved", "lawful request", "dpo", 300, E_));
+	assert_erasure(tx, "o1", "er-1", "p1", "approved", "asked by letter", "lawful request", "alice", "dpo", 100,
+		       300);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-1", "refused", "changed my mind", "dpo2", 400, &err),
+			 CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	assert_non_null(strstr(err.detail, "already decided"));
+	assert_null(strstr(err.detail, "er-1"));
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-1", "approved", "again", "dpo", 400, &err), CF_EEXIST);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-9", "approved", NULL, "dpo", 400, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_erasure_decide(tx, "o2", "er-2", "approved", NULL, "dpo", 400, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_erasure_decide(tx, "o9", "er-1", "approved", NULL, "dpo", 400, &err), CF_ENOTFOUND);
+	/* The other organization's er-1 is another request, still pending. */
+	assert_erasure(tx, "o2", "er-1", "p1", "pending", "ids are per organization", NULL, "carol", NULL, 50, 0);
+	/* pending -> refused, without a reason (whether one is required is the vault's rule). */
+	OK(cf_st_erasure_decide(tx, "o1", "er-2", "refused", NULL, "dpo", 500, E_));
+	assert_erasure(tx, "o1", "er-2", "p2", "refused", NULL, NULL, "bob", "dpo", 200, 500);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-2", "approved", NULL, "dpo", 600, &err), CF_EEXIST);
+	/* Refused arguments leave er-3 pending. */
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "pending", NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "maybe", NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "", NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", NULL, NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved-and-much-longer", NULL, "dpo", 600, &err),
+			 CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved", "", "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved", long_reason, "dpo", 600, &err),
+			 CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved", "\xc3", "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved", NULL, NULL, 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "er-3", "approved", NULL, "", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, "o1", "", "approved", NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_erasure_decide(tx, NULL, "er-3", "approved", NULL, "dpo", 600, &err), CF_EINVAL);
+	assert_erasure(tx, "o1", "er-3", "p1", "pending", "please forget me", NULL, "alice", NULL, 150, 0);
+	commit(tx);
+
+	/* The list shows the decisions, nulls where a refusal gave no reason or a request none. */
+	tx = begin(f, false);
+	OK(cf_st_erasure_list(tx, "o1", NULL, &j, E_));
+	assert_int_equal(json_array_size(j), 4);
+	assert_json(json_array_get(j, 0),
+		    "{\"decided_by\":\"dpo\",\"decided_us\":300,\"decision_reason\":\"lawful request\","
+		    "\"id\":\"er-1\",\"request_reason\":\"asked by letter\",\"requested_by\":\"alice\","
+		    "\"requested_us\":100,\"status\":\"approved\",\"subject\":\"p1\"}");
+	assert_json(json_array_get(j, 2),
+		    "{\"decided_by\":\"dpo\",\"decided_us\":500,\"decision_reason\":null,\"id\":\"er-2\","
+		    "\"request_reason\":null,\"requested_by\":\"bob\",\"requested_us\":200,\"status\":\"refused\","
+		    "\"subject\":\"p2\"}");
+	json_decref(j);
+	commit(tx);
+
+	/* Behind the store's back: a decision is final, nothing is deleted or replaced, a request is not rewritten. */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET status = 'refused' WHERE org = 'o1' AND id = 'er-1'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a decided erasure request cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET decision_reason = 'x', decided_us = 1"
+					  " WHERE org = 'o1' AND id = 'er-2'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a decided erasure request cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM erasure_requests WHERE org = 'o1' AND id = 'er-1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "erasure requests cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM erasure_requests WHERE org = 'o1' AND id = 'er-3'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "erasure requests cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO erasure_requests (org, id, subject, status,"
+					  " requested_by, requested_us) VALUES ('o1', 'er-1', 'p1', 'pending', 'x', 1)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "erasure requests are written once"));
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET id = 'er-7' WHERE org = 'o1' AND id = 'er-3'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "an erasure request cannot be rewritten"));
+	assert_int_not_equal(raw_exec(db, "UPDATE OR REPLACE erasure_requests SET id = 'er-1'"
+					  " WHERE org = 'o1' AND id = 'er-3'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET request_reason = NULL"
+					  " WHERE org = 'o1' AND id = 'er-3'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "an erasure request cannot be rewritten"));
+	/* The row's own rules: a decided request names its decider, a pending one has no decision. */
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET status = 'approved'"
+					  " WHERE org = 'o1' AND id = 'er-3'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE erasure_requests SET decided_us = 5 WHERE org = 'o1' AND id = 'er-3'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO erasure_requests (org, id, subject, status, requested_by,"
+					  " requested_us) VALUES ('o1', 'er-8', 'p1', 'done', 'x', 1)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO erasure_requests (org, id, subject, status, requested_by,"
+					  " decided_by, requested_us) VALUES ('o1', 'er-8', 'p1', 'pending', 'x', 'y', 1)"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM erasure_requests"), 5);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM erasure_requests WHERE org = 'o1' AND id = 'er-1'"
+				     " AND status = 'approved' AND decided_us = 300 AND subject = 'p1'"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM erasure_requests WHERE org = 'o1' AND id = 'er-3'"
+				     " AND status = 'pending' AND decided_us = 0 AND decided_by IS NULL"),
+			 1);
+	sqlite3_close(db);
+}
+
+
+static void test_subject_erase(void **state)
+{
+	fx *f = *state;
+	static const uint8_t nid[] = "NID-ct-forget-me-0123456789";
+	static const char bi[] = "bi-forget-me-9876543210";
+	cf_erasure_row e;
+	cf_err err = {0};
+	char p[CF_ID_MAX + 1];
+	int64_t at = -1;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	make_org(f, "o1");
+	make_org(f, "o2");
+	tx = begin(f, true);
+	OK(cf_st_subject_insert(tx, "o1", "p1", bi, nid, sizeof(nid), 10, E_));
+	OK(cf_st_subject_insert(tx, "o1", "p2", "bi2", NULL, 0, 10, E_)); /* an empty ciphertext is not NULL */
+	OK(cf_st_subject_insert(tx, "o2", "p1", bi, nid, sizeof(nid), 10, E_));
+	commit(tx);
+	/* The values are on disk before the erasure (the test can see them when they are there). */
+	fx_close(f);
+	assert_true(file_contains(f, "vault.db", nid, sizeof(nid)));
+	assert_true(file_contains(f, "vault.db", (const uint8_t *)bi, strlen(bi)));
+	fx_open(f, NULL);
+
+	tx = begin(f, true);
+	assert_int_equal(cf_st_subject_erased(tx, "o1", "p1", &at, &err), CF_ENOTFOUND);
+	assert_int_equal(at, 0);
+	OK(cf_st_subject_erase(tx, "o1", "p1", 500, E_));
+	/* Not found by its blind index any more, but it still exists, with the time of its erasure. */
+	memcpy(p, "junk", 5);
+	assert_int_equal(cf_st_subject_find(tx, "o1", bi, p, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_string_equal(p, "");
+	OK(cf_st_subject_exists(tx, "o1", "p1", E_));
+	OK(cf_st_subject_erased(tx, "o1", "p1", &at, E_));
+	assert_int_equal(at, 500);
+	OK(cf_st_subject_erased(tx, "o1", "p1", NULL, E_));
+	/* The other organization's subject with the same blind index is untouched. */
+	OK(cf_st_subject_find(tx, "o2", bi, p, E_));
+	assert_string_equal(p, "p1");
+	assert_int_equal(cf_st_subject_erased(tx, "o2", "p1", &at, &err), CF_ENOTFOUND);
+	assert_int_equal(at, 0);
+	assert_int_equal(cf_st_subject_erased(tx, "o1", "p2", &at, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subject_erased(tx, "o1", "p9", &at, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	/* Erasing again is fine and keeps the first time. */
+	OK(cf_st_subject_erase(tx, "o1", "p1", 900, E_));
+	OK(cf_st_subject_erased(tx, "o1", "p1", &at, E_));
+	assert_int_equal(at, 500);
+	/* Refused: a missing subject, bad arguments. */
+	assert_int_equal(cf_st_subject_erase(tx, "o1", "p9", 900, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_subject_erase(tx, "o9", "p1", 900, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_subject_erase(tx, "o1", "", 900, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_erase(tx, NULL, "p1", 900, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_erased(tx, "o1", NULL, &at, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_erased(tx, "", "p1", &at, &err), CF_EINVAL);
+	/* The same person can come back: the erased subject's NULL blind index takes no room. */
+	OK(cf_st_subject_insert(tx, "o1", "p3", bi, nid, sizeof(nid), 1000, E_));
+	OK(cf_st_subject_find(tx, "o1", bi, p, E_));
+	assert_string_equal(p, "p3");
+	assert_int_equal(cf_st_subject_insert(tx, "o1", "p4", bi, nid, sizeof(nid), 1000, &err), CF_EEXIST);
+	/* A second erased subject: several NULL blind indexes live side by side. */
+	OK(cf_st_subject_erase(tx, "o1", "p3", 1100, E_));
+	OK(cf_st_subject_insert(tx, "o1", "p4", bi, nid, sizeof(nid), 1200, E_));
+	/* The pseudonym stays a subject: requests (and records) still name it. */
+	e = erasure_row("o1", "er-1", "p1", NULL, "alice", 1300);
+	OK(cf_st_erasure_insert(tx, &e, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	assert_int_equal(cf_st_subject_erase(tx, "o1", "p2", 900, &err), CF_EINTERNAL);
+	OK(cf_st_subject_erased(tx, "o1", "p1", &at, E_)); /* a read */
+	commit(tx);
+
+	/* Behind the store's back: both values are NULL, and an erased subject stays erased. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM subjects WHERE org = 'o1' AND pseudonym = 'p1'"
+				     " AND blind_index IS NULL AND enc_nid IS NULL AND erased_us = 500"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM subjects WHERE blind_index IS NULL"), 2);
+	assert_int_not_equal(raw_exec(db, "UPDATE subjects SET blind_index = 'bi-x', enc_nid = x'00'"
+					  " WHERE org = 'o1' AND pseudonym = 'p1'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "an erased subject cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE subjects SET erased_us = NULL WHERE org = 'o1' AND pseudonym = 'p1'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE subjects SET erased_us = 1 WHERE org = 'o1' AND pseudonym = 'p1'"),
+			     SQLITE_OK);
+	/* A live subject has both values, an erased one neither. */
+	assert_int_not_equal(raw_exec(db, "UPDATE subjects SET erased_us = 7 WHERE org = 'o1' AND pseudonym = 'p2'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "UPDATE subjects SET blind_index = NULL WHERE org = 'o1' AND pseudonym = 'p2'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO subjects (org, pseudonym, blind_index, created_us)"
+					  " VALUES ('o1', 'p8', 'bi8', 1)"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM subjects WHERE org = 'o1' AND pseudonym = 'p2'"
+				     " AND blind_index = 'bi2' AND enc_nid = x'' AND erased_us IS NULL"),
+			 1);
+	sqlite3_close(db);
+
+	/*
+	 * After the o2 subject is erased too, neither value is left in the
+	 * files (secure_delete zeroes what the update freed) once the WAL is
+	 * checkpointed at close; o1's p4 still holds them, so it goes first.
+	 */
+	tx = begin(f, true);
+	OK(cf_st_subject_erase(tx, "o1", "p4", 1400, E_));
+	OK(cf_st_subject_erase(tx, "o2", "p1", 1400, E_));
+	commit(tx);
+	fx_close(f);
+	assert_false(file_contains(f, "vault.db", nid, sizeof(nid)));
+	assert_false(file_contains(f, "vault.db", (const uint8_t *)bi, strlen(bi)));
+	assert_false(file_contains(f, "vault.db-wal", nid, sizeof(nid)));
+	fx_open(f, NULL);
+}
+
+static void test_legal_holds(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	json_t *j = NULL;
+	char long_reason[1002], max_reason[1001], long_id[CF_ID_MAX + 2];
+	sqlite3 *db;
+	cf_tx *tx;
+
+	fill(max_reason, sizeof(max_reason), 'h', 1000);
+	fill(long_reason, sizeof(long_reason), 'h', 1001);
+	fill(long_id, sizeof(long_id), 'r', CF_ID_MAX + 1);
+	make_org(f, "o1");
+	make_org(f, "o2");
+	make_subject(f, "o1", "p1", "bi1");
+	make_subject(f, "o1", "p2", "bi2");
+	make_subject(f, "o2", "p1", "bi1");
+
+	tx = begin(f, true);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", "r1", &err), CF_ENOTFOUND);
+
+	/* A subject-wide hold covers the subject and every record of it. */
+	OK(cf_st_hold_put(tx, "o1", "h1", "p1", NULL, "court order 2024/17", "dpo", 100, E_));
+	OK(cf_st_hold_active(tx, "o1", "p1", NULL, E_));
+	OK(cf_st_hold_active(tx, "o1", "p1", "r1", E_));
+	OK(cf_st_hold_active(tx, "o1", "p1", "any-record", E_));
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p2", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o2", "p1", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o2", "p1", "r1", &err), CF_ENOTFOUND);
+
+	/* A record hold covers that record only, not the subject as a whole. */
+	OK(cf_st_hold_put(tx, "o1", "h2", "p2", "r7", max_reason, "dpo", 200, E_));
+	OK(cf_st_hold_active(tx, "o1", "p2", "r7", E_));
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p2", "r8", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p2", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", "r7", &err), CF_OK); /* p1's own hold */
+	OK(cf_st_hold_put(tx, "o2", "h1", "p1", "r1", "ids are per organization", "auditor", 300, E_));
+	OK(cf_st_hold_active(tx, "o2", "p1", "r1", E_));
+	assert_int_equal(cf_st_hold_active(tx, "o2", "p1", NULL, &err), CF_ENOTFOUND);
+
+	/* Refused puts. */
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h1", "p2", NULL, "again", "dpo", 400, &err), CF_EEXIST);
+	assert_int_equal(err.problem, CF_P_CONFLICT);
+	assert_null(strstr(err.detail, "h1"));
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p9", NULL, "no subject", "dpo", 400, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_hold_put(tx, "o9", "h9", "p1", NULL, "no org", "dpo", 400, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, NULL, "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_MISSING_KEY);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, "", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, long_reason, "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, "bad \x80", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, "why", NULL, 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", NULL, "why", "", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", "", "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", long_id, "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", "p1", "r\xff", "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "", "p1", NULL, "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", NULL, "p1", NULL, "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h9", NULL, NULL, "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_put(tx, "", "h9", "p1", NULL, "why", "dpo", 400, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", "", &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", long_id, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_active(tx, "o1", NULL, NULL, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_active(tx, "", "p1", NULL, &err), CF_EINVAL);
+	commit(tx);
+
+	/* list: every hold of one subject, oldest first. */
+	tx = begin(f, false);
+	OK(cf_st_hold_list(tx, "o1", "p1", &j, E_));
+	assert_json(j, "[{\"by\":\"dpo\",\"created_us\":100,\"id\":\"h1\",\"reason\":\"court order 2024/17\","
+		       "\"record\":null,\"released_us\":null,\"subject\":\"p1\"}]");
+	json_decref(j);
+	OK(cf_st_hold_list(tx, "o1", "p2", &j, E_));
+	assert_int_equal(json_array_size(j), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "reason")), max_reason);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "record")), "r7");
+	json_decref(j);
+	OK(cf_st_hold_list(tx, "o1", "p9", &j, E_));
+	assert_json(j, "[]");
+	json_decref(j);
+	j = (json_t *)0x1;
+	assert_int_equal(cf_st_hold_list(tx, "o1", NULL, &j, &err), CF_EINVAL);
+	assert_null(j);
+	assert_int_equal(cf_st_hold_list(tx, "", "p1", &j, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_list(tx, "o1", "p1", NULL, &err), CF_EINTERNAL);
+	/* Holds are put and released in write transactions; asking is a read. */
+	OK(cf_st_hold_active(tx, "o1", "p1", NULL, E_));
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h8", "p1", NULL, "why", "dpo", 400, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_hold_release(tx, "o1", "h1", 400, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* release: once; the hold stays, with its release time, and covers nothing any more. */
+	tx = begin(f, true);
+	OK(cf_st_hold_put(tx, "o1", "h3", "p1", NULL, "a second hold", "dpo", 450, E_));
+	OK(cf_st_hold_release(tx, "o1", "h1", 500, E_));
+	OK(cf_st_hold_active(tx, "o1", "p1", "r1", E_)); /* h3 still holds */
+	OK(cf_st_hold_release(tx, "o1", "h3", 550, E_));
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", NULL, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_active(tx, "o1", "p1", "r1", &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_release(tx, "o1", "h1", 600, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_int_equal(cf_st_hold_release(tx, "o1", "h9", 600, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_release(tx, "o2", "h2", 600, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_hold_release(tx, "o1", "", 600, &err), CF_EINVAL);
+	assert_int_equal(cf_st_hold_release(tx, NULL, "h2", 600, &err), CF_EINVAL);
+	OK(cf_st_hold_active(tx, "o1", "p2", "r7", E_)); /* another subject's hold is untouched */
+	OK(cf_st_hold_list(tx, "o1", "p1", &j, E_));
+	assert_json(j, "[{\"by\":\"dpo\",\"created_us\":100,\"id\":\"h1\",\"reason\":\"court order 2024/17\","
+		       "\"record\":null,\"released_us\":500,\"subject\":\"p1\"},"
+		       "{\"by\":\"dpo\",\"created_us\":450,\"id\":\"h3\",\"reason\":\"a second hold\","
+		       "\"record\":null,\"released_us\":550,\"subject\":\"p1\"}]");
+	json_decref(j);
+	/* A released id is not free again. */
+	assert_int_equal(cf_st_hold_put(tx, "o1", "h1", "p1", NULL, "reuse", "dpo", 700, &err), CF_EEXIST);
+	commit(tx);
+
+	/* Behind the store's back: a release is final, a hold is not rewritten, replaced or deleted. */
+	db = raw_open(f, "vault.db");
+	assert_int_not_equal(raw_exec(db, "UPDATE legal_holds SET released_us = NULL WHERE org = 'o1' AND id = 'h1'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a released legal hold cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE legal_holds SET record = 'r9' WHERE org = 'o1' AND id = 'h2'"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "a legal hold cannot be rewritten"));
+	assert_int_not_equal(raw_exec(db, "UPDATE legal_holds SET id = 'h7' WHERE org = 'o1' AND id = 'h2'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "DELETE FROM legal_holds WHERE org = 'o1' AND id = 'h2'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "legal holds cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO legal_holds (org, id, subject, reason, by, created_us)"
+					  " VALUES ('o1', 'h1', 'p1', 'x', 'y', 1)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "legal holds are written once"));
+	/* The store's own release path: an active hold takes its release time. */
+	assert_int_equal(raw_exec(db, "UPDATE legal_holds SET released_us = 800 WHERE org = 'o1' AND id = 'h2'"),
+			 SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM legal_holds"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM legal_holds WHERE released_us IS NULL"), 1);
+	sqlite3_close(db);
+}
+
 /* ---- savepoints -------------------------------------------------------- */
 
 static bool org_exists(fx *f, const char *id)
@@ -3945,6 +4512,9 @@ int main(void)
 		T(test_member_attributes),
 		T(test_member_delete),
 		T(test_member_search),
+		T(test_erasure_requests),
+		T(test_subject_erase),
+		T(test_legal_holds),
 		T(test_savepoint_release_and_rollback_to),
 		T(test_savepoint_failed_statement_then_rollback_to),
 		T(test_savepoint_refused),

@@ -285,6 +285,36 @@ static cf_rc h_manager_remove(hctx *h, json_t **a, int *st, cf_err *err)
 	*st = 204;
 	return cf_vault_manager_remove(V, R, P(0), P(1), P(2), err);
 }
+static cf_rc h_erasure_request(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_erasure_request(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_erasure_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_erasure_list(V, R, P(0), P(1), a, err);
+}
+static cf_rc h_erasure_approve(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_erasure_decide(V, R, P(0), P(1), P(2), true, h->body, a, err);
+}
+static cf_rc h_erasure_refuse(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_erasure_decide(V, R, P(0), P(1), P(2), false, h->body, a, err);
+}
+static cf_rc h_hold_put(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_hold_put(V, R, P(0), P(1), h->body, a, err);
+}
+static cf_rc h_hold_release(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_hold_release(V, R, P(0), P(1), P(2), a, err);
+}
+static cf_rc h_subject_export(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_subject_export(V, R, P(0), P(1), a, err);
+}
 static cf_rc h_report_flows(hctx *h, json_t **a, int *st, cf_err *err)
 {
 	return cf_vault_report_flows(V, R, Q(h, "from"), Q(h, "to"), a, err);
@@ -358,6 +388,15 @@ static const route routes[] = {
 	{"POST", "/v1/agreements/{id}/revoke", h_agreement_revoke, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/agreements", h_org_agreements, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/reports/flows", h_report_flows, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/export", h_subject_export, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests", h_erasure_request, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests", h_erasure_list, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/approve", h_erasure_approve,
+	 R_AUTH | R_BODY | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/refuse", h_erasure_refuse,
+	 R_AUTH | R_BODY | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/holds", h_hold_put, R_AUTH | R_BODY | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/holds/{id}/release", h_hold_release, R_AUTH | R_UNSEALED},
 	{"PUT", "/v1/orgs/{org}/commitment", h_commitment_put, R_AUTH | R_BODY | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/commitment", h_commitment_get, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/me/commitment", h_my_commitment, R_AUTH | R_UNSEALED},

@@ -373,6 +373,49 @@ cf_rc cf_st_member_search(cf_tx *tx, const char *org, const char *domain, const 
 			  size_t limit, json_t **out, cf_err *err) CF_MUST_CHECK;
 
 /*
+ * Citizens' rights: erasure requests (crypto-shredding is done by the vault
+ * with cf_st_key_delete; the store forgets the blind index) and legal holds.
+ * status of a request: "pending", "approved" or "refused" (final).
+ */
+typedef struct cf_erasure_row {
+	char id[CF_ID_MAX + 1];
+	char org[CF_ID_MAX + 1];
+	char subject[CF_ID_MAX + 1];
+	char status[16];
+	char *request_reason;  /* may be NULL */
+	char *decision_reason; /* NULL while pending */
+	char *requested_by;    /* username */
+	char *decided_by;      /* username, NULL while pending */
+	int64_t requested_us;
+	int64_t decided_us;    /* 0 while pending */
+} cf_erasure_row;
+void cf_erasure_row_release(cf_erasure_row *e);
+cf_rc cf_st_erasure_insert(cf_tx *tx, const cf_erasure_row *e, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_st_erasure_get(cf_tx *tx, const char *org, const char *id, cf_erasure_row *out, cf_err *err) CF_MUST_CHECK;
+/* pending -> approved|refused; CF_EEXIST when already decided, CF_ENOTFOUND when absent. */
+cf_rc cf_st_erasure_decide(cf_tx *tx, const char *org, const char *id, const char *status, const char *reason,
+			   const char *decided_by, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+/* [{"id","subject","status","request_reason","decision_reason","requested_by","decided_by","requested_us","decided_us"}] */
+cf_rc cf_st_erasure_list(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err) CF_MUST_CHECK;
+/*
+ * Forgets how to find a subject: clears its blind index and encrypted
+ * national identifier and records when (subjects.erased_us). Idempotent.
+ */
+cf_rc cf_st_subject_erase(cf_tx *tx, const char *org, const char *pseudonym, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+/* CF_OK with *erased_us when the subject was erased, CF_ENOTFOUND when it exists and was not (or does not exist). */
+cf_rc cf_st_subject_erased(cf_tx *tx, const char *org, const char *pseudonym, int64_t *erased_us,
+			   cf_err *err) CF_MUST_CHECK;
+/* Legal holds on a subject (record NULL) or on one record; released holds are kept. */
+cf_rc cf_st_hold_put(cf_tx *tx, const char *org, const char *id, const char *subject, const char *record,
+		     const char *reason, const char *by, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+/* CF_ENOTFOUND when absent or already released. */
+cf_rc cf_st_hold_release(cf_tx *tx, const char *org, const char *id, int64_t now_us, cf_err *err) CF_MUST_CHECK;
+/* CF_OK when an active hold covers the subject (subject-wide) or, with record non-NULL, that record; else CF_ENOTFOUND. */
+cf_rc cf_st_hold_active(cf_tx *tx, const char *org, const char *subject, const char *record, cf_err *err) CF_MUST_CHECK;
+/* [{"id","subject","record","reason","by","created_us","released_us"}] of a subject (all holds, released too). */
+cf_rc cf_st_hold_list(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/*
  * Savepoints inside a write transaction: the group-commit writer runs each
  * request's work under one, so a failing request is undone alone and the
  * batch commits once. Nested savepoints are not needed.

@@ -139,15 +139,30 @@ const char cf_sti_schema_main_v1[] =
 	"  PRIMARY KEY (org, role)"
 	") STRICT, WITHOUT ROWID;"
 
+	/*
+	 * A subject is found by its blind index until it is erased: erasure
+	 * forgets the blind index and the encrypted national identifier (both
+	 * NULL from then on, never again set: the CHECK and the trigger) and
+	 * keeps the pseudonym, which records, requests and holds still name.
+	 * UNIQUE allows several NULLs, so the same person can come back as a
+	 * new subject.
+	 */
 	"CREATE TABLE main.subjects ("
 	"  org TEXT NOT NULL REFERENCES orgs(id),"
 	"  pseudonym TEXT NOT NULL,"
-	"  blind_index TEXT NOT NULL,"
-	"  enc_nid BLOB NOT NULL,"
+	"  blind_index TEXT NULL,"
+	"  enc_nid BLOB NULL,"
 	"  created_us INTEGER NOT NULL,"
+	"  erased_us INTEGER NULL,"
 	"  PRIMARY KEY (org, pseudonym),"
-	"  UNIQUE (org, blind_index)"
+	"  UNIQUE (org, blind_index),"
+	"  CHECK (CASE WHEN erased_us IS NULL THEN blind_index IS NOT NULL AND enc_nid IS NOT NULL"
+	"         ELSE blind_index IS NULL AND enc_nid IS NULL END)"
 	") STRICT;"
+	"CREATE TRIGGER main.subjects_erasure_final BEFORE UPDATE ON subjects"
+	"  WHEN OLD.erased_us IS NOT NULL AND (NEW.erased_us IS NOT OLD.erased_us"
+	"    OR NEW.blind_index IS NOT NULL OR NEW.enc_nid IS NOT NULL)"
+	"  BEGIN SELECT RAISE(ABORT, 'an erased subject cannot be changed'); END;"
 
 	"CREATE TABLE main.records ("
 	"  org TEXT NOT NULL,"
@@ -304,6 +319,78 @@ const char cf_sti_schema_main_v1[] =
 	") STRICT, WITHOUT ROWID;"
 	"CREATE INDEX main.commitment_acceptances_by_commitment ON commitment_acceptances(org, version);"
 
+	/*
+	 * Citizens' rights. An erasure request is written once; only its
+	 * decision is added later, once (pending -> approved or refused), and
+	 * it is never deleted: the request, who made it and why stay. The
+	 * written-once trigger also stops INSERT OR REPLACE from deleting a
+	 * decided request without a delete trigger firing, and the request's
+	 * own columns (its key included) cannot be rewritten.
+	 */
+	"CREATE TABLE main.erasure_requests ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'refused')),"
+	"  request_reason TEXT NULL,"
+	"  decision_reason TEXT NULL,"
+	"  requested_by TEXT NOT NULL,"
+	"  decided_by TEXT NULL,"
+	"  requested_us INTEGER NOT NULL,"
+	"  decided_us INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (org, id),"
+	"  FOREIGN KEY (org, subject) REFERENCES subjects(org, pseudonym),"
+	"  CHECK ((status = 'pending') = (decided_by IS NULL)),"
+	"  CHECK (status <> 'pending' OR (decision_reason IS NULL AND decided_us = 0))"
+	") STRICT;"
+	"CREATE INDEX main.erasure_requests_by_subject ON erasure_requests(org, subject);"
+	"CREATE TRIGGER main.erasure_requests_written_once BEFORE INSERT ON erasure_requests"
+	"  WHEN EXISTS (SELECT 1 FROM erasure_requests WHERE org = NEW.org AND id = NEW.id)"
+	"  BEGIN SELECT RAISE(ABORT, 'erasure requests are written once'); END;"
+	"CREATE TRIGGER main.erasure_requests_decision_final BEFORE UPDATE ON erasure_requests"
+	"  WHEN OLD.status <> 'pending'"
+	"  BEGIN SELECT RAISE(ABORT, 'a decided erasure request cannot be changed'); END;"
+	"CREATE TRIGGER main.erasure_requests_request_fixed BEFORE UPDATE ON erasure_requests"
+	"  WHEN NEW.org IS NOT OLD.org OR NEW.id IS NOT OLD.id OR NEW.subject IS NOT OLD.subject"
+	"    OR NEW.request_reason IS NOT OLD.request_reason OR NEW.requested_by IS NOT OLD.requested_by"
+	"    OR NEW.requested_us IS NOT OLD.requested_us"
+	"  BEGIN SELECT RAISE(ABORT, 'an erasure request cannot be rewritten'); END;"
+	"CREATE TRIGGER main.erasure_requests_no_delete BEFORE DELETE ON erasure_requests"
+	"  BEGIN SELECT RAISE(ABORT, 'erasure requests cannot be deleted'); END;"
+
+	/*
+	 * Legal holds on a subject (record NULL) or on one of its records (a
+	 * record id, in whichever collection). Released holds are kept: a hold
+	 * is written once, only its release is added, once, and it is never
+	 * deleted.
+	 */
+	"CREATE TABLE main.legal_holds ("
+	"  org TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  record TEXT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  by TEXT NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  released_us INTEGER NULL,"
+	"  PRIMARY KEY (org, id),"
+	"  FOREIGN KEY (org, subject) REFERENCES subjects(org, pseudonym)"
+	") STRICT;"
+	"CREATE INDEX main.legal_holds_by_subject ON legal_holds(org, subject);"
+	"CREATE TRIGGER main.legal_holds_written_once BEFORE INSERT ON legal_holds"
+	"  WHEN EXISTS (SELECT 1 FROM legal_holds WHERE org = NEW.org AND id = NEW.id)"
+	"  BEGIN SELECT RAISE(ABORT, 'legal holds are written once'); END;"
+	"CREATE TRIGGER main.legal_holds_release_final BEFORE UPDATE ON legal_holds"
+	"  WHEN OLD.released_us IS NOT NULL"
+	"  BEGIN SELECT RAISE(ABORT, 'a released legal hold cannot be changed'); END;"
+	"CREATE TRIGGER main.legal_holds_hold_fixed BEFORE UPDATE ON legal_holds"
+	"  WHEN NEW.org IS NOT OLD.org OR NEW.id IS NOT OLD.id OR NEW.subject IS NOT OLD.subject"
+	"    OR NEW.record IS NOT OLD.record OR NEW.reason IS NOT OLD.reason OR NEW.by IS NOT OLD.by"
+	"    OR NEW.created_us IS NOT OLD.created_us"
+	"  BEGIN SELECT RAISE(ABORT, 'a legal hold cannot be rewritten'); END;"
+	"CREATE TRIGGER main.legal_holds_no_delete BEFORE DELETE ON legal_holds"
+	"  BEGIN SELECT RAISE(ABORT, 'legal holds cannot be deleted'); END;"
+
 	"PRAGMA main.user_version = 1;";
 
 /* keys.db, version 1: the keystore and nothing else. */
@@ -323,6 +410,10 @@ const char cf_sti_schema_ks_v1[] =
 #define AGREEMENT_COLUMNS                                                                                   \
 	"id, provider, consumer, collection, fields, categories, purposes, legal_basis, valid_from, valid_until," \
 	" max_accesses, accesses, status, created_us, changed_us"
+/* The erasure request columns in cf_erasure_row order (read_erasure in store_rights.c). */
+#define ERASURE_COLUMNS                                                                                     \
+	"id, org, subject, status, request_reason, decision_reason, requested_by, decided_by, requested_us,"   \
+	" decided_us"
 #define AGREEMENT_FILTER_P "(?1 IS NULL OR provider = ?1)"
 #define AGREEMENT_FILTER_C "(?2 IS NULL OR consumer = ?2)"
 #define AGREEMENT_FILTER_COL "(?3 IS NULL OR collection = ?3)"
@@ -416,7 +507,9 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_GRANTS_GET] = "SELECT grants FROM main.grants WHERE org = ?1 AND role = ?2",
 	[STI_GRANTS_LIST] = "SELECT role, grants FROM main.grants WHERE org = ?1 ORDER BY role",
 
-	[STI_SUBJECT_FIND] = "SELECT pseudonym FROM main.subjects WHERE org = ?1 AND blind_index = ?2",
+	/* An erased subject's blind index is NULL and never equal; erased_us says so in words too. */
+	[STI_SUBJECT_FIND] = "SELECT pseudonym FROM main.subjects WHERE org = ?1 AND blind_index = ?2"
+			     " AND erased_us IS NULL",
 	[STI_SUBJECT_INSERT] = "INSERT INTO main.subjects (org, pseudonym, blind_index, enc_nid, created_us)"
 			       " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STI_SUBJECT_EXISTS] = "SELECT 1 FROM main.subjects WHERE org = ?1 AND pseudonym = ?2",
@@ -554,4 +647,33 @@ const char *const cf_sti_sql[STI__COUNT] = {
 				 " WHERE org = ?1 AND (?2 IS NULL OR domain = ?2) ORDER BY id",
 	[STI_SUBDIVISION_SET_BLOCKED] = "UPDATE main.subdivisions SET blocked = ?3 WHERE org = ?1 AND id = ?2",
 	[STI_SUBDIVISION_DOMAIN] = "SELECT domain FROM main.subdivisions WHERE org = ?1 AND id = ?2",
+
+	/* Erasing again keeps the first time (and the trigger refuses any other change). */
+	[STI_SUBJECT_ERASE] = "UPDATE main.subjects SET blind_index = NULL, enc_nid = NULL,"
+			      " erased_us = coalesce(erased_us, ?3) WHERE org = ?1 AND pseudonym = ?2",
+	[STI_SUBJECT_ERASED] = "SELECT erased_us FROM main.subjects WHERE org = ?1 AND pseudonym = ?2"
+			       " AND erased_us IS NOT NULL",
+
+	[STI_ERASURE_INSERT] = "INSERT INTO main.erasure_requests (org, id, subject, status, request_reason,"
+			       " requested_by, requested_us) VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6)",
+	[STI_ERASURE_GET] = "SELECT " ERASURE_COLUMNS " FROM main.erasure_requests WHERE org = ?1 AND id = ?2",
+	[STI_ERASURE_EXISTS] = "SELECT 1 FROM main.erasure_requests WHERE org = ?1 AND id = ?2",
+	/* The pending check and the decision are one statement: two deciders cannot both win. */
+	[STI_ERASURE_DECIDE] = "UPDATE main.erasure_requests SET status = ?3, decision_reason = ?4, decided_by = ?5,"
+			       " decided_us = ?6 WHERE org = ?1 AND id = ?2 AND status = 'pending'",
+	/* Two plans, as for agreements: the subject's list walks erasure_requests_by_subject. */
+	[STI_ERASURE_LIST] = "SELECT " ERASURE_COLUMNS " FROM main.erasure_requests WHERE org = ?1"
+			     " ORDER BY requested_us, id",
+	[STI_ERASURE_LIST_SUBJECT] = "SELECT " ERASURE_COLUMNS " FROM main.erasure_requests"
+				     " WHERE org = ?1 AND subject = ?2 ORDER BY requested_us, id",
+
+	[STI_HOLD_PUT] = "INSERT INTO main.legal_holds (org, id, subject, record, reason, by, created_us)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STI_HOLD_RELEASE] = "UPDATE main.legal_holds SET released_us = ?3"
+			     " WHERE org = ?1 AND id = ?2 AND released_us IS NULL",
+	/* ?3 NULL: record = NULL is never true, so only a subject-wide hold answers. */
+	[STI_HOLD_ACTIVE] = "SELECT 1 FROM main.legal_holds WHERE org = ?1 AND subject = ?2"
+			    " AND released_us IS NULL AND (record IS NULL OR record = ?3) LIMIT 1",
+	[STI_HOLD_LIST] = "SELECT id, subject, record, reason, by, created_us, released_us FROM main.legal_holds"
+			  " WHERE org = ?1 AND subject = ?2 ORDER BY created_us, id",
 };

@@ -162,6 +162,27 @@ cf_rc cf_vault_commitment_get(cf_vault *v, cf_request *r, const char *org, json_
 cf_rc cf_vault_my_commitment(cf_vault *v, cf_request *r, json_t **answer, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_commitment_accept(cf_vault *v, cf_request *r, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
 
+/*
+ * Citizens' rights, for the organization's data protection officer:
+ * erasure requests (approval crypto-shreds the subject's data key and
+ * forgets the blind index, and answers an erasure certificate), legal
+ * holds (which suspend erasure), and the export of everything held about a
+ * subject (JSON, or a readable Markdown document when markdown is true).
+ */
+cf_rc cf_vault_erasure_request(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t *body,
+			       json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_erasure_list(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
+			    cf_err *err) CF_MUST_CHECK;
+/* approve: true to approve, false to refuse. */
+cf_rc cf_vault_erasure_decide(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *id,
+			      bool approve, json_t *body, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_hold_put(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t *body,
+			json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_hold_release(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *id,
+			    json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
+
 /* Personal data. Each requires r->purpose and writes its audit entry before answering. */
 cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,
 			     json_t **answer, cf_err *err) CF_MUST_CHECK;

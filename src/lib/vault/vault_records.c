@@ -341,8 +341,8 @@ static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err
 	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", o->org, pseudonym)) != CF_OK)
 		return cf_err_set(err, rc, CF_P_INTERNAL, "identifier too long");
 	rc = cf_st_key_get(o->tx, "subject", o->org, pseudonym, &wrapped, &wlen, err);
-	if (rc == CF_ENOTFOUND)
-		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the subject's key is gone (erased)");
+	if (rc == CF_ENOTFOUND) /* crypto-shredded: whatever copy of the records this is, they stay unreadable */
+		return cf_err_set(err, CF_ENOTFOUND, CF_P_ERASED, "the subject's data was erased");
 	if (rc != CF_OK)
 		return rc;
 	rc = cf_key_unwrap(kek, wrapped, wlen, ad, dek);
@@ -661,10 +661,17 @@ cf_rc cf_vault_record_get(cf_vault *v, cf_request *r, const char *org, const cha
 		goto out;
 	if ((rc = op_get_record(&o, coll, id, &row, &cts, &n, err)) != CF_OK)
 		goto out;
-	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK)
+	if ((rc = subject_key(&o, row.subject, &dek, err)) != CF_OK ||
+	    (rc = open_fields(&o, dek, &row, cts, n, o.dec.allowed, &fields, err)) != CF_OK) {
+		/* erased data or a failed integrity check: the attempt is still a trace */
+		if (err != NULL && o.entry != NULL) {
+			char reason[sizeof(err->detail)];
+			cf_problem p = err->problem;
+			(void)snprintf(reason, sizeof(reason), "%s", err->detail);
+			rc = op_deny(&o, rc, p, reason, err);
+		}
 		goto out;
-	if ((rc = open_fields(&o, dek, &row, cts, n, o.dec.allowed, &fields, err)) != CF_OK)
-		goto out;
+	}
 	json_object_set_new(o.entry, "fields", names_array(fields));
 	/* Nothing leaves before the entry is durable. */
 	if ((rc = op_submit(&o, NULL, err)) != CF_OK)
@@ -948,6 +955,143 @@ out:
 	json_decref(records);
 	json_decref(readable);
 	json_decref(out_list);
+	op_release(&o);
+	return rc;
+}
+
+/* ---- the right of access: everything held about a subject ---- */
+
+static json_t *export_record(op *o, const cf_key *dek, const char *coll, const char *id, cf_err *err)
+{
+	cf_record_row row = {0};
+	cf_field_ct *cts = NULL;
+	size_t n = 0, i;
+	json_t *fields = NULL, *out = NULL, *described = json_object(), *purposes = json_array(), *recipients = NULL;
+	json_t *agreements = NULL, *a;
+	const char *name;
+	json_t *val;
+	char c[CF_TIME_STR_LEN], u[CF_TIME_STR_LEN];
+
+	cf_collection_free(o->coll);
+	o->coll = NULL;
+	if (vault_load_collection(o->tx, o->org, coll, &o->coll, err) != CF_OK ||
+	    cf_st_record_get(o->tx, o->org, coll, id, &row, &cts, &n, err) != CF_OK ||
+	    open_fields(o, dek, &row, cts, n, NULL, &fields, err) != CF_OK)
+		goto out;
+	json_object_foreach(fields, name, val)
+	{
+		const cf_field *f = cf_collection_field(o->coll, name);
+		json_object_set_new(described, name,
+				    json_pack("{s:O, s:s?}", "value", val, "category", f ? cf_field_category(f) : NULL));
+	}
+	for (i = 0; i < cf_collection_purpose_count(o->coll); i++) {
+		const char *p = cf_collection_purpose_at(o->coll, i);
+		json_array_append_new(purposes, json_pack("{s:s, s:s?}", "purpose", p, "legal_basis",
+							  cf_collection_legal_basis(o->coll, p)));
+	}
+	/* recipients: the organizations an agreement lets read this collection */
+	recipients = json_array();
+	if (cf_st_agreement_list(o->tx, o->org, NULL, coll, NULL, &agreements, NULL) == CF_OK) {
+		json_array_foreach(agreements, i, a)
+		{
+			json_array_append_new(recipients,
+					      json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "organization",
+							json_object_get(a, "consumer"), "agreement", json_object_get(a, "id"),
+							"fields", json_object_get(a, "fields"), "categories",
+							json_object_get(a, "categories"), "purposes", json_object_get(a, "purposes"),
+							"legal_basis", json_object_get(a, "legal_basis"), "status",
+							json_object_get(a, "status")));
+		}
+	}
+	cf_time_format(row.created_us, c);
+	cf_time_format(row.updated_us, u);
+	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:O, s:O, s:s, s:s, s:O}", "collection", coll, "id", id, "version",
+			(json_int_t)row.version, "created_at", c, "updated_at", u, "fields", described, "purposes", purposes,
+			"retention", cf_collection_retention(o->coll), "retention_start", cf_collection_retention_start(o->coll),
+			"recipients", recipients);
+out:
+	/* the values now belong to the answer, which the HTTP layer wipes once sent */
+	if (out == NULL)
+		cf_json_wipe(fields);
+	json_decref(fields);
+	json_decref(described);
+	json_decref(purposes);
+	json_decref(recipients);
+	json_decref(agreements);
+	cf_field_cts_free(cts, n);
+	return out;
+}
+
+cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
+			      cf_err *err)
+{
+	json_t *records = NULL, *items = NULL, *item, *erasures = NULL, *holds = NULL, *report = NULL;
+	cf_key *dek = NULL;
+	int64_t erased = 0;
+	char now[CF_TIME_STR_LEN];
+	size_t i;
+	op o;
+	cf_rc rc;
+
+	*answer = NULL;
+	if ((rc = op_begin(&o, v, r, org, NULL, NULL, "subject.export", false, err)) != CF_OK)
+		goto out;
+	if (strlen(subject) <= CF_ID_MAX)
+		cf_audit_set_resource(o.entry, org, NULL, NULL, subject);
+	if (!vault_has_role(&r->who, "dpo")) {
+		rc = op_deny(&o, CF_EDENIED, CF_P_FORBIDDEN, "only the organization's data protection officer exports a subject",
+			     err);
+		goto out;
+	}
+	if (strlen(subject) > CF_ID_MAX || cf_st_subject_exists(o.tx, org, subject, NULL) != CF_OK) {
+		rc = op_deny(&o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such subject", err);
+		goto out;
+	}
+	if (cf_st_subject_erased(o.tx, org, subject, &erased, NULL) == CF_OK) {
+		rc = op_deny(&o, CF_ENOTFOUND, CF_P_ERASED, "the subject's data was erased", err);
+		goto out;
+	}
+	if ((rc = subject_key(&o, subject, &dek, err)) != CF_OK) {
+		char reason[sizeof(err->detail)];
+		cf_problem p = err ? err->problem : CF_P_INTERNAL;
+		(void)snprintf(reason, sizeof(reason), "%s", err ? err->detail : "no key");
+		rc = op_deny(&o, rc, p, reason, err);
+		goto out;
+	}
+	if ((rc = cf_st_record_list_by_subject(o.tx, org, subject, &records, err)) != CF_OK)
+		goto out;
+	items = json_array();
+	json_array_foreach(records, i, item)
+	{
+		json_t *one = export_record(&o, dek, json_string_value(json_object_get(item, "collection")),
+					    json_string_value(json_object_get(item, "id")), err);
+		if (one == NULL) {
+			rc = err && err->rc != CF_OK ? err->rc : CF_ENOMEM;
+			goto out;
+		}
+		json_array_append_new(items, one);
+	}
+	if ((rc = cf_st_erasure_list(o.tx, org, subject, &erasures, err)) != CF_OK ||
+	    (rc = cf_st_hold_list(o.tx, org, subject, &holds, err)) != CF_OK)
+		goto out;
+	/* nothing leaves before the export's own entry is durable */
+	if ((rc = op_submit(&o, NULL, err)) != CF_OK)
+		goto out;
+	/* the access report, with its receipts, is part of what the subject is entitled to */
+	if ((rc = cf_vault_subject_access_log(v, r, org, subject, &report, err)) != CF_OK)
+		goto out;
+	cf_time_format(cf_now_us(v->env), now);
+	*answer = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O}", "org", org, "subject", subject, "exported_at", now,
+			    "records", items, "erasure_requests", erasures, "legal_holds", holds, "access_report", report);
+out:
+	if (*answer == NULL)
+		cf_json_wipe(items);
+	json_decref(items);
+	json_decref(records);
+	json_decref(erasures);
+	json_decref(holds);
+	json_decref(report);
+	cf_key_free(dek);
 	op_release(&o);
 	return rc;
 }
