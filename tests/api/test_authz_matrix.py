@@ -12,14 +12,17 @@ organization, autre.
 
 Targets of organization routes: "dom", real objects of ville's social
 domain (its users, subdivision aide, technical user, the agent role and the
-social_aid collection with a record); "odom", the same in ville's
-population domain (subdivision etat-civil, role registrar, collection
-pop_reg); "xorg", the same in organization autre (where the autre caller is
-at home). Bodies are valid and minimal, personal-data routes carry the
-purpose of the target's collection, so that the decision, not validation,
-is what each cell tests. A cell expected to succeed on a destructive route
-gets a fresh object of its own (a user, a manager, a key, a record, an
-agreement, a session).
+social_aid collection with a record whose subject is under a legal hold,
+and a second subject, never held, with a pending erasure request); "odom",
+the same in ville's population domain (subdivision etat-civil, role
+registrar, collection pop_reg); "xorg", the same in organization autre
+(where the autre caller is at home; autre's own data protection officer only
+prepares its hold and erasure request). Bodies are valid and minimal,
+personal-data routes carry the purpose of the target's collection, so that
+the decision, not validation, is what each cell tests. A cell expected to
+succeed on a destructive route gets a fresh object of its own (a user, a
+manager, a key, a record, an agreement, a session, a subject, an erasure
+request, a legal hold).
 
 A route the table does not list fails test_every_route_is_in_the_table.
 """
@@ -51,60 +54,67 @@ CODES = {
 # A: allowed, answered with the route's success status (column ok).
 # Organization routes: three letters for the targets dom, odom, xorg; one letter for all three.
 TABLE_TEXT = """
-#method path                                                       ok  anon admin iaud auth sm  loc coloc sub agent dpo tech xorg
-GET     /v1/sys/health                                             200 A    A     A    A    A   A   A     A   A     A   A    A
-POST    /v1/sys/unseal                                             200 A    A     A    A    A   A   A     A   A     A   A    A
-GET     /v1/openapi.json                                           200 A    A     A    A    A   A   A     A   A     A   A    A
-POST    /v1/auth/login                                             200 A    A     A    A    A   A   A     A   A     A   A    A
-POST    /v1/auth/logout                                            204 U    A     A    A    A   A   A     A   A     A   I    A
-GET     /v1/me                                                     200 U    A     A    A    A   A   A     A   A     A   A    A
-POST    /v1/orgs                                                   201 U    A     F    F    F   F   F     F   F     F   F    F
-GET     /v1/orgs                                                   200 U    A     F    F    F   F   F     F   F     F   F    F
-GET     /v1/orgs/{org}                                             200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-POST    /v1/orgs/{org}/users                                       201 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/users                                       200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/users/{username}                            200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-PATCH   /v1/orgs/{org}/users/{username}                            200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-DELETE  /v1/orgs/{org}/users/{username}                            204 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/domains                                     200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT     /v1/orgs/{org}/domains/{domain}                            200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-PUT     /v1/orgs/{org}/domains/{domain}/contact                    200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT     /v1/orgs/{org}/domains/{domain}/technical-user             200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT     /v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision} 200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-PUT     /v1/orgs/{org}/domains/{domain}/managers/{username}        200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-DELETE  /v1/orgs/{org}/domains/{domain}/managers/{username}        204 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
-POST    /v1/orgs/{org}/api-keys                                    201 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/api-keys                                    200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-DELETE  /v1/orgs/{org}/api-keys/{id}                               204 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/collections                                 200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT     /v1/orgs/{org}/collections/{name}                          200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/collections/{name}                          200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-PUT     /v1/orgs/{org}/roles/{role}/grants                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/roles/{role}/grants                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-POST    /v1/orgs/{org}/collections/{c}/records                     201 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-GET     /v1/orgs/{org}/collections/{c}/records/{id}                200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-PATCH   /v1/orgs/{org}/collections/{c}/records/{id}                200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-DELETE  /v1/orgs/{org}/collections/{c}/records/{id}                204 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
-POST    /v1/orgs/{org}/subjects/lookup                             200 U    F     F    F    FFW FFW FFW   FPW APW   FFW FFW  WWF
-GET     /v1/orgs/{org}/subjects/{pseudonym}/access-log             200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
-POST    /v1/users                                                  201 U    A     F    F    F   F   F     F   F     F   F    F
-GET     /v1/audit/checkpoint                                       200 U    F     A    F    F   F   F     F   F     F   F    F
-GET     /v1/audit/key                                              200 U    F     A    F    F   F   F     F   F     F   F    F
-GET     /v1/audit/entries                                          200 U    F     A    F    F   F   F     F   F     F   F    F
-GET     /v1/audit/proofs/inclusion                                 200 U    F     A    F    F   F   F     F   F     F   F    F
-GET     /v1/audit/proofs/consistency                               200 U    F     A    F    F   F   F     F   F     F   F    F
-POST    /v1/agreements                                             201 U    F     F    A    F   F   F     F   F     F   F    F
-GET     /v1/agreements                                             200 U    F     F    A    F   F   F     F   F     F   F    F
-GET     /v1/agreements/{id}                                        200 U    N     N    A    A   A   A     A   A     A   A    N
-POST    /v1/agreements/{id}/suspend                                200 U    F     F    A    F   F   F     F   F     F   F    F
-POST    /v1/agreements/{id}/resume                                 200 U    F     F    A    F   F   F     F   F     F   F    F
-POST    /v1/agreements/{id}/revoke                                 200 U    F     F    A    F   F   F     F   F     F   F    F
-GET     /v1/orgs/{org}/agreements                                  200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-GET     /v1/reports/flows                                          200 U    F     A    A    F   F   F     F   F     F   F    F
-PUT     /v1/orgs/{org}/commitment                                  200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
-GET     /v1/orgs/{org}/commitment                                  200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
-GET     /v1/me/commitment                                          200 U    I     I    I    A   A   A     A   A     A   A    A
-POST    /v1/me/commitment/accept                                   200 U    I     I    I    A   A   A     A   A     A   A    A
+#method path                                                              ok  anon admin iaud auth sm  loc coloc sub agent dpo tech xorg
+GET     /v1/sys/health                                                    200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/sys/unseal                                                    200 A    A     A    A    A   A   A     A   A     A   A    A
+GET     /v1/openapi.json                                                  200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/auth/login                                                    200 A    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/auth/logout                                                   204 U    A     A    A    A   A   A     A   A     A   I    A
+GET     /v1/me                                                            200 U    A     A    A    A   A   A     A   A     A   A    A
+POST    /v1/orgs                                                          201 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/orgs                                                          200 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/orgs/{org}                                                    200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+POST    /v1/orgs/{org}/users                                              201 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/users                                              200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/users/{username}                                   200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+PATCH   /v1/orgs/{org}/users/{username}                                   200 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/users/{username}                                   204 U    F     F    F    AAW AFW AFW   AFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/domains                                            200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}                                   200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/contact                           200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/technical-user                    200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/subdivisions/{subdivision}        200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+PUT     /v1/orgs/{org}/domains/{domain}/managers/{username}               200 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/domains/{domain}/managers/{username}               204 U    F     F    F    AAW AFW AFW   FFW FFW   FFW FFW  WWA
+POST    /v1/orgs/{org}/api-keys                                           201 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/api-keys                                           200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+DELETE  /v1/orgs/{org}/api-keys/{id}                                      204 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/collections                                        200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/collections/{name}                                 200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/collections/{name}                                 200 U    AAA   F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+PUT     /v1/orgs/{org}/roles/{role}/grants                                200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/roles/{role}/grants                                200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+POST    /v1/orgs/{org}/collections/{c}/records                            201 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+GET     /v1/orgs/{org}/collections/{c}/records/{id}                       200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+PATCH   /v1/orgs/{org}/collections/{c}/records/{id}                       200 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+DELETE  /v1/orgs/{org}/collections/{c}/records/{id}                       204 U    F     F    F    FFW FFW FFW   FFW AFW   FFW FFW  WWF
+POST    /v1/orgs/{org}/subjects/lookup                                    200 U    F     F    F    FFW FFW FFW   FPW APW   FFW FFW  WWF
+GET     /v1/orgs/{org}/subjects/{pseudonym}/access-log                    200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/users                                                         201 U    A     F    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/checkpoint                                              200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/key                                                     200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/entries                                                 200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/proofs/inclusion                                        200 U    F     A    F    F   F   F     F   F     F   F    F
+GET     /v1/audit/proofs/consistency                                      200 U    F     A    F    F   F   F     F   F     F   F    F
+POST    /v1/agreements                                                    201 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/agreements                                                    200 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/agreements/{id}                                               200 U    N     N    A    A   A   A     A   A     A   A    N
+POST    /v1/agreements/{id}/suspend                                       200 U    F     F    A    F   F   F     F   F     F   F    F
+POST    /v1/agreements/{id}/resume                                        200 U    F     F    A    F   F   F     F   F     F   F    F
+POST    /v1/agreements/{id}/revoke                                        200 U    F     F    A    F   F   F     F   F     F   F    F
+GET     /v1/orgs/{org}/agreements                                         200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+GET     /v1/reports/flows                                                 200 U    F     A    A    F   F   F     F   F     F   F    F
+GET     /v1/orgs/{org}/subjects/{pseudonym}/export                        200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests              201 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+GET     /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests              200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/approve 200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/refuse  200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/subjects/{pseudonym}/holds                         201 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/subjects/{pseudonym}/holds/{id}/release            200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+PUT     /v1/orgs/{org}/commitment                                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/orgs/{org}/commitment                                         200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
+GET     /v1/me/commitment                                                 200 U    I     I    I    A   A   A     A   A     A   A    A
+POST    /v1/me/commitment/accept                                          200 U    I     I    I    A   A   A     A   A     A   A    A
 """
 
 
@@ -246,6 +256,7 @@ class Matrix:
         member(xsm, "autre", "x_c_soc", ["clerk"], "social", "aide")
         member(xsm, "autre", "x_r_soc", ["manager"], "social", "aide", level="subdivision")
         member(xsm, "autre", "x_tech", ["technical"], "social")
+        member(xsm, "autre", "x_dpo", ["dpo"])
         for caller, username in (("loc", "m_loc"), ("coloc", "m_coloc"), ("sub", "m_sub"), ("agent", "m_agent"),
                                  ("dpo", "m_dpo")):
             self.creds[caller] = (username, password_for(username), "ville")
@@ -257,9 +268,10 @@ class Matrix:
         self.clients["tech"] = Client(daemon, self.key_for("ville", "m_tech"), username="m_tech", org="ville")
         registrar = daemon.login("m_registrar", password_for("m_registrar"), "ville")
         x_agent = daemon.login("x_agent", password_for("x_agent"), "autre")
+        x_dpo = daemon.login("x_dpo", password_for("x_dpo"), "autre")
         # who must accept a new confidentiality commitment to keep working
         self.org_clients = {"ville": [self.clients[c] for c in ("sm", "loc", "coloc", "sub", "agent", "dpo", "tech")]
-                            + [registrar], "autre": [xsm, self.clients["xorg"], x_agent]}
+                            + [registrar], "autre": [xsm, self.clients["xorg"], x_agent, x_dpo]}
         for org in ("ville", "autre"):
             r = self.main[org].put(f"/v1/orgs/{org}/commitment", {"text": f"I keep {org}'s data confidential."})
             assert_status(r, 200)
@@ -292,6 +304,11 @@ class Matrix:
                            tech="x_tech", role="agent", grants=AGENT_GRANTS, apikey=self.key_id("autre", "x_tech"),
                            writer=x_agent),
         }
+        # who prepares the citizens' rights objects of each organization
+        self.dpo = {"ville": self.clients["dpo"], "autre": x_dpo}
+        for t in self.t.values():
+            t.hold = self.hold(t, t.subject)
+            t.erasable, t.erasure = self.pending_request(t)
 
     # -- helpers ------------------------------------------------------------
     def uniq(self, prefix):
@@ -339,6 +356,25 @@ class Matrix:
                                 {"level": level, "subdivision": t.sub}), 200)
         return name
 
+    def fresh_subject(self, t):
+        """A new subject in the target's collection (its own record, written like the target's)."""
+        return self.record(t.writer, t.org, t.coll, t.purpose, t.fields)[0]["subject"]
+
+    def erasure_request(self, t, subject):
+        r = self.dpo[t.org].post(f"/v1/orgs/{t.org}/subjects/{subject}/erasure-requests", {"reason": "matrix"})
+        assert_status(r, 201)
+        return r.json()["id"]
+
+    def hold(self, t, subject):
+        r = self.dpo[t.org].post(f"/v1/orgs/{t.org}/subjects/{subject}/holds", {"reason": "matrix"})
+        assert_status(r, 201)
+        return r.json()["id"]
+
+    def pending_request(self, t):
+        """A fresh subject with a pending erasure request: (subject, request id)."""
+        subject = self.fresh_subject(t)
+        return subject, self.erasure_request(t, subject)
+
     def client_for(self, caller, fresh_session=False):
         if fresh_session and caller in self.creds:
             u, pw, org = self.creds[caller]
@@ -374,6 +410,13 @@ def commitment_version(mx, caller):
     r = c.get("/v1/me/commitment")
     assert_status(r, 200)
     return r.json()["version"]
+
+
+def approve_erasure(mx, caller, t, allowed):
+    """Approving crypto-shreds the subject: an allowed cell erases a fresh subject of its own."""
+    subject, rid = mx.pending_request(t) if allowed else (t.erasable, t.erasure)
+    return (f"/v1/orgs/{t.org}/subjects/{subject}/erasure-requests/{rid}/approve",
+            {"reason": "no legal obligation to keep (matrix)"}, None)
 
 
 REQUESTS = {
@@ -444,6 +487,22 @@ REQUESTS = {
         f"/v1/orgs/{t.org}/subjects/lookup", {"national_id": t.nid}, t.purpose)),
     ("GET", "/v1/orgs/{org}/subjects/{pseudonym}/access-log"): org_req(lambda mx, c, t, a: (
         f"/v1/orgs/{t.org}/subjects/{t.subject}/access-log", NOBODY, None)),
+    ("GET", "/v1/orgs/{org}/subjects/{pseudonym}/export"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.subject}/export", NOBODY, None)),
+    ("POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.subject}/erasure-requests", {"reason": "citizen's request (matrix)"}, None)),
+    ("GET", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.subject}/erasure-requests", NOBODY, None)),
+    ("POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/approve"): org_req(approve_erasure),
+    ("POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/refuse"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.erasable}/erasure-requests/"
+        f"{mx.erasure_request(t, t.erasable) if a else t.erasure}/refuse",
+        {"reason": "kept by law (matrix)"}, None)),
+    ("POST", "/v1/orgs/{org}/subjects/{pseudonym}/holds"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.subject}/holds", {"reason": "litigation (matrix)"}, None)),
+    ("POST", "/v1/orgs/{org}/subjects/{pseudonym}/holds/{id}/release"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/subjects/{t.subject}/holds/{mx.hold(t, t.subject) if a else t.hold}/release",
+        NOBODY, None)),
     ("POST", "/v1/users"): lambda mx, c, t, a: (
         "/v1/users", {"username": mx.uniq("instuser"), "password": password_for("instuser"), "roles": ["auditor"]},
         None),

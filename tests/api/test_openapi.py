@@ -288,6 +288,49 @@ def exchanges(daemon):
     call(inspector, "GET", "/v1/reports/flows", "/v1/reports/flows?from=2026-01-01")
     call(inspector, "POST", "/v1/agreements/{id}/revoke", f"/v1/agreements/{agid}/revoke")
     call(inspector, "POST", "/v1/agreements/{id}/revoke", f"/v1/agreements/{agid}/revoke")
+    # citizens' rights (the data protection officer), on a subject of its own; the collection
+    # now has an agreement, so the export lists a recipient
+    r = call(alice, "POST", records, "/v1/orgs/cpas/collections/social_aid/records",
+             {"subject": {"national_id": next_nid()}, "fields": record_fields()}, **P)
+    erid, esubj = r.json()["id"], r.json()["subject"]
+    subj = "/v1/orgs/{org}/subjects/{pseudonym}"
+    here = f"/v1/orgs/cpas/subjects/{esubj}"
+    call(alice, "GET", subj + "/export", here + "/export")
+    call(w.victor, "GET", subj + "/export", here + "/export")
+    call(dpo, "GET", subj + "/export", "/v1/orgs/cpas/subjects/s_AAAAAAAAAAAAAAAAAAAAAA/export")
+    call(dpo, "GET", subj + "/export", here + "/export")
+    ers = subj + "/erasure-requests"
+    call(alice, "POST", ers, here + "/erasure-requests", {})
+    call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "x" * 1001})
+    call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "the citizen's letter of 2026-11-20"})
+    r = call(dpo, "POST", ers, here + "/erasure-requests", {})
+    erase_id, refuse_id = out[-2][2].json()["id"], r.json()["id"]
+    call(dpo, "GET", ers, here + "/erasure-requests")
+    call(w.victor, "GET", ers, here + "/erasure-requests")
+    holds = subj + "/holds"
+    call(dpo, "POST", holds, here + "/holds", {"record": erid})
+    call(dpo, "POST", holds, here + "/holds", {"reason": "litigation 2026/117", "record": erid})
+    r = call(dpo, "POST", holds, here + "/holds", {"reason": "litigation 2026/117"})
+    hold_id = r.json()["id"]
+    approve, refuse = ers + "/{id}/approve", ers + "/{id}/refuse"
+    call(dpo, "POST", approve, f"{here}/erasure-requests/{erase_id}/approve", {"reason": "no obligation to keep"})
+    release = holds + "/{id}/release"
+    call(alice, "POST", release, f"{here}/holds/{hold_id}/release")
+    call(dpo, "POST", release, f"{here}/holds/{hold_id}/release")
+    call(dpo, "POST", release, f"{here}/holds/{hold_id}/release")
+    call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {})
+    call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {"reason": "kept 10 years by law"})
+    call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {"reason": "again"})
+    call(dpo, "POST", approve, f"{here}/erasure-requests/er_nosuchrequest/approve", {"reason": "x"})
+    call(dpo, "POST", approve, f"{here}/erasure-requests/{erase_id}/approve", {})
+    call(dpo, "POST", approve, f"{here}/erasure-requests/{erase_id}/approve", {"reason": "no obligation to keep"})
+    call(dpo, "POST", approve, f"{here}/erasure-requests/{erase_id}/approve", {"reason": "again"})
+    call(alice, "GET", one, f"/v1/orgs/cpas/collections/social_aid/records/{erid}", **P)
+    call(alice, "PATCH", one, f"/v1/orgs/cpas/collections/social_aid/records/{erid}", {"fields": {"aid_amount": 9}},
+         **P)
+    call(dpo, "GET", subj + "/export", here + "/export")
+    # the rights actions' audit entries, inside the subject's access report
+    call(dpo, "GET", log, here + "/access-log")
     # the confidentiality commitment
     call(sm, "PUT", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment", {"text": "I keep it confidential."})
     call(alice, "GET", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment")

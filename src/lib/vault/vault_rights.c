@@ -34,6 +34,20 @@ static cf_rc dpo_gate(cf_vault *v, cf_request *r, cf_tx *tx, const char *org, co
 		return vault_deny(v, entry, CF_EDENIED, CF_P_FORBIDDEN,
 				  "only the organization's data protection officer handles its subjects' rights", err);
 	}
+	{
+		/* the DPO too works under the organization's confidentiality commitment */
+		cf_err cerr = {0};
+		rc = vault_commitment_check(tx, r, &cerr);
+		if (rc == CF_EDENIED) {
+			cf_tx_rollback(tx);
+			return vault_deny(v, entry, rc, cerr.problem, cerr.detail, err);
+		}
+		if (rc != CF_OK) {
+			cf_tx_rollback(tx);
+			json_decref(entry);
+			return cf_err_set(err, rc, CF_P_NONE, "cannot read the commitment");
+		}
+	}
 	rc = strlen(subject) <= CF_ID_MAX ? cf_st_subject_exists(tx, org, subject, NULL) : CF_ENOTFOUND;
 	if (rc == CF_ENOTFOUND) {
 		cf_tx_rollback(tx);
@@ -82,13 +96,17 @@ cf_rc cf_vault_erasure_request(cf_vault *v, cf_request *r, const char *org, cons
 	cf_rc rc;
 
 	*answer = NULL;
-	if ((rc = optional_reason(body, "erasure request", false, &reason, err)) != CF_OK ||
-	    (rc = cf_store_begin(v->store, true, &tx, err)) != CF_OK) {
+	if ((rc = cf_store_begin(v->store, true, &tx, err)) != CF_OK) {
 		json_decref(entry);
 		return rc;
 	}
 	if ((rc = dpo_gate(v, r, tx, org, subject, entry, err)) != CF_OK)
 		return rc;
+	if ((rc = optional_reason(body, "erasure request", false, &reason, err)) != CF_OK) {
+		cf_tx_rollback(tx);
+		json_decref(entry);
+		return rc;
+	}
 	if ((rc = vault_new_id(v, "er_", e.id)) != CF_OK)
 		goto fail;
 	memcpy(e.org, org, strlen(org) + 1);
@@ -143,14 +161,18 @@ cf_rc cf_vault_erasure_decide(cf_vault *v, cf_request *r, const char *org, const
 	cf_rc rc;
 
 	*answer = NULL;
-	/* many public records must be kept by law: the decision always says why */
-	if ((rc = optional_reason(body, "erasure decision", true, &reason, err)) != CF_OK ||
-	    (rc = cf_store_begin(v->store, true, &tx, err)) != CF_OK) {
+	if ((rc = cf_store_begin(v->store, true, &tx, err)) != CF_OK) {
 		json_decref(entry);
 		return rc;
 	}
 	if ((rc = dpo_gate(v, r, tx, org, subject, entry, err)) != CF_OK)
 		return rc;
+	/* many public records must be kept by law: the decision always says why */
+	if ((rc = optional_reason(body, "erasure decision", true, &reason, err)) != CF_OK) {
+		cf_tx_rollback(tx);
+		json_decref(entry);
+		return rc;
+	}
 	cf_audit_set(entry, "request", strlen(id) <= CF_ID_MAX ? id : NULL);
 	rc = strlen(id) <= CF_ID_MAX ? cf_st_erasure_get(tx, org, id, &e, err) : CF_ENOTFOUND;
 	if (rc == CF_ENOTFOUND || (rc == CF_OK && strcmp(e.subject, subject) != 0)) {
@@ -237,6 +259,12 @@ cf_rc cf_vault_hold_put(cf_vault *v, cf_request *r, const char *org, const char 
 	cf_rc rc;
 
 	*answer = NULL;
+	if ((rc = cf_store_begin(v->store, true, &tx, err)) != CF_OK) {
+		json_decref(entry);
+		return rc;
+	}
+	if ((rc = dpo_gate(v, r, tx, org, subject, entry, err)) != CF_OK)
+		return rc;
 	rc = cf_json_unpack(err, "legal hold", body, "{s:s, s?:s}", "reason", &reason, "record", &record);
 	if (rc == CF_OK && (reason[0] == '\0' || strlen(reason) > 1000))
 		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "reason: 1 to 1000 characters");
@@ -244,14 +272,11 @@ cf_rc cf_vault_hold_put(cf_vault *v, cf_request *r, const char *org, const char 
 		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "record: a record id");
 	if (rc == CF_OK)
 		rc = vault_new_id(v, "lh_", id);
-	if (rc == CF_OK)
-		rc = cf_store_begin(v->store, true, &tx, err);
 	if (rc != CF_OK) {
+		cf_tx_rollback(tx);
 		json_decref(entry);
 		return rc;
 	}
-	if ((rc = dpo_gate(v, r, tx, org, subject, entry, err)) != CF_OK)
-		return rc;
 	cf_audit_set(entry, "hold", id);
 	rc = cf_st_hold_put(tx, org, id, subject, record, reason, r->who.username, cf_now_us(v->env), err);
 	rc = vault_finish(tx, entry, rc, err);
