@@ -302,14 +302,13 @@ def exchanges(daemon):
     ers = subj + "/erasure-requests"
     call(alice, "POST", ers, here + "/erasure-requests", {})
     call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "x" * 1001})
-    call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "the citizen's letter of 2026-11-20"})
-    r = call(dpo, "POST", ers, here + "/erasure-requests", {})
-    erase_id, refuse_id = out[-2][2].json()["id"], r.json()["id"]
+    erase_id = call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "the citizen's letter of 2026-11-20"}).json()["id"]
+    refuse_id = call(dpo, "POST", ers, here + "/erasure-requests", {}).json()["id"]
     call(dpo, "GET", ers, here + "/erasure-requests")
     call(w.victor, "GET", ers, here + "/erasure-requests")
     holds = subj + "/holds"
     call(dpo, "POST", holds, here + "/holds", {"record": erid})
-    call(dpo, "POST", holds, here + "/holds", {"reason": "litigation 2026/117", "record": erid})
+    record_hold = call(dpo, "POST", holds, here + "/holds", {"reason": "litigation 2026/117", "record": erid})
     r = call(dpo, "POST", holds, here + "/holds", {"reason": "litigation 2026/117"})
     hold_id = r.json()["id"]
     approve, refuse = ers + "/{id}/approve", ers + "/{id}/refuse"
@@ -318,6 +317,9 @@ def exchanges(daemon):
     call(alice, "POST", release, f"{here}/holds/{hold_id}/release")
     call(dpo, "POST", release, f"{here}/holds/{hold_id}/release")
     call(dpo, "POST", release, f"{here}/holds/{hold_id}/release")
+    # a hold on one of the subject's records suspends erasure too
+    call(dpo, "POST", approve, f"{here}/erasure-requests/{erase_id}/approve", {"reason": "no obligation to keep"})
+    call(dpo, "POST", release, f"{here}/holds/{record_hold.json()['id']}/release")
     call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {})
     call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {"reason": "kept 10 years by law"})
     call(dpo, "POST", refuse, f"{here}/erasure-requests/{refuse_id}/refuse", {"reason": "again"})

@@ -160,3 +160,24 @@ def test_trail_still_verifies_after_erasures(daemon):
                        env=daemon_env(), timeout=START_TIMEOUT)
     assert r.returncode == 0, r.stdout + r.stderr
     daemon.start()
+
+
+def test_record_hold_blocks_erasure_and_holds_belong_to_their_subject(w, daemon):
+    w.alice = daemon.login("alice_r", password_for("alice_r"), "cpas")
+    w.dpo = daemon.login("dora_r", password_for("dora_r"), "cpas")
+    rec, _ = w.record()
+    other, _ = w.record()
+    r = w.dpo.post(subj(rec, "/holds"), {"reason": "audit of the file", "record": rec["id"]})
+    assert_status(r, 201)
+    hold = r.json()["id"]
+    req = w.dpo.post(subj(rec, "/erasure-requests"), {}).json()["id"]
+    approve = subj(rec, f"/erasure-requests/{req}/approve")
+    r = w.dpo.post(approve, {"reason": "no obligation"})
+    assert_problem(r, 409, "legal-hold")
+    assert "legal hold" in r.json()["detail"]
+    # a hold is released only through its own subject's path
+    assert_problem(w.dpo.post(subj(other, f"/holds/{hold}/release")), 404, "not-found")
+    assert_status(w.dpo.post(subj(rec, f"/holds/{hold}/release")), 200)
+    assert_status(w.dpo.post(approve, {"reason": "no obligation"}), 200)
+    # an erased subject takes no new request
+    assert_problem(w.dpo.post(subj(rec, "/erasure-requests"), {}), 410, "erased")

@@ -22,8 +22,8 @@ static cf_rc dpo_gate(cf_vault *v, cf_request *r, cf_tx *tx, const char *org, co
 		      cf_err *err)
 {
 	cf_rc rc;
-	cf_audit_set_resource(entry, vault_org_id_valid(org) ? org : NULL, NULL, NULL,
-			      strlen(subject) <= CF_ID_MAX ? subject : NULL);
+	/* a refusal on another organization's path never names a subject */
+	cf_audit_set_resource(entry, vault_org_id_valid(org) ? org : NULL, NULL, NULL, NULL);
 	if (r->who.org[0] == '\0' || strcmp(r->who.org, org) != 0) {
 		cf_tx_rollback(tx);
 		return vault_deny(v, entry, CF_EDENIED, r->who.org[0] ? CF_P_WRONG_ORGANIZATION : CF_P_FORBIDDEN,
@@ -53,12 +53,33 @@ static cf_rc dpo_gate(cf_vault *v, cf_request *r, cf_tx *tx, const char *org, co
 		cf_tx_rollback(tx);
 		return vault_deny(v, entry, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such subject", err);
 	}
+	if (rc == CF_OK)
+		cf_audit_set_resource(entry, org, NULL, NULL, subject);
 	if (rc != CF_OK) {
 		cf_tx_rollback(tx);
 		json_decref(entry);
 		return cf_err_set(err, rc, CF_P_NONE, "cannot read the subject");
 	}
 	return CF_OK;
+}
+
+/* Whether a hold of this subject is active (with id: that hold, else any, whole-subject or on a record). */
+static bool hold_active(cf_tx *tx, const char *org, const char *subject, const char *id)
+{
+	json_t *list = NULL, *h;
+	size_t i;
+	bool found = false;
+	if (cf_st_hold_list(tx, org, subject, &list, NULL) != CF_OK)
+		return true; /* fail closed: unknown means held */
+	json_array_foreach(list, i, h)
+	{
+		if (!json_is_null(json_object_get(h, "released_us")) && json_object_get(h, "released_us") != NULL)
+			continue;
+		if (id == NULL || strcmp(json_string_value(json_object_get(h, "id")), id) == 0)
+			found = true;
+	}
+	json_decref(list);
+	return found;
 }
 
 static json_t *erasure_json(const cf_erasure_row *e)
@@ -106,6 +127,10 @@ cf_rc cf_vault_erasure_request(cf_vault *v, cf_request *r, const char *org, cons
 		cf_tx_rollback(tx);
 		json_decref(entry);
 		return rc;
+	}
+	if (cf_st_subject_erased(tx, org, subject, NULL, NULL) == CF_OK) {
+		cf_tx_rollback(tx);
+		return vault_deny(v, entry, CF_ENOTFOUND, CF_P_ERASED, "the subject's data was already erased", err);
 	}
 	if ((rc = vault_new_id(v, "er_", e.id)) != CF_OK)
 		goto fail;
@@ -185,8 +210,9 @@ cf_rc cf_vault_erasure_decide(cf_vault *v, cf_request *r, const char *org, const
 		rc = cf_err_set(err, CF_EEXIST, CF_P_CONFLICT, "the request was already %s", e.status);
 		goto fail;
 	}
-	if (approve && cf_st_hold_active(tx, org, subject, NULL, NULL) == CF_OK) {
-		rc = cf_err_set(err, CF_EEXIST, CF_P_LEGAL_HOLD, "a legal hold on the subject suspends erasure");
+	if (approve && hold_active(tx, org, subject, NULL)) {
+		rc = cf_err_set(err, CF_EEXIST, CF_P_LEGAL_HOLD,
+				"a legal hold on the subject or one of its records suspends erasure");
 		goto fail;
 	}
 	if ((rc = cf_st_erasure_decide(tx, org, id, approve ? "approved" : "refused", reason, r->who.username, now,
@@ -240,7 +266,12 @@ cf_rc cf_vault_erasure_decide(cf_vault *v, cf_request *r, const char *org, const
 fail:
 	cf_tx_rollback(tx);
 	tx = NULL;
-	rc = vault_deny(v, entry, rc, err->problem, err->detail, err);
+	{
+		char reason_copy[sizeof(err->detail)];
+		cf_problem p = err->problem;
+		(void)snprintf(reason_copy, sizeof(reason_copy), "%s", err->detail);
+		rc = vault_deny(v, entry, rc, p, reason_copy, err);
+	}
 	entry = NULL;
 out:
 	free(note);
@@ -301,7 +332,8 @@ cf_rc cf_vault_hold_release(cf_vault *v, cf_request *r, const char *org, const c
 	if ((rc = dpo_gate(v, r, tx, org, subject, entry, err)) != CF_OK)
 		return rc;
 	cf_audit_set(entry, "hold", strlen(id) <= CF_ID_MAX ? id : NULL);
-	rc = strlen(id) <= CF_ID_MAX ? cf_st_hold_release(tx, org, id, cf_now_us(v->env), err) : CF_ENOTFOUND;
+	rc = (strlen(id) <= CF_ID_MAX && hold_active(tx, org, subject, id)) ? cf_st_hold_release(tx, org, id, cf_now_us(v->env), err)
+									  : CF_ENOTFOUND;
 	if (rc == CF_ENOTFOUND)
 		cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such active legal hold");
 	rc = vault_finish(tx, entry, rc, err);
