@@ -46,3 +46,34 @@ def test_subdivision_block_and_applications(daemon):
     assert_status(sm.put("/v1/orgs/sub_org/domains/social/subdivisions/antenna",
                          {"name": "Antenna", "collections": ["social_aid"], "blocked": False}), 200)
     assert_status(bea.get("/v1/me"), 200)
+
+
+def test_member_access_to_collections(daemon):
+    """A manager changes a member's "access to collections": the member then reaches only those."""
+    admin = daemon.admin()
+    create_org(admin, "acc_org")
+    sm = create_security_manager(daemon, admin, "acc_org", "sm_acc")
+    assert_status(sm.put("/v1/orgs/acc_org/collections/social_aid", SOCIAL_AID), 200)
+    assert_status(sm.put("/v1/orgs/acc_org/collections/other_app", OTHER), 200)
+    grants = AGENT_GRANTS + [{"collection": "other_app", "actions": ["read", "write"], "purposes": [P],
+                              "fields": ["*"]}]
+    assert_status(sm.put("/v1/orgs/acc_org/roles/agent/grants", grants), 200)
+    create_user(sm, "acc_org", "cleo", ["agent"])
+    cleo = daemon.login("cleo", password_for("cleo"), "acc_org")
+    other = {"subject": {"national_id": next_nid()}, "fields": {"note": "n"}}
+    assert_status(cleo.post(records_path("acc_org", c="other_app"), other, purpose=P), 201)
+    assert_problem(sm.patch("/v1/orgs/acc_org/users/cleo", {"collections": ["nope"]}), 400, "invalid-value")
+    assert_problem(sm.patch("/v1/orgs/acc_org/users/cleo", {"collections": "social_aid"}), 400, "wrong-type")
+    r = sm.patch("/v1/orgs/acc_org/users/cleo", {"collections": ["social_aid"]})
+    assert_status(r, 200)
+    assert r.json()["collections"] == ["social_aid"]
+    assert_problem(cleo.post(records_path("acc_org", c="other_app"), other, purpose=P), 403, "forbidden")
+    r = cleo.post(records_path("acc_org"), {"subject": {"national_id": next_nid()}, "fields": record_fields()},
+                  purpose=P)
+    assert_status(r, 201)
+    # nobody changes their own access
+    assert_problem(cleo.patch("/v1/orgs/acc_org/users/cleo", {"collections": None}), 403, "forbidden")
+    r = sm.patch("/v1/orgs/acc_org/users/cleo", {"collections": None})
+    assert_status(r, 200)
+    assert "collections" not in r.json()
+    assert_status(cleo.post(records_path("acc_org", c="other_app"), other, purpose=P), 201)

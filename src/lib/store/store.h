@@ -93,6 +93,7 @@ typedef struct cf_member_row {
 	char *admin_level;  /* "local", "co_local" or "subdivision" (managers of domain/subdivision), else NULL */
 	char *language;     /* attribute, e.g. "fr" */
 	char *email;        /* attribute */
+	char *collections;  /* attribute: JSON array of the collections the member may reach, NULL = no restriction */
 } cf_member_row;
 void cf_member_row_release(cf_member_row *m);
 
@@ -361,6 +362,9 @@ cf_rc cf_st_member_set_scope(cf_tx *tx, int64_t user_id, const char *org, const 
 /* Attributes; NULL keeps a value, "" clears it. */
 cf_rc cf_st_member_set_attributes(cf_tx *tx, int64_t user_id, const char *org, const char *language,
 				  const char *email, cf_err *err) CF_MUST_CHECK;
+/* Restricts the collections a member may reach (JSON array text of names); NULL lifts the restriction. */
+cf_rc cf_st_member_set_collections(cf_tx *tx, int64_t user_id, const char *org, const char *collections_json,
+				   cf_err *err) CF_MUST_CHECK;
 /* Removes a membership (the user stays if they belong elsewhere). CF_ENOTFOUND when absent. */
 cf_rc cf_st_member_delete(cf_tx *tx, int64_t user_id, const char *org, cf_err *err) CF_MUST_CHECK;
 /*

@@ -422,6 +422,7 @@ void cf_member_row_release(cf_member_row *m)
 	free(m->admin_level);
 	free(m->language);
 	free(m->email);
+	free(m->collections);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -492,6 +493,8 @@ cf_rc cf_st_member_get(cf_tx *tx, int64_t user_id, const char *org, cf_member_ro
 		rc = cf_sti_col_dup(st, 8, true, &out->language, err);
 	if (rc == CF_OK)
 		rc = cf_sti_col_dup(st, 9, true, &out->email, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_dup(st, 10, true, &out->collections, err);
 	out->blocked = sqlite3_column_int64(st, 3) != 0;
 	out->created_us = sqlite3_column_int64(st, 4);
 out:

@@ -625,6 +625,30 @@ cf_rc cf_st_member_set_attributes(cf_tx *tx, int64_t user_id, const char *org, c
 	return rc;
 }
 
+/* The vault validates the names; the store keeps the array's text as given (or NULL). */
+cf_rc cf_st_member_set_collections(cf_tx *tx, int64_t user_id, const char *org, const char *collections_json,
+				   cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_check_id(org, "organization id", err);
+	if (rc == CF_OK && collections_json != NULL)
+		rc = cf_sti_check_text(collections_json, "collections", 65536, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_MEMBER_SET_COLLECTIONS, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_int(st, &src, 1, user_id);
+	cf_sti_bind_text(st, &src, 2, org);
+	cf_sti_bind_text(st, &src, 3, collections_json);
+	rc = cf_sti_exec_one(tx, st, src, "membership", err);
+	cf_sti_done(st);
+	return rc;
+}
+
 /*
  * Removes the membership only: the user row stays (sessions and API keys
  * stop working because authentication reads the membership). The user

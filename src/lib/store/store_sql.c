@@ -87,6 +87,7 @@ const char cf_sti_schema_main_v1[] =
 	"  admin_level TEXT NULL CHECK (admin_level IN ('local', 'co_local', 'subdivision')),"
 	"  language TEXT NULL,"
 	"  email TEXT NULL,"
+	"  collections TEXT NULL,"
 	"  PRIMARY KEY (user_id, org),"
 	"  FOREIGN KEY (org, domain) REFERENCES domains(org, id),"
 	"  FOREIGN KEY (org, subdivision) REFERENCES subdivisions(org, id),"
@@ -451,7 +452,7 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_MEMBER_INSERT] = "INSERT INTO main.members (user_id, org, roles, blocked, created_us)"
 			      " VALUES (?1, ?2, ?3, 0, ?4)",
 	[STI_MEMBER_GET] = "SELECT user_id, org, roles, blocked, created_us, domain, subdivision, admin_level,"
-			   " language, email FROM main.members WHERE user_id = ?1 AND org = ?2",
+			   " language, email, collections FROM main.members WHERE user_id = ?1 AND org = ?2",
 	[STI_MEMBER_UPDATE] = "UPDATE main.members SET roles = coalesce(?3, roles),"
 			      " blocked = CASE WHEN ?4 < 0 THEN blocked ELSE ?4 END"
 			      " WHERE user_id = ?1 AND org = ?2",
@@ -474,6 +475,7 @@ const char *const cf_sti_sql[STI__COUNT] = {
 				      " SET language = CASE WHEN ?3 IS NULL THEN language ELSE nullif(?3, '') END,"
 				      " email = CASE WHEN ?4 IS NULL THEN email ELSE nullif(?4, '') END"
 				      " WHERE user_id = ?1 AND org = ?2",
+	[STI_MEMBER_SET_COLLECTIONS] = "UPDATE main.members SET collections = ?3 WHERE user_id = ?1 AND org = ?2",
 	[STI_MEMBER_DELETE] = "DELETE FROM main.members WHERE user_id = ?1 AND org = ?2",
 
 	[STI_TOKEN_INSERT] = "INSERT INTO main.tokens (hash, user_id, org, method, created_us, expires_us)"

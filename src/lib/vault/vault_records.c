@@ -164,6 +164,7 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 		json_t *sub = NULL, *colls, *c;
 		size_t k;
 		bool listed = false, restricted = false;
+		bool in_member_list = true;
 		if (cf_st_member_get(o->tx, o->r->who.user_id, o->r->who.org, &m, NULL) == CF_OK && m.subdivision != NULL &&
 		    cf_st_subdivision_get(o->tx, o->org, m.subdivision, &sub, NULL) == CF_OK) {
 			colls = json_object_get(sub, "collections");
@@ -175,6 +176,21 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 			}
 		}
 		json_decref(sub);
+		if (m.collections != NULL) {
+			/* the member's own "access to collections" attribute, set by their manager */
+			json_t *mine = json_loads(m.collections, 0, NULL);
+			in_member_list = false;
+			json_array_foreach(mine, k, c)
+			{
+				if (json_is_string(c) && strcmp(json_string_value(c), coll_name) == 0)
+					in_member_list = true;
+			}
+			json_decref(mine);
+		}
+		if (!in_member_list) {
+			restricted = true;
+			listed = false;
+		}
 		cf_member_row_release(&m);
 		if (restricted && !listed && o->lookup) {
 			o->skipped = true;

@@ -99,6 +99,11 @@ static json_t *member_json(const char *username, const char *org, const cf_membe
 	set_str_or_null(o, "admin_level", m->admin_level);
 	set_str_or_null(o, "language", m->language);
 	set_str_or_null(o, "email", m->email);
+	if (m->collections != NULL) {
+		json_t *c = json_loads(m->collections, 0, NULL);
+		if (c != NULL)
+			json_object_set_new(o, "collections", c);
+	}
 	return o;
 }
 
@@ -404,9 +409,9 @@ cf_rc cf_vault_user_list(cf_vault *v, cf_request *r, const char *org, const char
 cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const char *username, json_t *body,
 			  json_t **answer, cf_err *err)
 {
-	json_t *roles = NULL, *blocked = NULL, *entry = vault_entry(v, r, "user.update");
+	json_t *roles = NULL, *blocked = NULL, *colls = NULL, *entry = vault_entry(v, r, "user.update");
 	const char *lang = NULL, *email = NULL;
-	char *roles_text = NULL;
+	char *roles_text = NULL, *colls_text = NULL;
 	cf_user_row u = {0};
 	cf_member_row m = {0};
 	cf_admin_op op;
@@ -416,15 +421,19 @@ cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const cha
 	*answer = NULL;
 	cf_audit_set_resource(entry, vault_org_id_valid(org) ? org : NULL, NULL, NULL, NULL);
 	cf_audit_set(entry, "target", vault_username_valid(username) ? username : NULL);
-	rc = cf_json_unpack(err, "user change", body, "{s?:o, s?:o, s?:s, s?:s}", "roles", &roles, "blocked", &blocked,
-			    "language", &lang, "email", &email);
+	rc = cf_json_unpack(err, "user change", body, "{s?:o, s?:o, s?:s, s?:s, s?:o}", "roles", &roles, "blocked",
+			    &blocked, "language", &lang, "email", &email, "collections", &colls);
 	if (rc != CF_OK)
 		goto out;
-	if (roles == NULL && blocked == NULL && lang == NULL && email == NULL) {
-		rc = cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "give roles, blocked, language and/or email");
+	if (roles == NULL && blocked == NULL && lang == NULL && email == NULL && colls == NULL) {
+		rc = cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "give roles, blocked, language, email and/or collections");
 		goto out;
 	}
-	if ((roles != NULL) + (blocked != NULL) + (lang != NULL || email != NULL) > 1) {
+	if (colls != NULL && !json_is_null(colls) && !json_is_array(colls)) {
+		rc = cf_err_set(err, CF_EINVAL, CF_P_WRONG_TYPE, "collections: an array of collection names, or null");
+		goto out;
+	}
+	if ((roles != NULL) + (blocked != NULL) + (lang != NULL || email != NULL || colls != NULL) > 1) {
 		rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
 				"change one thing per request: roles, blocked, or attributes (language, email)");
 		goto out;
@@ -474,6 +483,27 @@ cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const cha
 		rc = cf_st_member_update(tx, u.id, org, roles_text, blocked ? (json_is_true(blocked) ? 1 : 0) : -1, err);
 	if (rc == CF_OK && (lang != NULL || email != NULL))
 		rc = cf_st_member_set_attributes(tx, u.id, org, lang, email, err);
+	if (rc == CF_OK && colls != NULL) {
+		/* "access to collections": only collections the organization declared */
+		size_t i;
+		json_t *c;
+		json_array_foreach(colls, i, c)
+		{
+			char *def = NULL;
+			int64_t ver = 0;
+			const char *cn = json_string_value(c);
+			if (cn == NULL || !cf_name_valid(cn) || cf_st_collection_get(tx, org, cn, &def, &ver, NULL) != CF_OK) {
+				rc = cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "collections: '%.64s' is not a collection of '%s'",
+						cn ? cn : "?", org);
+				break;
+			}
+			free(def);
+		}
+		if (rc == CF_OK && json_is_array(colls) && (colls_text = cf_json_dump_canonical(colls)) == NULL)
+			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		if (rc == CF_OK)
+			rc = cf_st_member_set_collections(tx, u.id, org, colls_text, err);
+	}
 	if (rc == CF_OK)
 		cf_audit_set(entry, "change", blocked ? (json_is_true(blocked) ? "blocked" : "unblocked")
 					      : roles   ? "roles"
@@ -490,6 +520,7 @@ cf_rc cf_vault_user_patch(cf_vault *v, cf_request *r, const char *org, const cha
 out:
 	cf_tx_rollback(tx);
 	free(roles_text);
+	free(colls_text);
 	json_decref(entry);
 	cf_user_row_release(&u);
 	cf_member_row_release(&m);
