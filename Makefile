@@ -21,6 +21,7 @@ build: setup
 # Creates a development vault in $(DATA) the first time (its administrator
 # password is printed once), then serves it on https://$(LISTEN).
 run: build
+	@mkdir -p $(dir $(DATA))
 	@test -f $(DATA)/vault.db || $(BUILD)/coffre init --data $(DATA) --dev --listen $(LISTEN)
 	@exec $(BUILD)/coffre serve --data $(DATA) --listen $(LISTEN)
 

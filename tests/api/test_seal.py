@@ -123,3 +123,12 @@ def test_production_refuses_dev_key_file(tmp_path):
                        capture_output=True, env=daemon_env(), timeout=START_TIMEOUT)
     assert r.returncode != 0
     assert b"development key file is refused in production" in r.stderr
+
+
+def test_init_creates_missing_parent_directories(tmp_path):
+    data = tmp_path / "var" / "lib" / "coffre"
+    r = subprocess.run([COFFRE_BIN, "init", "--data", str(data), "--dev", "--json"], capture_output=True,
+                       env=daemon_env(), timeout=START_TIMEOUT)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert (data / "vault.db").exists() and (data / "keys.db").exists()
+    assert (data.stat().st_mode & 0o777) == 0o700

@@ -433,6 +433,22 @@ cf_rc cf_vault_init(const char *dir, cf_seal_mode mode, const char *passphrase, 
 	cf_rc rc;
 
 	memset(&v, 0, sizeof(v));
+	/* missing parents are created (0700), like mkdir -p */
+	{
+		char parent[PATH_MAX];
+		size_t n = strlen(dir);
+		if (n == 0 || n >= sizeof(parent))
+			return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "data directory path empty or too long");
+		memcpy(parent, dir, n + 1);
+		for (size_t i = 1; i < n; i++) {
+			if (parent[i] != '/')
+				continue;
+			parent[i] = '\0';
+			if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+				return cf_err_set(err, CF_EIO, CF_P_INTERNAL, "%s: %s", parent, strerror(errno));
+			parent[i] = '/';
+		}
+	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return cf_err_set(err, CF_EIO, CF_P_INTERNAL, "%s: %s", dir, strerror(errno));
 	if (chmod(dir, 0700) != 0)
