@@ -229,5 +229,13 @@ cf_rc cf_sti_canonical_json(const char *v, const char *what, json_type type, boo
 cf_rc cf_sti_load_json(const char *text, const char *what, json_t **out, cf_err *err) CF_MUST_CHECK;
 /* Appends a new reference (stolen, also on failure) to a list array. */
 cf_rc cf_sti_append(json_t *arr, json_t *item, cf_err *err) CF_MUST_CHECK;
+/*
+ * Runs a bound statement (src: the binding result) and collects one JSON
+ * item per row, built by item(), into a new array in *out. what names the
+ * list in errors.
+ */
+typedef cf_rc (*cf_sti_item_fn)(sqlite3_stmt *st, json_t **item, cf_err *err);
+cf_rc cf_sti_collect(cf_tx *tx, sqlite3_stmt *st, int src, const char *what, cf_sti_item_fn item, json_t **out,
+		     cf_err *err) CF_MUST_CHECK;
 
 #endif

@@ -305,7 +305,6 @@ static cf_rc erasure_item(sqlite3_stmt *st, json_t **item, cf_err *err)
 cf_rc cf_st_erasure_list(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *item = NULL;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -323,31 +322,7 @@ cf_rc cf_st_erasure_list(cf_tx *tx, const char *org, const char *subject, json_t
 	cf_sti_bind_text(st, &src, 1, org);
 	if (subject != NULL)
 		cf_sti_bind_text(st, &src, 2, subject);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "erasure request list", err);
-		goto out;
-	}
-	arr = json_array();
-	if (arr == NULL) {
-		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = erasure_item(st, &item, err);
-		if (rc == CF_OK)
-			rc = cf_sti_append(arr, item, err);
-		item = NULL;
-		if (rc != CF_OK)
-			goto out;
-	}
-	if (src != SQLITE_DONE) {
-		rc = cf_sti_fail(tx->s, src, "erasure request list", err);
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
+	rc = cf_sti_collect(tx, st, src, "erasure request list", erasure_item, out, err);
 	cf_sti_done(st);
 	return rc;
 }
@@ -546,7 +521,6 @@ static cf_rc hold_item(sqlite3_stmt *st, json_t **item, cf_err *err)
 cf_rc cf_st_hold_list(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *item = NULL;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -563,31 +537,7 @@ cf_rc cf_st_hold_list(cf_tx *tx, const char *org, const char *subject, json_t **
 		return rc;
 	cf_sti_bind_text(st, &src, 1, org);
 	cf_sti_bind_text(st, &src, 2, subject);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "legal hold list", err);
-		goto out;
-	}
-	arr = json_array();
-	if (arr == NULL) {
-		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = hold_item(st, &item, err);
-		if (rc == CF_OK)
-			rc = cf_sti_append(arr, item, err);
-		item = NULL;
-		if (rc != CF_OK)
-			goto out;
-	}
-	if (src != SQLITE_DONE) {
-		rc = cf_sti_fail(tx->s, src, "legal hold list", err);
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
+	rc = cf_sti_collect(tx, st, src, "legal hold list", hold_item, out, err);
 	cf_sti_done(st);
 	return rc;
 }

@@ -415,7 +415,6 @@ cf_rc cf_st_agreement_list(cf_tx *tx, const char *provider, const char *consumer
 			   const char *org, json_t **out, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL, *item = NULL;
 	int src = SQLITE_OK;
 	cf_rc rc = CF_OK;
 
@@ -439,31 +438,7 @@ cf_rc cf_st_agreement_list(cf_tx *tx, const char *provider, const char *consumer
 	cf_sti_bind_text(st, &src, 2, consumer);
 	cf_sti_bind_text(st, &src, 3, collection);
 	cf_sti_bind_text(st, &src, 4, org);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "agreement list", err);
-		goto out;
-	}
-	arr = json_array();
-	if (arr == NULL) {
-		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = agreement_item(st, &item, err);
-		if (rc == CF_OK)
-			rc = cf_sti_append(arr, item, err);
-		item = NULL;
-		if (rc != CF_OK)
-			goto out;
-	}
-	if (src != SQLITE_DONE) {
-		rc = cf_sti_fail(tx->s, src, "agreement list", err);
-		goto out;
-	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
+	rc = cf_sti_collect(tx, st, src, "agreement list", agreement_item, out, err);
 	cf_sti_done(st);
 	return rc;
 }

@@ -309,6 +309,36 @@ cf_rc cf_sti_append(json_t *arr, json_t *item, cf_err *err)
 	return CF_OK;
 }
 
+cf_rc cf_sti_collect(cf_tx *tx, sqlite3_stmt *st, int src, const char *what, cf_sti_item_fn item, json_t **out,
+		     cf_err *err)
+{
+	json_t *arr = NULL, *one = NULL;
+	cf_rc rc = CF_OK;
+
+	if (src != SQLITE_OK)
+		return cf_sti_fail(tx->s, src, what, err);
+	arr = json_array();
+	if (arr == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = item(st, &one, err);
+		if (rc == CF_OK)
+			rc = cf_sti_append(arr, one, err);
+		one = NULL;
+		if (rc != CF_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, what, err);
+		goto out;
+	}
+	*out = arr;
+	arr = NULL;
+out:
+	json_decref(arr);
+	return rc;
+}
+
 /* ---- statements ---- */
 
 /* Prepares (once) a statement for the connection's lifetime. */
