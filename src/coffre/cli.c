@@ -541,6 +541,7 @@ static const cf_cli_group *const groups[] = {
 	&cf_cli_group_unseal, &cf_cli_group_org,    &cf_cli_group_user,       &cf_cli_group_apikey,
 	&cf_cli_group_collection, &cf_cli_group_grant, &cf_cli_group_record, &cf_cli_group_subject,
 	&cf_cli_group_audit, &cf_cli_group_agreement, &cf_cli_group_commitment, &cf_cli_group_report,
+	&cf_cli_group_export, &cf_cli_group_import, &cf_cli_group_disposal,
 };
 
 static bool verbless(const cf_cli_group *g)

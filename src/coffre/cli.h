@@ -122,7 +122,8 @@ typedef struct cf_cli_ctx {
 extern const cf_cli_group cf_cli_group_login, cf_cli_group_logout, cf_cli_group_me, cf_cli_group_health,
 	cf_cli_group_unseal, cf_cli_group_org, cf_cli_group_user, cf_cli_group_apikey, cf_cli_group_collection,
 	cf_cli_group_grant, cf_cli_group_record, cf_cli_group_subject, cf_cli_group_audit,
-	cf_cli_group_agreement, cf_cli_group_commitment, cf_cli_group_report;
+	cf_cli_group_agreement, cf_cli_group_commitment, cf_cli_group_report, cf_cli_group_export,
+	cf_cli_group_import, cf_cli_group_disposal;
 
 /*
  * Parses argv (after noun and verb) against v's options and the common

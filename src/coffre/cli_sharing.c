@@ -7,6 +7,7 @@
  */
 #include "common/cf.h"
 #include "cli.h"
+#include "report/report.h"
 
 #include <ctype.h>
 
@@ -201,12 +202,52 @@ static int report_flows(cf_cli_ctx *c)
 	return cf_cli_call(c, "GET", path, NULL, NULL, print_flows_md);
 }
 
+static const cf_cli_option processing_opts[] = {
+	{"org", "ORG", 0, "only this organization (members read their own; instance roles may read all)"},
+};
+
+static void print_processing_md(const cf_cli_ctx *c, const json_t *answer)
+{
+	char *md = cf_report_processing_markdown(answer);
+	if (md == NULL) {
+		fputs("coffre: the register could not be rendered\n", stderr);
+		return;
+	}
+	fputs(md, stdout);
+	free(md);
+}
+
+static int report_processing(cf_cli_ctx *c)
+{
+	const char *org = cf_cli_opt(c, "org");
+	char path[512];
+	cf_err err = {0};
+
+	if (org == NULL)
+		return cf_cli_call(c, "GET", "/v1/reports/processing", NULL, NULL, print_processing_md);
+	if (cf_cli_path(path, sizeof(path), &err, "/v1/reports/processing") != CF_OK)
+		return cf_cli_fail(c, &err);
+	/* an organization id is [a-z0-9-]: it needs no escaping, anything else is refused */
+	for (const char *p = org; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return cf_cli_usage_error(c, "--org: an organization id ([a-z0-9-])");
+	if (strlen(path) + strlen("?org=") + strlen(org) + 1 > sizeof(path))
+		return cf_cli_usage_error(c, "--org: too long");
+	(void)snprintf(path + strlen(path), sizeof(path) - strlen(path), "?org=%s", org);
+	return cf_cli_call(c, "GET", path, NULL, NULL, print_processing_md);
+}
+
 static const cf_cli_verb report_verbs[] = {
 	{"flows", NULL, 0,
 	 "Prints the map of data flows between organizations (Markdown; --json for JSON): who receives which "
 	 "categories from whom, under which agreement, how many accesses.",
 	 flows_opts, CF_ARRAY_LEN(flows_opts), CF_CLI_VERB_AUTH, report_flows},
+	{"processing", NULL, 0,
+	 "Prints the register of processing activities (Markdown; --json for JSON): per organization its "
+	 "collections, fields and categories, purposes and legal bases, retention, recipients under agreements, "
+	 "what it receives, storage and security measures.",
+	 processing_opts, CF_ARRAY_LEN(processing_opts), CF_CLI_VERB_AUTH, report_processing},
 };
 
-const cf_cli_group cf_cli_group_report = {"report", "reports (data flows between organizations)", report_verbs,
+const cf_cli_group cf_cli_group_report = {"report", "reports (data flows, register of processing)", report_verbs,
 					  CF_ARRAY_LEN(report_verbs)};

@@ -7,6 +7,7 @@
  */
 #include "common/cf.h"
 #include "cli.h"
+#include "report/report.h"
 
 static const cf_cli_option subject_lookup_opts[] = {
 	{"org", "ORG", CF_CLI_OPT_REQUIRED, "organization"},
@@ -58,13 +59,45 @@ static int subject_lookup(cf_cli_ctx *c)
 	return ex;
 }
 
+static const cf_cli_option subject_export_opts[] = {
+	{"org", "ORG", CF_CLI_OPT_REQUIRED, "organization"},
+};
+
+/* The readable document, rendered here from the JSON answer; wiped once printed. */
+static void subject_print_export(const cf_cli_ctx *c, const json_t *answer)
+{
+	char *md = cf_report_export_markdown(answer);
+	if (md == NULL) {
+		fputs("coffre: the export could not be rendered\n", stderr);
+		return;
+	}
+	fputs(md, stdout);
+	cf_cli_secret_free(md);
+}
+
+static int subject_export(cf_cli_ctx *c)
+{
+	char path[2048];
+	cf_err err = {0};
+
+	if (cf_cli_path(path, sizeof(path), &err, "/v1/orgs/{}/subjects/{}/export", cf_cli_opt(c, "org"),
+			c->args.pos[0]) != CF_OK)
+		return cf_cli_fail(c, &err);
+	return cf_cli_call(c, "GET", path, NULL, NULL, subject_print_export);
+}
+
 static const cf_cli_verb subject_verbs[] = {
 	{"lookup", NULL, 0,
 	 "Lists a subject's records (collection, id, version per line) in the collections readable for the "
 	 "purpose. The national identifier comes from --national-id-file FILE or --national-id - (stdin), "
 	 "never from the command line.",
 	 subject_lookup_opts, CF_ARRAY_LEN(subject_lookup_opts), CF_CLI_VERB_AUTH, subject_lookup},
+	{"export", "PSEUDONYM", 1,
+	 "Prints everything the organization holds about a subject, as a readable Markdown document (--json: the "
+	 "portable JSON export): records with categories, purposes, legal bases, retention, recipients and "
+	 "corrections, erasure requests, legal holds, and who accessed the data. For the data protection officer.",
+	 subject_export_opts, CF_ARRAY_LEN(subject_export_opts), CF_CLI_VERB_AUTH, subject_export},
 };
 
-const cf_cli_group cf_cli_group_subject = {"subject", "find a subject's records by national identifier",
+const cf_cli_group cf_cli_group_subject = {"subject", "find a subject's records; export what is held about them",
 					   subject_verbs, CF_ARRAY_LEN(subject_verbs)};

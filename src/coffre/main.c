@@ -170,6 +170,13 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* The debug option debug_clock_offset_seconds: the system clock, shifted (never in production). */
+static int64_t shifted_now(void *ctx)
+{
+	const int64_t *offset_us = ctx;
+	return cf_now_us(cf_env_system()) + *offset_us;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -185,6 +192,8 @@ static int cmd_serve(int argc, char **argv)
 	cf_vault *v = NULL;
 	cf_server *srv = NULL;
 	cf_log_level lvl;
+	cf_env env = *cf_env_system();
+	static int64_t offset_us;
 	sigset_t set;
 	int c, sig, rc = 0;
 
@@ -225,6 +234,13 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (cf_log_level_parse(cfg.log_level, &lvl) == CF_OK)
 		cf_log_set_level(lvl);
+	if (cfg.debug_clock_offset_seconds != 0) {
+		offset_us = (int64_t)cfg.debug_clock_offset_seconds * 1000000;
+		env.now_us = shifted_now;
+		env.clock_ctx = &offset_us;
+		cf_log(CF_LOG_WARN, "debug option: the clock is shifted by %ld s (environment %s)",
+		       cfg.debug_clock_offset_seconds, cf_environment_name(cfg.environment));
+	}
 
 	/* Signals are taken synchronously by this thread only; the server's threads inherit the mask. */
 	sigemptyset(&set);
@@ -240,7 +256,12 @@ static int cmd_serve(int argc, char **argv)
 		rc = EXIT_IO;
 		goto out;
 	}
-	if (cf_vault_open(dir, &cfg, cf_env_system(), &v, &err) != CF_OK) {
+	if (cf_vault_open(dir, &cfg, &env, &v, &err) != CF_OK) {
+		fprintf(stderr, "coffre serve: %s\n", err.detail);
+		rc = EXIT_IO;
+		goto out;
+	}
+	if (cf_vault_sweeper_start(v, &err) != CF_OK) {
 		fprintf(stderr, "coffre serve: %s\n", err.detail);
 		rc = EXIT_IO;
 		goto out;

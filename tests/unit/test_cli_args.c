@@ -19,6 +19,7 @@
 #include "../../src/coffre/cli_audit.c"
 #include "../../src/coffre/cli_sharing.c"
 #include "../../src/coffre/cli_user.c"
+#include "../../src/coffre/cli_lifecycle.c"
 
 #include <ftw.h>
 #include <setjmp.h>

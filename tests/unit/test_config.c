@@ -43,6 +43,11 @@ static const long_key long_keys[] = {
 	LK("audit_checkpoint_interval_ms", "COFFRE_AUDIT_CHECKPOINT_INTERVAL_MS", audit_checkpoint_interval_ms, 100, 60000,
 	   1000),
 	LK("audit_max_batch", "COFFRE_AUDIT_MAX_BATCH", audit_max_batch, 1, 4096, 256),
+	LK("retention_sweep_interval_seconds", "COFFRE_RETENTION_SWEEP_INTERVAL_SECONDS",
+	   retention_sweep_interval_seconds, 1, 604800, 3600),
+	LK("retention_batch", "COFFRE_RETENTION_BATCH", retention_batch, 1, 10000, 500),
+	LK("debug_clock_offset_seconds", "COFFRE_DEBUG_CLOCK_OFFSET_SECONDS", debug_clock_offset_seconds, -3162240000L,
+	   3162240000L, 0),
 };
 
 /* Every key the daemon knows, in table order. */
@@ -50,7 +55,8 @@ static const char *all_keys[] = {
 	"listen",	       "environment",	    "max_body_bytes",	     "connection_limit",
 	"per_ip_connection_limit", "connection_timeout_seconds", "threads", "token_ttl_seconds",
 	"login_max_failures",  "login_lockout_seconds", "shutdown_grace_seconds", "store_busy_timeout_ms",
-	"audit_checkpoint_interval_ms", "audit_max_batch", "log_level",
+	"audit_checkpoint_interval_ms", "audit_max_batch", "retention_sweep_interval_seconds", "retention_batch",
+	"log_level", "debug_clock_offset_seconds",
 };
 
 static long get_long(const cf_config *c, const long_key *k)
@@ -132,7 +138,9 @@ static void non_defaults(cf_config *c)
 		{"login_lockout_seconds", "1"},
 		{"shutdown_grace_seconds", "0"},
 		{"store_busy_timeout_ms", "10"},
-		{"log_level", "debug"},
+		{"log_level", "warn"},
+		{"retention_sweep_interval_seconds", "5"},
+		{"retention_batch", "3"},
 	};
 
 	cf_config_defaults(c);
@@ -414,6 +422,48 @@ static void test_set_strings(void **state)
 			assert_string_equal(err.detail, want);
 		}
 	}
+}
+
+/* ---- production refuses debug options ---------------------------------- */
+
+static void test_production_refuses_debug(void **state)
+{
+	fx *f = *state;
+	cf_config c;
+	cf_err err = {0};
+
+	/* outside production the debug options are accepted */
+	write_str(f->path, "environment = acceptance\ndebug_clock_offset_seconds = 86400\nlog_level = debug\n");
+	cf_config_defaults(&c);
+	assert_int_equal(cf_config_load(&c, f->path, true, &err), CF_OK);
+	assert_int_equal(c.debug_clock_offset_seconds, 86400);
+	assert_int_equal(cf_config_check(&c, &err), CF_OK);
+
+	write_str(f->path, "environment = production\ndebug_clock_offset_seconds = -1\n");
+	cf_config_defaults(&c);
+	assert_int_equal(cf_config_load(&c, f->path, true, &err), CF_EINVAL);
+	assert_string_equal(err.detail, "debug_clock_offset_seconds: debug options are refused in production");
+
+	write_str(f->path, "environment = production\nlog_level = debug\n");
+	cf_config_defaults(&c);
+	assert_int_equal(cf_config_load(&c, f->path, true, &err), CF_EINVAL);
+	assert_string_equal(err.detail, "log_level: debug logging is refused in production");
+
+	/* an override cannot sneak one in either */
+	write_str(f->path, "environment = production\n");
+	assert_int_equal(setenv("COFFRE_DEBUG_CLOCK_OFFSET_SECONDS", "60", 1), 0);
+	cf_config_defaults(&c);
+	assert_int_equal(cf_config_load(&c, f->path, true, &err), CF_EINVAL);
+	assert_string_equal(err.detail, "debug_clock_offset_seconds: debug options are refused in production");
+	assert_int_equal(unsetenv("COFFRE_DEBUG_CLOCK_OFFSET_SECONDS"), 0);
+
+	/* production without them starts */
+	cf_config_defaults(&c);
+	assert_int_equal(cf_config_load(&c, f->path, true, &err), CF_OK);
+	assert_int_equal(c.environment, CF_ENV_PRODUCTION);
+	/* a key set after loading is caught by the explicit check */
+	memcpy(c.log_level, "debug", 6);
+	assert_int_equal(cf_config_check(&c, &err), CF_EINVAL);
 }
 
 /* ---- cf_config_load -------------------------------------------------- */
@@ -736,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_production_refuses_debug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_env_override, setup, teardown),

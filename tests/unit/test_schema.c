@@ -760,6 +760,58 @@ static void test_duration(void **state)
 	}
 }
 
+/* Calendar arithmetic, against values computed independently (Python's datetime, UTC). */
+static void test_duration_add(void **state)
+{
+	static const struct {
+		int64_t from;
+		const char *d;
+		int64_t want;
+	} cases[] = {
+		{1706659200000000, "P1M", 1709164800000000},          /* 2024-01-31 + P1M = 2024-02-29 (leap) */
+		{1675123200000000, "P1M", 1677542400000000},          /* 2023-01-31 + P1M = 2023-02-28 */
+		{1709164800000000, "P1Y", 1740700800000000},          /* 2024-02-29 + P1Y = 2025-02-28 */
+		{1584275696123456, "P10Y", 1899808496123456},         /* the time of day and microseconds stay */
+		{1788134400000000, "P1Y6M", 1835395200000000},        /* 2026-08-31 + P1Y6M = 2028-02-29 */
+		{0, "P30D", INT64_C(30) * 86400 * 1000000},
+		{0, "P2W", INT64_C(14) * 86400 * 1000000},
+		{0, "PT1H30M15S", INT64_C(5415) * 1000000},
+		{-3600000000, "P1M", 2674800000000},                  /* before the epoch: 1969-12-31T23:00 + P1M */
+		{-2203891200000000, "P200Y", 4107456000000000 + INT64_C(86400) * 1000000}, /* 1900-03-01 + P200Y = 2100-03-01 */
+	};
+	for (size_t i = 0; i < CF_ARRAY_LEN(cases); i++) {
+		cf_duration d;
+		int64_t got = -1;
+		assert_int_equal(cf_duration_parse(cases[i].d, &d), CF_OK);
+		assert_int_equal(cf_duration_add(cases[i].from, &d, &got), CF_OK);
+		if (got != cases[i].want)
+			fail_msg("case %zu (%s): got %lld, want %lld", i, cases[i].d, (long long)got,
+				 (long long)cases[i].want);
+	}
+	{
+		cf_duration d = {0};
+		int64_t got = 0;
+		d.years = 999999999;
+		assert_int_equal(cf_duration_add(0, &d, &got), CF_ETOOBIG);
+		d.years = -1;
+		assert_int_equal(cf_duration_add(0, &d, &got), CF_EINVAL);
+		assert_int_equal(cf_duration_add(0, NULL, &got), CF_EINVAL);
+	}
+	{
+		int64_t us = 0;
+		assert_int_equal(cf_date_parse_us("2026-11-22", &us), CF_OK);
+		assert_int_equal(us, 1795305600000000);
+		assert_int_equal(cf_date_parse_us("2024-02-29", &us), CF_OK);
+		assert_int_equal(us, 1709164800000000);
+		static const char *bad[] = {"2023-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-11-22",
+					    "2026/11/22", "2026-11-2x", "2026-11-220", ""};
+		for (size_t i = 0; i < CF_ARRAY_LEN(bad); i++)
+			if (cf_date_parse_us(bad[i], &us) != CF_EINVAL)
+				fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(cf_date_parse_us(NULL, &us), CF_EINVAL);
+	}
+}
+
 /* ---- validation ---- */
 
 #define TYPES_DOC                                                                                          \
@@ -1105,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_parse_purpose_refusals),
 		cmocka_unit_test(test_parse_embedded_nul),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_duration_add),
 		cmocka_unit_test(test_validate_string_and_pattern),
 		cmocka_unit_test(test_validate_integer_boolean),
 		cmocka_unit_test(test_validate_date_enum),

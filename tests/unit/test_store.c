@@ -12,7 +12,11 @@
  * the member search with literal '%' and '_'), citizens' rights (erasure
  * requests decided once and kept, erased subjects no longer found by their
  * blind index and gone from the files, legal holds on a subject or a
- * record, released and kept), rollback, savepoints
+ * record, released and kept), retention (record versions with their
+ * times for rectification history, the last 1000 kept in the answer;
+ * scans by creation or update time with strict cut-offs and paging,
+ * subjects' record counts, every collection of the instance, disposal
+ * records written once and never changed or deleted), rollback, savepoints
  * (including a transaction SQLite rolled back by itself), and bounded
  * waits under contention.
  *
@@ -4280,6 +4284,685 @@ static void test_legal_holds(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- rectification history -------------------------------------------- */
+
+/* A record row of o1 with explicit times (record_row fixes created_us at 1000). */
+static cf_record_row timed_row(const char *collection, const char *id, const char *subject, int64_t version,
+			       int64_t created_us, int64_t updated_us)
+{
+	cf_record_row r = record_row(collection, id, subject, version);
+
+	r.created_us = created_us;
+	r.updated_us = updated_us;
+	return r;
+}
+
+static void assert_field(const cf_field_ct *f, const char *name, const uint8_t *ct, size_t len)
+{
+	assert_string_equal(f->name, name);
+	assert_int_equal(f->len, len);
+	assert_non_null(f->ct);
+	if (len > 0)
+		assert_memory_equal(f->ct, ct, len);
+}
+
+static void test_record_history(void **state)
+{
+	fx *f = *state;
+	static uint8_t ct_a1[] = {1}, ct_b1[] = {2, 0, 2}, ct_a2[] = {3, 3}, ct_c3[] = {4, 4, 4, 4};
+	cf_field_ct v1[] = {{(char *)"b", ct_b1, sizeof(ct_b1)}, {(char *)"a", ct_a1, sizeof(ct_a1)}};
+	cf_field_ct v2[] = {{(char *)"a", ct_a2, sizeof(ct_a2)}};
+	cf_field_ct v3[] = {{(char *)"c", ct_c3, sizeof(ct_c3)}, {(char *)"a", ct_a2, sizeof(ct_a2)}};
+	char long_id[CF_ID_MAX + 2];
+	cf_record_version *h = NULL;
+	cf_err err = {0};
+	cf_record_row r;
+	size_t n = 0;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	fill(long_id, sizeof(long_id), 'r', CF_ID_MAX + 1);
+	record_fixture(f);
+	tx = begin(f, true);
+	r = timed_row("people", "r1", "p1", 1, 1000, 1000);
+	OK(cf_st_record_insert(tx, &r, v1, 2, E_));
+	r = timed_row("people", "r1", "p1", 2, 1000, 2000);
+	OK(cf_st_record_update(tx, &r, v2, 1, E_));
+	r = timed_row("people", "r1", "p1", 3, 1000, 3500);
+	OK(cf_st_record_update(tx, &r, v3, 2, E_));
+	/* Another record with the same id in another collection, and a record without fields. */
+	r = timed_row("benefits", "r1", "p1", 1, 7000, 7000);
+	OK(cf_st_record_insert(tx, &r, v2, 1, E_));
+	r = timed_row("people", "r2", "p2", 1, 8000, 8000);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = timed_row("people", "r2", "p2", 2, 8000, 8100);
+	OK(cf_st_record_update(tx, &r, NULL, 0, E_));
+	/* A refused update (stale version) writes no version time. */
+	assert_int_equal(cf_st_record_update(tx, &r, NULL, 0, &err), CF_EEXIST);
+	commit(tx);
+
+	/* Read transaction: every version, ascending, with its time and its ciphertexts ordered by name. */
+	tx = begin(f, false);
+	OK(cf_st_record_history(tx, "o1", "people", "r1", &h, &n, E_));
+	assert_int_equal(n, 3);
+	assert_int_equal(h[0].version, 1);
+	assert_int_equal(h[0].written_us, 1000);
+	assert_int_equal(h[0].n, 2);
+	assert_field(&h[0].fields[0], "a", ct_a1, sizeof(ct_a1));
+	assert_field(&h[0].fields[1], "b", ct_b1, sizeof(ct_b1));
+	assert_int_equal(h[1].version, 2);
+	assert_int_equal(h[1].written_us, 2000);
+	assert_int_equal(h[1].n, 1);
+	assert_field(&h[1].fields[0], "a", ct_a2, sizeof(ct_a2));
+	assert_int_equal(h[2].version, 3);
+	assert_int_equal(h[2].written_us, 3500);
+	assert_int_equal(h[2].n, 2);
+	assert_field(&h[2].fields[0], "a", ct_a2, sizeof(ct_a2));
+	assert_field(&h[2].fields[1], "c", ct_c3, sizeof(ct_c3));
+	cf_record_versions_free(h, n);
+	h = NULL;
+
+	OK(cf_st_record_history(tx, "o1", "benefits", "r1", &h, &n, E_));
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].version, 1);
+	assert_int_equal(h[0].written_us, 7000);
+	assert_int_equal(h[0].n, 1);
+	assert_field(&h[0].fields[0], "a", ct_a2, sizeof(ct_a2));
+	cf_record_versions_free(h, n);
+	h = NULL;
+
+	/* Versions without any field are versions all the same. */
+	OK(cf_st_record_history(tx, "o1", "people", "r2", &h, &n, E_));
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].version, 1);
+	assert_int_equal(h[0].written_us, 8000);
+	assert_int_equal(h[0].n, 0);
+	assert_null(h[0].fields);
+	assert_int_equal(h[1].version, 2);
+	assert_int_equal(h[1].written_us, 8100);
+	assert_int_equal(h[1].n, 0);
+	cf_record_versions_free(h, n);
+	h = NULL;
+
+	/* Refused: missing record, bad keys, no output; the outputs are cleared. */
+	h = (cf_record_version *)0x1;
+	n = 7;
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", "r9", &h, &n, &err), CF_ENOTFOUND);
+	assert_int_equal(err.problem, CF_P_NOT_FOUND);
+	assert_null(h);
+	assert_int_equal(n, 0);
+	assert_int_equal(cf_st_record_history(tx, "o2", "people", "r1", &h, &n, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_record_history(tx, "o1", "nope", "r1", &h, &n, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", "", &h, &n, &err), CF_EINVAL);
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", NULL, &h, &n, &err), CF_EINVAL);
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", long_id, &h, &n, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_record_history(tx, "", "people", "r1", &h, &n, &err), CF_EINVAL);
+	assert_int_equal(cf_st_record_history(tx, "o1", "", "r1", &h, &n, &err), CF_EINVAL);
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", "r1", NULL, &n, &err), CF_EINTERNAL);
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", "r1", &h, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_versions WHERE org = 'o1' AND collection = 'people'"
+				     " AND record_id = 'r1'"),
+			 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_versions"), 6);
+	/* A version without a time row (impossible through the store) reads 0. */
+	assert_int_equal(raw_exec(db, "DELETE FROM record_versions WHERE collection = 'people' AND record_id = 'r1'"
+				      " AND version = 2"),
+			 SQLITE_OK);
+	/* A time row must belong to a record. */
+	assert_int_not_equal(raw_exec(db, "PRAGMA foreign_keys = ON; INSERT INTO record_versions"
+					  " (org, collection, record_id, version, written_us)"
+					  " VALUES ('o1', 'people', 'r9', 1, 1)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO record_versions (org, collection, record_id, version, written_us)"
+					  " VALUES ('o1', 'people', 'r1', 0, 1)"),
+			     SQLITE_OK);
+	sqlite3_close(db);
+	tx = begin(f, false);
+	OK(cf_st_record_history(tx, "o1", "people", "r1", &h, &n, E_));
+	assert_int_equal(n, 3);
+	assert_int_equal(h[1].version, 2);
+	assert_int_equal(h[1].written_us, 0);
+	assert_int_equal(h[1].n, 1);
+	assert_int_equal(h[2].written_us, 3500);
+	cf_record_versions_free(h, n);
+	h = NULL;
+	commit(tx);
+
+	/* Delete takes the versions' times with the record: no history any more. */
+	tx = begin(f, true);
+	OK(cf_st_record_delete(tx, "o1", "people", "r1", E_));
+	assert_int_equal(cf_st_record_history(tx, "o1", "people", "r1", &h, &n, &err), CF_ENOTFOUND);
+	assert_null(h);
+	assert_int_equal(n, 0);
+	OK(cf_st_record_delete(tx, "o1", "people", "r2", E_));
+	commit(tx);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_versions WHERE collection = 'people'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_versions WHERE collection = 'benefits'"), 1);
+	sqlite3_close(db);
+
+	/* The same id again starts a new history. */
+	tx = begin(f, true);
+	r = timed_row("people", "r1", "p1", 1, 9000, 9000);
+	OK(cf_st_record_insert(tx, &r, v2, 1, E_));
+	OK(cf_st_record_history(tx, "o1", "people", "r1", &h, &n, E_));
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].version, 1);
+	assert_int_equal(h[0].written_us, 9000);
+	cf_record_versions_free(h, n);
+	commit(tx);
+	cf_record_versions_free(NULL, 5);
+}
+
+static void test_record_history_keeps_last_1000(void **state)
+{
+	fx *f = *state;
+	static uint8_t ct[] = {5};
+	cf_field_ct one[] = {{(char *)"a", ct, sizeof(ct)}};
+	cf_record_version *h = NULL;
+	cf_record_row r;
+	size_t n = 0, i;
+	int64_t v;
+	cf_tx *tx;
+
+	record_fixture(f);
+	tx = begin(f, true);
+	r = timed_row("people", "r1", "p1", 1, 10, 10);
+	OK(cf_st_record_insert(tx, &r, one, 1, E_));
+	for (v = 2; v <= 1003; v++) {
+		r = timed_row("people", "r1", "p1", v, 10, 10 * v);
+		OK(cf_st_record_update(tx, &r, one, 1, E_));
+	}
+	OK(cf_st_record_history(tx, "o1", "people", "r1", &h, &n, E_));
+	assert_int_equal(n, CF_RECORD_HISTORY_MAX);
+	assert_int_equal(CF_RECORD_HISTORY_MAX, 1000);
+	/* The newest 1000 of 1003, still ascending: versions 4..1003. */
+	for (i = 0; i < n; i++) {
+		assert_int_equal(h[i].version, (int64_t)i + 4);
+		assert_int_equal(h[i].written_us, 10 * ((int64_t)i + 4));
+		assert_int_equal(h[i].n, 1);
+	}
+	cf_record_versions_free(h, n);
+	commit(tx);
+}
+
+/* ---- retention: scans, counts, all collections, disposals ------------- */
+
+/* The ids of a scan answer, space-separated. */
+static void assert_scan_ids(json_t *list, const char *expected)
+{
+	char buf[512] = "";
+	size_t i, used = 0;
+	json_t *e;
+
+	json_array_foreach(list, i, e) {
+		const char *id = json_string_value(json_object_get(e, "id"));
+
+		assert_non_null(id);
+		assert_true(used + strlen(id) + 2 < sizeof(buf));
+		if (used > 0)
+			buf[used++] = ' ';
+		memcpy(buf + used, id, strlen(id) + 1);
+		used += strlen(id);
+	}
+	assert_string_equal(buf, expected);
+}
+
+static void scan_ids(cf_tx *tx, const char *collection, const char *column, int64_t before_us, const char *after_id,
+		     size_t limit, const char *expected)
+{
+	json_t *list = NULL;
+
+	OK(cf_st_record_scan(tx, "o1", collection, column, before_us, after_id, limit, &list, E_));
+	assert_scan_ids(list, expected);
+	json_decref(list);
+}
+
+static void refuse_scan(cf_tx *tx, const char *org, const char *collection, const char *column, const char *after_id,
+			size_t limit, cf_rc want, cf_problem problem)
+{
+	json_t *list = (json_t *)0x1;
+	cf_err err = {0};
+
+	assert_int_equal(cf_st_record_scan(tx, org, collection, column, 100, after_id, limit, &list, &err), want);
+	assert_int_equal(err.problem, problem);
+	assert_null(list);
+	/* The detail names the rule, never the caller's text. */
+	if (column != NULL && column[0] != '\0')
+		assert_null(strstr(err.detail, column));
+}
+
+static void test_record_scan(void **state)
+{
+	fx *f = *state;
+	char long_id[CF_ID_MAX + 2], max_id[CF_ID_MAX + 1];
+	json_t *list = NULL;
+	cf_record_row r;
+	cf_err err = {0};
+	cf_tx *tx;
+
+	fill(long_id, sizeof(long_id), 'r', CF_ID_MAX + 1);
+	fill(max_id, sizeof(max_id), 'z', CF_ID_MAX);
+	record_fixture(f);
+	tx = begin(f, true);
+	r = timed_row("people", "r3", "p2", 1, 300, 900);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = timed_row("people", "r1", "p1", 1, 100, 100);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = timed_row("people", "r1", "p1", 2, 100, 500);
+	OK(cf_st_record_update(tx, &r, NULL, 0, E_));
+	r = timed_row("people", "r4", "p1", 1, 299, 299);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = timed_row("people", "r2", "p2", 1, 200, 200);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = timed_row("benefits", "r5", "p1", 1, 50, 50);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	/* Without a column: every record of the collection, in id order, with its metadata. */
+	OK(cf_st_record_scan(tx, "o1", "people", NULL, 0, "", 10, &list, E_));
+	assert_json(list, "[{\"created_us\":100,\"id\":\"r1\",\"subject\":\"p1\",\"updated_us\":500,\"version\":2},"
+			  "{\"created_us\":200,\"id\":\"r2\",\"subject\":\"p2\",\"updated_us\":200,\"version\":1},"
+			  "{\"created_us\":300,\"id\":\"r3\",\"subject\":\"p2\",\"updated_us\":900,\"version\":1},"
+			  "{\"created_us\":299,\"id\":\"r4\",\"subject\":\"p1\",\"updated_us\":299,\"version\":1}]");
+	json_decref(list);
+	scan_ids(tx, "people", NULL, INT64_MIN, "", 10000, "r1 r2 r3 r4"); /* before_us ignored */
+	scan_ids(tx, "benefits", NULL, 0, "", 10, "r5");
+	scan_ids(tx, "nope", NULL, 0, "", 10, "");
+	OK(cf_st_record_scan(tx, "o2", "people", NULL, 0, "", 10, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+
+	/* created: strictly before the cut-off (exactly at it is kept, one microsecond earlier goes). */
+	scan_ids(tx, "people", "created", 300, "", 10, "r1 r2 r4");
+	scan_ids(tx, "people", "created", 301, "", 10, "r1 r2 r3 r4");
+	scan_ids(tx, "people", "created", 299, "", 10, "r1 r2");
+	scan_ids(tx, "people", "created", 100, "", 10, "");
+	scan_ids(tx, "people", "created", 101, "", 10, "r1");
+	/* updated: the last update counts, not the creation. */
+	scan_ids(tx, "people", "updated", 500, "", 10, "r2 r4");
+	scan_ids(tx, "people", "updated", 501, "", 10, "r1 r2 r4");
+	scan_ids(tx, "people", "updated", 901, "", 10, "r1 r2 r3 r4");
+	scan_ids(tx, "people", "updated", INT64_MAX, "", 10, "r1 r2 r3 r4");
+	scan_ids(tx, "people", "updated", INT64_MIN, "", 10, "");
+	scan_ids(tx, "benefits", "updated", 51, "", 10, "r5");
+
+	/* Paging: after the last id of the previous page, at most limit. */
+	scan_ids(tx, "people", NULL, 0, "", 2, "r1 r2");
+	scan_ids(tx, "people", NULL, 0, "r2", 2, "r3 r4");
+	scan_ids(tx, "people", NULL, 0, "r4", 2, "");
+	scan_ids(tx, "people", NULL, 0, "r0", 1, "r1");
+	scan_ids(tx, "people", NULL, 0, "r2a", 10, "r3 r4"); /* any text works as a position */
+	scan_ids(tx, "people", NULL, 0, max_id, 10, "");
+	scan_ids(tx, "people", "created", 1000, "r1", 1, "r2");
+	scan_ids(tx, "people", "created", 300, "r2", 5, "r4");
+	scan_ids(tx, "people", "updated", 501, "r1", 1, "r2");
+	scan_ids(tx, "people", "updated", 501, "r2", 1, "r4");
+	scan_ids(tx, "people", "updated", 501, "r4", 1, "");
+
+	/* Refused: a column other than created/updated (never put into SQL), limits, ids, no output. */
+	refuse_scan(tx, "o1", "people", "Created", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "created_us", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "id", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "created < 1 OR 1", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "created_us < 1 OR 1 = 1", "", 10, CF_EINVAL, CF_P_TOO_LONG);
+	refuse_scan(tx, "o1", "people", "created;", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "", "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", NULL, "", 0, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", "created", "", 10001, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", NULL, "", SIZE_MAX, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", "people", NULL, NULL, 10, CF_EINVAL, CF_P_MISSING_KEY);
+	refuse_scan(tx, "o1", "people", NULL, long_id, 10, CF_EINVAL, CF_P_TOO_LONG);
+	refuse_scan(tx, "", "people", NULL, "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, NULL, "people", NULL, "", 10, CF_EINVAL, CF_P_MISSING_KEY);
+	refuse_scan(tx, "o1", "", NULL, "", 10, CF_EINVAL, CF_P_INVALID_VALUE);
+	refuse_scan(tx, "o1", long_id, NULL, "", 10, CF_EINVAL, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_record_scan(tx, "o1", "people", NULL, 0, "", 10, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+static void test_subject_record_count(void **state)
+{
+	fx *f = *state;
+	char long_id[CF_ID_MAX + 2];
+	cf_record_row r;
+	cf_err err = {0};
+	int64_t count = -1;
+	cf_tx *tx;
+
+	fill(long_id, sizeof(long_id), 'p', CF_ID_MAX + 1);
+	record_fixture(f);
+	make_org(f, "o2");
+	make_subject(f, "o2", "p1", "bi1");
+	tx = begin(f, true);
+	OK(cf_st_subject_record_count(tx, "o1", "p1", &count, E_));
+	assert_int_equal(count, 0);
+	r = record_row("people", "r1", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = record_row("people", "r2", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = record_row("benefits", "r1", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = record_row("people", "r3", "p2", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	r = record_row("people", "r1", "p1", 2); /* versions are not records */
+	OK(cf_st_record_update(tx, &r, NULL, 0, E_));
+	commit(tx);
+
+	tx = begin(f, false);
+	OK(cf_st_subject_record_count(tx, "o1", "p1", &count, E_));
+	assert_int_equal(count, 3);
+	OK(cf_st_subject_record_count(tx, "o1", "p2", &count, E_));
+	assert_int_equal(count, 1);
+	OK(cf_st_subject_record_count(tx, "o1", "p9", &count, E_)); /* no such subject: nothing left */
+	assert_int_equal(count, 0);
+	OK(cf_st_subject_record_count(tx, "o2", "p1", &count, E_)); /* pseudonyms are per organization */
+	assert_int_equal(count, 0);
+	count = 42;
+	assert_int_equal(cf_st_subject_record_count(tx, "o1", "", &count, &err), CF_EINVAL);
+	assert_int_equal(count, 0);
+	assert_int_equal(cf_st_subject_record_count(tx, "o1", NULL, &count, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_record_count(tx, "o1", long_id, &count, &err), CF_EINVAL);
+	assert_int_equal(err.problem, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_subject_record_count(tx, "", "p1", &count, &err), CF_EINVAL);
+	assert_int_equal(cf_st_subject_record_count(tx, "o1", "p1", NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	tx = begin(f, true);
+	OK(cf_st_record_delete(tx, "o1", "people", "r1", E_));
+	OK(cf_st_subject_record_count(tx, "o1", "p1", &count, E_));
+	assert_int_equal(count, 2);
+	OK(cf_st_record_delete(tx, "o1", "people", "r2", E_));
+	OK(cf_st_record_delete(tx, "o1", "benefits", "r1", E_));
+	OK(cf_st_subject_record_count(tx, "o1", "p1", &count, E_));
+	assert_int_equal(count, 0);
+	commit(tx);
+}
+
+static void test_collection_list_all(void **state)
+{
+	fx *f = *state;
+	json_t *list = NULL;
+	cf_err err = {0};
+	int64_t v;
+	cf_tx *tx;
+
+	tx = begin(f, false);
+	OK(cf_st_collection_list_all(tx, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	commit(tx);
+
+	make_org(f, "o2");
+	make_org(f, "o1");
+	make_org(f, "o3"); /* an organization without collections lists nothing */
+	tx = begin(f, true);
+	OK(cf_st_collection_put(tx, "o2", "zeta", "{\"z\":1}", 10, &v, E_));
+	OK(cf_st_collection_put(tx, "o1", "people", "{\"v\":1}", 10, &v, E_));
+	OK(cf_st_collection_put(tx, "o2", "alpha", "{\"a\":[1,2]}", 10, &v, E_));
+	OK(cf_st_collection_put(tx, "o1", "benefits", "{\"retention\":\"P10Y\"}", 10, &v, E_));
+	OK(cf_st_collection_put(tx, "o1", "people", "{\"v\":2}", 20, &v, E_)); /* the current definition */
+	commit(tx);
+
+	tx = begin(f, false);
+	OK(cf_st_collection_list_all(tx, &list, E_));
+	/* def is the stored text, a string, not a parsed object. */
+	assert_json(list, "[{\"def\":\"{\\\"retention\\\":\\\"P10Y\\\"}\",\"name\":\"benefits\",\"org\":\"o1\"},"
+			  "{\"def\":\"{\\\"v\\\":2}\",\"name\":\"people\",\"org\":\"o1\"},"
+			  "{\"def\":\"{\\\"a\\\":[1,2]}\",\"name\":\"alpha\",\"org\":\"o2\"},"
+			  "{\"def\":\"{\\\"z\\\":1}\",\"name\":\"zeta\",\"org\":\"o2\"}]");
+	json_decref(list);
+	assert_int_equal(cf_st_collection_list_all(tx, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+/* A disposal record of one item per record id in ids (space-separated is not needed: one or two). */
+static cf_disposal_row disposal_row(const char *org, const char *id, const char *collection, int64_t at,
+				    int64_t count, const char *records, int64_t audit_index)
+{
+	cf_disposal_row d;
+
+	memset(&d, 0, sizeof(d));
+	assert_true(strlen(org) < sizeof(d.org) && strlen(id) < sizeof(d.id) &&
+		    strlen(collection) < sizeof(d.collection));
+	memcpy(d.org, org, strlen(org) + 1);
+	memcpy(d.id, id, strlen(id) + 1);
+	memcpy(d.collection, collection, strlen(collection) + 1);
+	d.retention = "P10Y";
+	d.retention_start = "closed_on";
+	d.disposed_us = at;
+	d.count = count;
+	d.records_json = records;
+	d.audit_index = audit_index;
+	return d;
+}
+
+static void refuse_disposal(cf_tx *tx, const cf_disposal_row *d, cf_rc want, cf_problem problem)
+{
+	cf_err err = {0};
+
+	assert_int_equal(cf_st_disposal_insert(tx, d, &err), want);
+	assert_int_equal(err.problem, problem);
+	/* Never a value in the detail: not the id, not what the records hold. */
+	if (d != NULL && d->id[0] != '\0' && memchr(d->id, '\0', sizeof(d->id)) != NULL)
+		assert_null(strstr(err.detail, d->id));
+	assert_null(strstr(err.detail, "r_1"));
+	assert_null(strstr(err.detail, "s_1"));
+	assert_null(strstr(err.detail, "Jane"));
+}
+
+#define REC1 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"expired_us\":5}]"
+
+static void test_disposals(void **state)
+{
+	fx *f = *state;
+	char long_id[CF_ID_MAX + 2], max_id[CF_ID_MAX + 1], records[512];
+	cf_disposal_row d;
+	json_t *list = NULL;
+	cf_err err = {0};
+	sqlite3 *db;
+	cf_tx *tx;
+
+	fill(long_id, sizeof(long_id), 'x', CF_ID_MAX + 1);
+	fill(max_id, sizeof(max_id), 'y', CF_ID_MAX);
+	make_org(f, "o1");
+	make_org(f, "o2");
+
+	tx = begin(f, true);
+	OK(cf_st_disposal_list(tx, "o1", 10, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	/* Stored compact with sorted keys, whatever the spacing and order given. */
+	d = disposal_row("o1", "d_1", "aid_files", 100,
+			 2, "[ {\"subject\": \"s_1\", \"id\": \"r_1\", \"expired_us\": 50},"
+			    " {\"subject_forgotten\": true, \"expired_us\": 60, \"id\": \"r_2\", \"subject\": \"s_2\"} ]",
+			 7);
+	OK(cf_st_disposal_insert(tx, &d, E_));
+	d = disposal_row("o1", "d_2", "aid_files", 300, 1, REC1, 9);
+	OK(cf_st_disposal_insert(tx, &d, E_));
+	d = disposal_row("o1", "d_3", "people", 200, 1, REC1, 8);
+	d.retention = "P1Y";
+	d.retention_start = "created";
+	OK(cf_st_disposal_insert(tx, &d, E_));
+	/* Ids are per organization. */
+	d = disposal_row("o2", "d_1", "aid_files", 400, 1, REC1, 0);
+	OK(cf_st_disposal_insert(tx, &d, E_));
+	/* Same time: the larger id first. */
+	d = disposal_row("o1", "d_0", "people", 300, 1, REC1, 10);
+	OK(cf_st_disposal_insert(tx, &d, E_));
+	d = disposal_row("o1", max_id, "people", 50, 1, REC1, 0);
+	OK(cf_st_disposal_insert(tx, &d, E_));
+
+	/* Refused inserts. */
+	d = disposal_row("o1", "d_1", "other", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EEXIST, CF_P_CONFLICT);
+	d = disposal_row("o9", "d_9", "aid_files", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_ENOTFOUND, CF_P_NOT_FOUND);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "{\"id\":\"r_1\"}", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "not json", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, REC1 " trailing", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, NULL, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_MISSING_KEY);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "[]", 11); /* count is not the number of items */
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 2, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 0, "[]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, -1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	/* Items carry ids, pseudonyms and times only: a value cannot ride along. */
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"expired_us\":5,\"name\":\"s_Jane\"}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "[{\"id\":\"r_1\",\"subject\":\"s_1\"}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"expired_us\":5,\"subject_forgotten\":1}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"subject_forgotten\":true,\"x\":5}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"expired_us\":\"5\"}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"subject\":\"s_1\",\"expired_us\":5.5}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "[{\"id\":\"\",\"subject\":\"s_1\",\"expired_us\":5}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "[{\"id\":7,\"subject\":\"s_1\",\"expired_us\":5}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	assert_int_equal(cf_snprintf(records, sizeof(records),
+				     "[{\"id\":\"%s\",\"subject\":\"s_1\",\"expired_us\":5}]", long_id),
+			 CF_OK);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, records, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1,
+			 "[{\"id\":\"r_1\",\"id\":\"r_2\",\"subject\":\"s_1\",\"expired_us\":5}]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, "[\"r_1\"]", 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, REC1, -1);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, REC1, 11);
+	d.retention = "";
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d.retention = NULL;
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_MISSING_KEY);
+	d.retention = long_id;
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_TOO_LONG);
+	d.retention = "P1Y";
+	d.retention_start = "bad \x80";
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d.retention_start = NULL;
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_MISSING_KEY);
+	d = disposal_row("o1", "", "aid_files", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_\xff", "aid_files", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("o1", "d_9", "", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	d = disposal_row("", "d_9", "aid_files", 500, 1, REC1, 11);
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_INVALID_VALUE);
+	/* An id filling the whole array (no terminator) is too long, not read past. */
+	d = disposal_row("o1", "d_9", "aid_files", 500, 1, REC1, 11);
+	memset(d.id, 'q', sizeof(d.id));
+	refuse_disposal(tx, &d, CF_EINVAL, CF_P_TOO_LONG);
+	assert_int_equal(cf_st_disposal_insert(tx, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* list: newest first, ties by id descending, records parsed. */
+	tx = begin(f, false);
+	OK(cf_st_disposal_list(tx, "o1", 3, &list, E_));
+	assert_json(list, "[{\"audit_index\":9,\"collection\":\"aid_files\",\"count\":1,\"disposed_us\":300,"
+			  "\"id\":\"d_2\",\"records\":[{\"expired_us\":5,\"id\":\"r_1\",\"subject\":\"s_1\"}],"
+			  "\"retention\":\"P10Y\",\"retention_start\":\"closed_on\"},"
+			  "{\"audit_index\":10,\"collection\":\"people\",\"count\":1,\"disposed_us\":300,"
+			  "\"id\":\"d_0\",\"records\":[{\"expired_us\":5,\"id\":\"r_1\",\"subject\":\"s_1\"}],"
+			  "\"retention\":\"P10Y\",\"retention_start\":\"closed_on\"},"
+			  "{\"audit_index\":8,\"collection\":\"people\",\"count\":1,\"disposed_us\":200,"
+			  "\"id\":\"d_3\",\"records\":[{\"expired_us\":5,\"id\":\"r_1\",\"subject\":\"s_1\"}],"
+			  "\"retention\":\"P1Y\",\"retention_start\":\"created\"}]");
+	json_decref(list);
+	OK(cf_st_disposal_list(tx, "o1", 1000, &list, E_));
+	assert_int_equal(json_array_size(list), 5);
+	assert_json(json_array_get(list, 3),
+		    "{\"audit_index\":7,\"collection\":\"aid_files\",\"count\":2,\"disposed_us\":100,\"id\":\"d_1\","
+		    "\"records\":[{\"expired_us\":50,\"id\":\"r_1\",\"subject\":\"s_1\"},"
+		    "{\"expired_us\":60,\"id\":\"r_2\",\"subject\":\"s_2\",\"subject_forgotten\":true}],"
+		    "\"retention\":\"P10Y\",\"retention_start\":\"closed_on\"}");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 4), "id")), max_id);
+	json_decref(list);
+	OK(cf_st_disposal_list(tx, "o1", 1, &list, E_));
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), "d_2");
+	json_decref(list);
+	OK(cf_st_disposal_list(tx, "o2", 10, &list, E_));
+	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "disposed_us")), 400);
+	json_decref(list);
+	OK(cf_st_disposal_list(tx, "o9", 10, &list, E_));
+	assert_json(list, "[]");
+	json_decref(list);
+	list = (json_t *)0x1;
+	assert_int_equal(cf_st_disposal_list(tx, "o1", 0, &list, &err), CF_EINVAL);
+	assert_null(list);
+	assert_int_equal(cf_st_disposal_list(tx, "o1", 1001, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_disposal_list(tx, "o1", SIZE_MAX, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_disposal_list(tx, "", 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_disposal_list(tx, NULL, 10, &list, &err), CF_EINVAL);
+	assert_int_equal(cf_st_disposal_list(tx, "o1", 10, NULL, &err), CF_EINTERNAL);
+	/* Written in write transactions only. */
+	d = disposal_row("o1", "d_8", "aid_files", 500, 1, REC1, 11);
+	assert_int_equal(cf_st_disposal_insert(tx, &d, &err), CF_EINTERNAL);
+	commit(tx);
+
+	/* Behind the store's back: stored compact; never changed, deleted or replaced. */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT records = '[{\"expired_us\":50,\"id\":\"r_1\",\"subject\":\"s_1\"},"
+				     "{\"expired_us\":60,\"id\":\"r_2\",\"subject\":\"s_2\",\"subject_forgotten\":true}]'"
+				     " FROM disposals WHERE org = 'o1' AND id = 'd_1'"),
+			 1);
+	assert_int_not_equal(raw_exec(db, "UPDATE disposals SET count = 5 WHERE org = 'o1' AND id = 'd_1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "disposal records cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "UPDATE disposals SET id = 'd_7' WHERE org = 'o1' AND id = 'd_1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "disposal records cannot be changed"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM disposals WHERE org = 'o1' AND id = 'd_1'"), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "disposal records cannot be deleted"));
+	assert_int_not_equal(raw_exec(db, "DELETE FROM disposals"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO disposals (org, id, collection, retention,"
+					  " retention_start, disposed_us, count, records, audit_index)"
+					  " VALUES ('o1', 'd_1', 'x', 'P1Y', 'created', 1, 1, '[]', 0)"),
+			     SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "disposal records are written once"));
+	/* The CHECKs hold behind the store's back too. */
+	assert_int_not_equal(raw_exec(db, "INSERT INTO disposals (org, id, collection, retention, retention_start,"
+					  " disposed_us, count, records, audit_index)"
+					  " VALUES ('o1', 'd_5', 'x', 'P1Y', 'created', 1, 0, '[]', 0)"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO disposals (org, id, collection, retention, retention_start,"
+					  " disposed_us, count, records, audit_index)"
+					  " VALUES ('o1', 'd_5', 'x', 'P1Y', 'created', 1, 1, '[]', -1)"),
+			     SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM disposals"), 6);
+	assert_int_equal(raw_int(db, "SELECT count FROM disposals WHERE org = 'o1' AND id = 'd_1'"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+				     " AND name = 'disposals_by_time'"),
+			 1);
+	sqlite3_close(db);
+}
+
 /* ---- savepoints -------------------------------------------------------- */
 
 static bool org_exists(fx *f, const char *id)
@@ -4515,6 +5198,12 @@ int main(void)
 		T(test_erasure_requests),
 		T(test_subject_erase),
 		T(test_legal_holds),
+		T(test_record_history),
+		T(test_record_history_keeps_last_1000),
+		T(test_record_scan),
+		T(test_subject_record_count),
+		T(test_collection_list_all),
+		T(test_disposals),
 		T(test_savepoint_release_and_rollback_to),
 		T(test_savepoint_failed_statement_then_rollback_to),
 		T(test_savepoint_refused),

@@ -27,7 +27,7 @@ static const key_def keys[] = {
 	{"listen", K_STR, OFF(listen), sizeof(((cf_config *)0)->listen), 0, 0, "127.0.0.1:8443",
 	 "address and port of the HTTPS listener (IPv4 a.b.c.d:port or [v6]:port)"},
 	{"environment", K_ENV, OFF(environment), 0, 0, 0, "development",
-	 "production | acceptance | test | development; production refuses the development key file"},
+	 "production | acceptance | test | development; production refuses the development key file, debug options and test data"},
 	{"max_body_bytes", K_LONG, OFF(max_body_bytes), 0, 1024, 64L * 1024 * 1024, "1048576",
 	 "largest request body accepted; larger bodies get 413"},
 	{"connection_limit", K_LONG, OFF(connection_limit), 0, 1, 65536, "256", "maximum concurrent connections"},
@@ -49,8 +49,15 @@ static const key_def keys[] = {
 	 "while audit entries arrive, a checkpoint is signed at least this often"},
 	{"audit_max_batch", K_LONG, OFF(audit_max_batch), 0, 1, 4096, "256",
 	 "most requests whose audit entries share one transaction and one sync (group commit)"},
+	{"retention_sweep_interval_seconds", K_LONG, OFF(retention_sweep_interval_seconds), 0, 1, 7L * 86400, "3600",
+	 "how often the retention sweeper disposes of records whose retention has ended"},
+	{"retention_batch", K_LONG, OFF(retention_batch), 0, 1, 10000, "500",
+	 "most records disposed of in one transaction, with one disposal record and one audit entry"},
 	{"log_level", K_STR, OFF(log_level), sizeof(((cf_config *)0)->log_level), 0, 0, "info",
-	 "error | warn | info | debug"},
+	 "error | warn | info | debug (debug is refused in production)"},
+	{"debug_clock_offset_seconds", K_LONG, OFF(debug_clock_offset_seconds), 0, -100L * 366 * 86400,
+	 100L * 366 * 86400, "0",
+	 "debug option for acceptance and test runs: shifts the daemon's clock (retention, expiry); refused in production"},
 };
 
 static const char *env_names[] = {
@@ -195,10 +202,24 @@ cf_rc cf_config_load(cf_config *c, const char *path, bool must_exist, cf_err *er
 			goto out;
 		}
 	}
+	rc = cf_config_check(c, err);
 out:
 	if (f != NULL)
 		fclose(f);
 	return rc;
+}
+
+cf_rc cf_config_check(const cf_config *c, cf_err *err)
+{
+	if (c->environment != CF_ENV_PRODUCTION)
+		return CF_OK;
+	if (c->debug_clock_offset_seconds != 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "debug_clock_offset_seconds: debug options are refused in production");
+	if (strcmp(c->log_level, "debug") == 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "log_level: debug logging is refused in production");
+	return CF_OK;
 }
 
 void cf_config_write_template(FILE *f, const char *listen)

@@ -32,7 +32,10 @@ typedef struct cf_config {
 	long store_busy_timeout_ms;
 	long audit_checkpoint_interval_ms;
 	long audit_max_batch;
+	long retention_sweep_interval_seconds;
+	long retention_batch;
 	char log_level[16];
+	long debug_clock_offset_seconds;
 } cf_config;
 
 /* Fills every key with its default. */
@@ -43,6 +46,12 @@ void cf_config_defaults(cf_config *c);
  * the line: "coffre.conf:12: max_body_bytes: must be between 1024 and ...".
  */
 cf_rc cf_config_load(cf_config *c, const char *path, bool must_exist, cf_err *err) CF_MUST_CHECK;
+/*
+ * The checks between keys, run by cf_config_load after every override and
+ * again by callers that set keys later: production refuses debug options
+ * (a shifted clock, debug logging). Errors name the key.
+ */
+cf_rc cf_config_check(const cf_config *c, cf_err *err) CF_MUST_CHECK;
 /* Sets one key from text (used by the file parser, env overrides and flags). */
 cf_rc cf_config_set(cf_config *c, const char *key, const char *value, cf_err *err) CF_MUST_CHECK;
 /* Writes the documented default file (every key, commented with its help). */

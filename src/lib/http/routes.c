@@ -9,6 +9,7 @@
 #include "http/http_int.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "report/report.h"
 
 enum {
 	R_AUTH = 1u << 0,     /* a bearer token or API key is required */
@@ -46,8 +47,9 @@ static cf_rc h_health(hctx *h, json_t **a, int *st, cf_err *err)
 	bool audit_ok = cf_vault_audit_healthy(V, detail, sizeof(detail));
 	const char *status = sealed ? "sealed" : audit_ok ? "ok" : "audit-unavailable";
 
-	*a = json_pack("{s:s, s:b, s:s, s:{s:s, s:s*}}", "status", status, "sealed", sealed, "version", COFFRE_VERSION,
-		       "audit", "status", audit_ok ? "ok" : "unavailable", "detail", audit_ok ? NULL : detail);
+	*a = json_pack("{s:s, s:b, s:s, s:{s:s, s:s*}, s:{s:I}}", "status", status, "sealed", sealed, "version",
+		       COFFRE_VERSION, "audit", "status", audit_ok ? "ok" : "unavailable", "detail", audit_ok ? NULL : detail,
+		       "retention", "sweeps", (json_int_t)cf_vault_retention_sweeps(V));
 	*st = (sealed || !audit_ok) ? 503 : 200;
 	return CF_OK;
 }
@@ -313,7 +315,48 @@ static cf_rc h_hold_release(hctx *h, json_t **a, int *st, cf_err *err)
 }
 static cf_rc h_subject_export(hctx *h, json_t **a, int *st, cf_err *err)
 {
-	return cf_vault_subject_export(V, R, P(0), P(1), a, err);
+	const char *format = Q(h, "format");
+	json_t *doc = NULL;
+	char *text;
+	cf_rc rc;
+
+	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "markdown") != 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "format: json or markdown");
+	if (format == NULL || strcmp(format, "json") == 0)
+		return cf_vault_subject_export(V, R, P(0), P(1), a, err);
+	/* the readable document: the same content, rendered; both copies wiped */
+	rc = cf_vault_subject_export(V, R, P(0), P(1), &doc, err);
+	if (rc != CF_OK)
+		return rc;
+	text = cf_report_export_markdown(doc);
+	cf_json_wipe(doc);
+	json_decref(doc);
+	if (text == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	h->call->raw_owned = text;
+	h->call->ctype = "text/markdown; charset=utf-8";
+	return CF_OK;
+}
+static cf_rc h_disposal_list(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_disposal_list(V, R, P(0), a, err);
+}
+static cf_rc h_dataset_export(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	const char *p = Q(h, "pseudonymize");
+	/* only the pseudonymized form exists: the flag says so explicitly */
+	if (p == NULL || strcmp(p, "true") != 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "pseudonymize=true is required");
+	return cf_vault_dataset_export(V, R, P(0), a, err);
+}
+static cf_rc h_dataset_import(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	*st = 201;
+	return cf_vault_dataset_import(V, R, P(0), h->body, a, err);
+}
+static cf_rc h_report_processing(hctx *h, json_t **a, int *st, cf_err *err)
+{
+	return cf_vault_report_processing(V, R, Q(h, "org"), a, err);
 }
 static cf_rc h_report_flows(hctx *h, json_t **a, int *st, cf_err *err)
 {
@@ -389,6 +432,10 @@ static const route routes[] = {
 	{"GET", "/v1/orgs/{org}/agreements", h_org_agreements, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/reports/flows", h_report_flows, R_AUTH | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/export", h_subject_export, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/disposals", h_disposal_list, R_AUTH | R_UNSEALED},
+	{"GET", "/v1/orgs/{org}/dataset", h_dataset_export, R_AUTH | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/dataset", h_dataset_import, R_AUTH | R_BODY | R_UNSEALED},
+	{"GET", "/v1/reports/processing", h_report_processing, R_AUTH | R_UNSEALED},
 	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests", h_erasure_request, R_AUTH | R_BODY | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests", h_erasure_list, R_AUTH | R_UNSEALED},
 	{"POST", "/v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/approve", h_erasure_approve,

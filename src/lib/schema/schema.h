@@ -110,5 +110,14 @@ typedef struct cf_duration {
 	int years, months, weeks, days, hours, minutes, seconds;
 } cf_duration;
 cf_rc cf_duration_parse(const char *s, cf_duration *out) CF_MUST_CHECK;
+/*
+ * from_us + d in UTC calendar terms: years and months move the date and
+ * clamp the day to the month's length (2024-01-31 + P1M = 2024-02-29), then
+ * weeks, days, hours, minutes and seconds are added exactly. CF_ETOOBIG when
+ * the result does not fit; CF_EINVAL on a negative part.
+ */
+cf_rc cf_duration_add(int64_t from_us, const cf_duration *d, int64_t *out_us) CF_MUST_CHECK;
+/* "YYYY-MM-DD" (a real date) as microseconds at 00:00 UTC that day; CF_EINVAL otherwise. */
+cf_rc cf_date_parse_us(const char *s, int64_t *out_us) CF_MUST_CHECK;
 
 #endif

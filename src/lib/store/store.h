@@ -197,6 +197,29 @@ cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, co
 /* [{"collection","id","version","created_us","updated_us"}] of one subject in one org. */
 cf_rc cf_st_record_list_by_subject(cf_tx *tx, const char *org, const char *subject, json_t **out,
 				   cf_err *err) CF_MUST_CHECK;
+/*
+ * Rectification history. Insert and update also record when each version
+ * was written (insert: created_us, update: updated_us); delete removes those
+ * times with the record.
+ */
+typedef struct cf_record_version {
+	int64_t version;
+	int64_t written_us;
+	cf_field_ct *fields; /* that version's field ciphertexts, ordered by name */
+	size_t n;
+} cf_record_version;
+void cf_record_versions_free(cf_record_version *v, size_t n);
+/*
+ * Every stored version of a live record, ascending by version, each with its
+ * field ciphertexts (fields ordered by name). At most the LAST 1000
+ * versions are returned (still ascending): older ones are left out.
+ * CF_ENOTFOUND when the record does not exist. A version with no
+ * record_versions row (cannot happen through the API) gets written_us 0.
+ * *out is malloc'd (cf_record_versions_free); NULL and *n 0 on failure.
+ */
+#define CF_RECORD_HISTORY_MAX 1000
+cf_rc cf_st_record_history(cf_tx *tx, const char *org, const char *collection, const char *id,
+			   cf_record_version **out, size_t *n, cf_err *err) CF_MUST_CHECK;
 
 /*
  * Keystore (DIR/keys.db): wrapped keys by (kind, org, name). kind is a short
@@ -418,6 +441,61 @@ cf_rc cf_st_hold_release(cf_tx *tx, const char *org, const char *id, int64_t now
 cf_rc cf_st_hold_active(cf_tx *tx, const char *org, const char *subject, const char *record, cf_err *err) CF_MUST_CHECK;
 /* [{"id","subject","record","reason","by","created_us","released_us"}] of a subject (all holds, released too). */
 cf_rc cf_st_hold_list(cf_tx *tx, const char *org, const char *subject, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Retention: what the sweeper reads to find expired records, and the
+ * disposal records it leaves behind (one per batch; written once, never
+ * changed, never deleted, in SQL too). A disposal record names records by
+ * id and pseudonym only, never a value.
+ */
+/*
+ * Records of one collection in id order after `after_id` ("" = from the start), at most `limit` (1..10000):
+ * [{"id","subject","version","created_us","updated_us"}]. With column "created" or "updated",
+ * only records whose created_us / updated_us is < before_us; with column NULL, all of them.
+ * Any other column name is CF_EINVAL (never interpolated into SQL: choose between two fixed statements).
+ */
+cf_rc cf_st_record_scan(cf_tx *tx, const char *org, const char *collection, const char *column, int64_t before_us,
+			const char *after_id, size_t limit, json_t **out, cf_err *err) CF_MUST_CHECK;
+/* Number of records in one collection of org (the register of processing). */
+cf_rc cf_st_collection_record_count(cf_tx *tx, const char *org, const char *collection, int64_t *count,
+				    cf_err *err) CF_MUST_CHECK;
+/* Every subject of org by pseudonym: [{"pseudonym","erased":bool}] (pseudonyms only, never an identifier). */
+cf_rc cf_st_subject_list(cf_tx *tx, const char *org, json_t **out, cf_err *err) CF_MUST_CHECK;
+/* The subject's encrypted national identifier (malloc'd); CF_ENOTFOUND when absent or erased. */
+cf_rc cf_st_subject_enc_nid(cf_tx *tx, const char *org, const char *pseudonym, uint8_t **enc, size_t *len,
+			    cf_err *err) CF_MUST_CHECK;
+
+/* Number of records a subject still has in org. */
+cf_rc cf_st_subject_record_count(cf_tx *tx, const char *org, const char *subject, int64_t *count,
+				 cf_err *err) CF_MUST_CHECK;
+/* Every collection of every organization: [{"org","name","def"}] ordered by org, name (def is the stored JSON text). */
+cf_rc cf_st_collection_list_all(cf_tx *tx, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+typedef struct cf_disposal_row {
+	char org[CF_ID_MAX + 1];
+	char id[CF_ID_MAX + 1];
+	char collection[CF_ID_MAX + 1];
+	const char *retention;       /* the collection's retention period, e.g. "P10Y" */
+	const char *retention_start; /* what the period ran from, e.g. "created" or a date field */
+	int64_t disposed_us;
+	int64_t count;               /* >= 1: the number of items in records_json */
+	const char *records_json;    /* [{"id":"r_...","subject":"s_...","expired_us":N[,"subject_forgotten":true]}, ...] */
+	int64_t audit_index;         /* >= 0: the audit entry that reported the batch */
+} cf_disposal_row;
+/*
+ * CF_EEXIST if the id exists in org; CF_ENOTFOUND if org does not exist;
+ * records_json must parse as a JSON array else CF_EINVAL. Beyond that
+ * contract (CF_EINVAL too): each item has exactly "id" and "subject"
+ * (non-empty strings of at most CF_ID_MAX bytes), "expired_us" (an integer)
+ * and optionally "subject_forgotten" (a boolean), nothing else; count is
+ * the number of items. Stored compact with sorted keys.
+ */
+cf_rc cf_st_disposal_insert(cf_tx *tx, const cf_disposal_row *d, cf_err *err) CF_MUST_CHECK;
+/*
+ * The organization's disposal records, newest first (ties by id, descending), at most limit (1..1000):
+ * [{"id","collection","retention","retention_start","disposed_us","count","records":[...parsed...],"audit_index"}].
+ */
+cf_rc cf_st_disposal_list(cf_tx *tx, const char *org, size_t limit, json_t **out, cf_err *err) CF_MUST_CHECK;
 
 /*
  * Savepoints inside a write transaction: the group-commit writer runs each

@@ -1,8 +1,10 @@
 /*
  * store_data.c - the store's personal-data side: collection definitions,
  * role grants, subjects (blind index -> pseudonym), versioned records with
- * one ciphertext per field, and the keystore in keys.db (the audit trail
- * is in store_audit.c). It stores what it is given - ciphertexts,
+ * one ciphertext per field and the time each version was written (their
+ * rectification history), and the keystore in keys.db (the audit trail
+ * is in store_audit.c; retention scans and disposals in
+ * store_retention.c). It stores what it is given - ciphertexts,
  * pseudonyms, blind indexes, wrapped keys - and must never receive, log or
  * put into an error detail a plaintext personal value or a key.
  */
@@ -413,6 +415,27 @@ static cf_rc insert_fields(cf_tx *tx, const cf_record_row *row, const cf_field_c
 	return CF_OK;
 }
 
+/* Records when row->version was written (the history's time of that version). */
+static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written_us, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, STI_VERSION_INSERT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, row->org);
+	cf_sti_bind_text(st, &src, 2, row->collection);
+	cf_sti_bind_text(st, &src, 3, row->id);
+	cf_sti_bind_int(st, &src, 4, row->version);
+	cf_sti_bind_int(st, &src, 5, written_us);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record version", err)
+				: cf_sti_exec(tx->s, st, "record version", err);
+	cf_sti_done(st);
+	return rc;
+}
+
 cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -442,6 +465,8 @@ cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 	cf_sti_bind_int(st, &src, 7, row->updated_us);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
 	cf_sti_done(st);
+	if (rc == CF_OK)
+		rc = insert_version(tx, row, row->created_us, err);
 	if (rc != CF_OK)
 		return rc;
 	return insert_fields(tx, row, fields, n, err);
@@ -608,6 +633,9 @@ cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 		return rc;
 	if (sqlite3_changes64(tx->s->db) == 0)
 		return why_no_bump(tx, row, err);
+	rc = insert_version(tx, row, row->updated_us, err);
+	if (rc != CF_OK)
+		return rc;
 	return insert_fields(tx, row, fields, n, err);
 }
 
@@ -620,7 +648,10 @@ cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, co
 	rc = check_record_key(org, collection, id, err);
 	if (rc != CF_OK)
 		return rc;
-	/* Children first: the foreign key refuses a record row removed before its ciphertexts. */
+	/*
+	 * Children first: the foreign keys refuse a record row removed before
+	 * its ciphertexts or its version times.
+	 */
 	rc = cf_sti_stmt(tx, STI_FIELDS_DELETE, &st, err);
 	if (rc != CF_OK)
 		return rc;
@@ -629,6 +660,17 @@ cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, co
 	cf_sti_bind_text(st, &src, 3, id);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record fields", err)
 				: cf_sti_exec(tx->s, st, "record fields", err);
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_stmt(tx, STI_VERSIONS_DELETE, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record versions", err)
+				: cf_sti_exec(tx->s, st, "record versions", err);
 	cf_sti_done(st);
 	if (rc != CF_OK)
 		return rc;
@@ -645,6 +687,134 @@ cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, co
 	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
 		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such record");
 	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- rectification history ---- */
+
+void cf_record_versions_free(cf_record_version *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		cf_field_cts_free(v[i].fields, v[i].n);
+	free(v);
+}
+
+/*
+ * Fills v[0..*n) with the newest CF_RECORD_HISTORY_MAX versions and their
+ * times, oldest first (the statement answers newest first). v has room for
+ * CF_RECORD_HISTORY_MAX; fields are left NULL.
+ */
+static cf_rc read_versions(cf_tx *tx, const char *org, const char *collection, const char *id, cf_record_version *v,
+			   size_t *n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t count = 0, i;
+	cf_record_version tmp;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	*n = 0;
+	rc = cf_sti_stmt(tx, STI_RECORD_HISTORY, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	cf_sti_bind_int(st, &src, 4, CF_RECORD_HISTORY_MAX);
+	if (src != SQLITE_OK) {
+		rc = cf_sti_fail(tx->s, src, "record history", err);
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		/* LIMIT bounds the rows; the check keeps the array write in bounds whatever SQLite answers. */
+		if (count >= CF_RECORD_HISTORY_MAX) {
+			rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: record history is too long");
+			goto out;
+		}
+		memset(&v[count], 0, sizeof(v[count]));
+		v[count].version = sqlite3_column_int64(st, 0);
+		v[count].written_us = sqlite3_column_int64(st, 1);
+		count++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = cf_sti_fail(tx->s, src, "record history", err);
+		goto out;
+	}
+	for (i = 0; i < count / 2; i++) {
+		tmp = v[i];
+		v[i] = v[count - 1 - i];
+		v[count - 1 - i] = tmp;
+	}
+	*n = count;
+	rc = CF_OK;
+out:
+	cf_sti_done(st);
+	return rc;
+}
+
+/* *out is malloc'd for the caller (cf_record_versions_free); NULL and *n 0 on failure or when empty. */
+cf_rc cf_st_record_history(cf_tx *tx, const char *org, const char *collection, const char *id,
+			   cf_record_version **out, size_t *n, cf_err *err)
+{
+	cf_record_version *v = NULL;
+	cf_record_row row;
+	size_t count = 0, i, bytes;
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (out == NULL || n == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	*n = 0;
+	rc = check_record_key(org, collection, id, err);
+	if (rc != CF_OK)
+		return rc;
+	/* Only a live record has a history: a deleted one took its versions with it. */
+	rc = cf_sti_stmt(tx, STI_RECORD_GET, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, id);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_row(tx->s, st, "record", err);
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+
+	if (!cf_size_mul(CF_RECORD_HISTORY_MAX, sizeof(*v), &bytes))
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	v = malloc(bytes);
+	if (v == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	rc = read_versions(tx, org, collection, id, v, &count, err);
+	if (rc != CF_OK)
+		goto out;
+	/* The key was checked against CF_ID_MAX above: these copies fit. read_fields needs only the key. */
+	memset(&row, 0, sizeof(row));
+	memcpy(row.org, org, strlen(org) + 1);
+	memcpy(row.collection, collection, strlen(collection) + 1);
+	memcpy(row.id, id, strlen(id) + 1);
+	for (i = 0; i < count; i++) {
+		row.version = v[i].version;
+		rc = read_fields(tx, &row, &v[i].fields, &v[i].n, err);
+		if (rc != CF_OK)
+			goto out;
+	}
+	if (count == 0) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	*n = count;
+	v = NULL;
+	count = 0;
+out:
+	cf_record_versions_free(v, count);
 	return rc;
 }
 

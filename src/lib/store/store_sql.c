@@ -192,6 +192,21 @@ const char cf_sti_schema_main_v1[] =
 	") STRICT;"
 
 	/*
+	 * When each version of a record was written (rectification history):
+	 * one row per version, removed with the record. The primary key leads
+	 * with the foreign key columns, so it is also the child index.
+	 */
+	"CREATE TABLE main.record_versions ("
+	"  org TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  record_id TEXT NOT NULL,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  written_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (org, collection, record_id, version),"
+	"  FOREIGN KEY (org, collection, record_id) REFERENCES records(org, collection, id)"
+	") STRICT, WITHOUT ROWID;"
+
+	/*
 	 * The audit trail. leaf is the RFC 6962 leaf hash of entry; the three
 	 * metadata columns (organization ids and a pseudonym, never a personal
 	 * value) exist only to filter lists, each with its index in idx order.
@@ -392,6 +407,35 @@ const char cf_sti_schema_main_v1[] =
 	"CREATE TRIGGER main.legal_holds_no_delete BEFORE DELETE ON legal_holds"
 	"  BEGIN SELECT RAISE(ABORT, 'legal holds cannot be deleted'); END;"
 
+	/*
+	 * Disposal records: one per retention sweep batch, naming the records
+	 * disposed of (ids and pseudonyms as JSON text, never a value) and the
+	 * audit entry that reported them. Written once, never changed, never
+	 * deleted; the written-once trigger also stops INSERT OR REPLACE from
+	 * deleting one without a delete trigger firing. Rowid table: the
+	 * records list makes rows too wide for a key b-tree.
+	 */
+	"CREATE TABLE main.disposals ("
+	"  org TEXT NOT NULL REFERENCES orgs(id),"
+	"  id TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  retention TEXT NOT NULL,"
+	"  retention_start TEXT NOT NULL,"
+	"  disposed_us INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL CHECK (count >= 1),"
+	"  records TEXT NOT NULL,"
+	"  audit_index INTEGER NOT NULL CHECK (audit_index >= 0),"
+	"  PRIMARY KEY (org, id)"
+	") STRICT;"
+	"CREATE INDEX main.disposals_by_time ON disposals(org, disposed_us);"
+	"CREATE TRIGGER main.disposals_written_once BEFORE INSERT ON disposals"
+	"  WHEN EXISTS (SELECT 1 FROM disposals WHERE org = NEW.org AND id = NEW.id)"
+	"  BEGIN SELECT RAISE(ABORT, 'disposal records are written once'); END;"
+	"CREATE TRIGGER main.disposals_no_update BEFORE UPDATE ON disposals"
+	"  BEGIN SELECT RAISE(ABORT, 'disposal records cannot be changed'); END;"
+	"CREATE TRIGGER main.disposals_no_delete BEFORE DELETE ON disposals"
+	"  BEGIN SELECT RAISE(ABORT, 'disposal records cannot be deleted'); END;"
+
 	"PRAGMA main.user_version = 1;";
 
 /* keys.db, version 1: the keystore and nothing else. */
@@ -532,6 +576,23 @@ const char *const cf_sti_sql[STI__COUNT] = {
 			   " WHERE org = ?1 AND collection = ?2 AND record_id = ?3 AND version = ?4"
 			   " ORDER BY field",
 	[STI_FIELDS_DELETE] = "DELETE FROM main.record_fields WHERE org = ?1 AND collection = ?2 AND record_id = ?3",
+	[STI_VERSION_INSERT] = "INSERT INTO main.record_versions (org, collection, record_id, version, written_us)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STI_VERSIONS_DELETE] = "DELETE FROM main.record_versions WHERE org = ?1 AND collection = ?2"
+				" AND record_id = ?3",
+	/*
+	 * The newest ?4 versions, newest first: every version with a time row
+	 * or with ciphertexts (a version without fields has only its time row;
+	 * one without a time row cannot be made through the store and reads 0).
+	 */
+	[STI_RECORD_HISTORY] = "SELECT u.version, coalesce((SELECT w.written_us FROM main.record_versions AS w"
+			       "  WHERE w.org = ?1 AND w.collection = ?2 AND w.record_id = ?3"
+			       "  AND w.version = u.version), 0)"
+			       " FROM (SELECT version FROM main.record_versions"
+			       "  WHERE org = ?1 AND collection = ?2 AND record_id = ?3"
+			       "  UNION SELECT version FROM main.record_fields"
+			       "  WHERE org = ?1 AND collection = ?2 AND record_id = ?3) AS u"
+			       " ORDER BY u.version DESC LIMIT ?4",
 
 	[STI_KEY_PUT] = "INSERT INTO ks.keys (kind, org, name, wrapped, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STI_KEY_GET] = "SELECT wrapped FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",
@@ -678,4 +739,30 @@ const char *const cf_sti_sql[STI__COUNT] = {
 			    " AND released_us IS NULL AND (record IS NULL OR record = ?3) LIMIT 1",
 	[STI_HOLD_LIST] = "SELECT id, subject, record, reason, by, created_us, released_us FROM main.legal_holds"
 			  " WHERE org = ?1 AND subject = ?2 ORDER BY created_us, id",
+
+	/*
+	 * Retention sweeps page through one collection in id order on the
+	 * records primary key (?3: the last id of the previous page, '' at the
+	 * start). The cut-off column is chosen by picking one of these fixed
+	 * statements, never by putting a name into SQL; ?4 is unused without one.
+	 */
+	[STI_RECORD_SCAN] = "SELECT id, subject, version, created_us, updated_us FROM main.records"
+			    " WHERE org = ?1 AND collection = ?2 AND id > ?3 ORDER BY id LIMIT ?5",
+	[STI_RECORD_SCAN_CREATED] = "SELECT id, subject, version, created_us, updated_us FROM main.records"
+				    " WHERE org = ?1 AND collection = ?2 AND id > ?3 AND created_us < ?4"
+				    " ORDER BY id LIMIT ?5",
+	[STI_RECORD_SCAN_UPDATED] = "SELECT id, subject, version, created_us, updated_us FROM main.records"
+				    " WHERE org = ?1 AND collection = ?2 AND id > ?3 AND updated_us < ?4"
+				    " ORDER BY id LIMIT ?5",
+	[STI_SUBJECT_RECORD_COUNT] = "SELECT count(*) FROM main.records WHERE org = ?1 AND subject = ?2",
+	[STI_COLLECTION_LIST_ALL] = "SELECT org, name, def FROM main.collections ORDER BY org, name",
+	[STI_COLLECTION_RECORD_COUNT] = "SELECT count(*) FROM main.records WHERE org = ?1 AND collection = ?2",
+	[STI_SUBJECT_LIST] = "SELECT pseudonym, erased_us IS NOT NULL FROM main.subjects WHERE org = ?1 ORDER BY pseudonym",
+	[STI_SUBJECT_ENC_NID] = "SELECT enc_nid FROM main.subjects WHERE org = ?1 AND pseudonym = ?2 AND enc_nid IS NOT NULL",
+	[STI_DISPOSAL_INSERT] = "INSERT INTO main.disposals (org, id, collection, retention, retention_start,"
+				" disposed_us, count, records, audit_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	/* Newest first on disposals_by_time; the id breaks ties so pages are stable. */
+	[STI_DISPOSAL_LIST] = "SELECT id, collection, retention, retention_start, disposed_us, count, records,"
+			      " audit_index FROM main.disposals WHERE org = ?1"
+			      " ORDER BY disposed_us DESC, id DESC LIMIT ?2",
 };

@@ -155,6 +155,16 @@ cf_rc cf_vault_agreement_set_status(cf_vault *v, cf_request *r, const char *id, 
 cf_rc cf_vault_report_flows(cf_vault *v, cf_request *r, const char *from, const char *to, json_t **answer,
 			    cf_err *err) CF_MUST_CHECK;
 
+/*
+ * The register of processing activities: every organization's collections,
+ * fields and categories, purposes and legal bases, retention, recipients
+ * under agreements, what it receives, storage and security measures. org
+ * NULL: every organization (instance administrator, authority, auditors);
+ * a member (DPO, security manager, auditor) reads their own. Audited.
+ */
+cf_rc cf_vault_report_processing(cf_vault *v, cf_request *r, const char *org, json_t **answer,
+				 cf_err *err) CF_MUST_CHECK;
+
 /* Confidentiality commitment (seed norm 7.1). */
 cf_rc cf_vault_commitment_put(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
 			      cf_err *err) CF_MUST_CHECK;
@@ -181,6 +191,31 @@ cf_rc cf_vault_hold_put(cf_vault *v, cf_request *r, const char *org, const char 
 cf_rc cf_vault_hold_release(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *id,
 			    json_t **answer, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Retention. One sweep disposes of every record whose retention has ended
+ * (see vault_retention.c), in batches of cfg.retention_batch, each with a
+ * disposal record and an audit entry; *disposed says how many. CF_ESEALED
+ * while sealed. The sweeper thread runs a sweep at start and then every
+ * cfg.retention_sweep_interval_seconds until the vault is closed.
+ */
+cf_rc cf_vault_retention_sweep(cf_vault *v, int64_t *disposed, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_sweeper_start(cf_vault *v, cf_err *err) CF_MUST_CHECK;
+/* Sweeps completed since start (health, tests). */
+int64_t cf_vault_retention_sweeps(cf_vault *v);
+/* The organization's disposal records, newest first (its DPO and auditors). */
+cf_rc cf_vault_disposal_list(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Datasets for non-production environments. The export, for the
+ * organization's DPO, replaces every identifier and personal value with a
+ * format-valid synthetic one (consistent across records). The import, for
+ * its security manager, loads such a dataset; production refuses it, and
+ * a vault that imported one refuses to open in production.
+ */
+cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_vault_dataset_import(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
 			      cf_err *err) CF_MUST_CHECK;
 
 /* Personal data. Each requires r->purpose and writes its audit entry before answering. */

@@ -548,6 +548,8 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 	v->cfg = *cfg;
 	v->env = env;
 	pthread_mutex_init(&v->mu, NULL);
+	pthread_mutex_init(&v->sweep_mu, NULL);
+	pthread_cond_init(&v->sweep_cv, NULL);
 
 	if ((rc = cf_vault_path(dir, "vault.db", path, sizeof(path))) != CF_OK || access(path, F_OK) != 0) {
 		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_INTERNAL, "%s holds no vault (run coffre init)", dir);
@@ -573,6 +575,20 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 		}
 		memcpy(v->origin, origin, strlen(origin) + 1);
 		free(origin);
+		if (cfg->environment == CF_ENV_PRODUCTION) {
+			/* test data never reaches production: a vault that imported a dataset stays out of it */
+			char *mark = NULL;
+			if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+				goto fail;
+			rc = cf_st_meta_get(tx, "test_data", &mark, NULL);
+			cf_tx_rollback(tx);
+			free(mark);
+			if (rc != CF_ENOTFOUND) {
+				rc = cf_err_set(err, CF_EDENIED, CF_P_FORBIDDEN,
+						"%s holds test data (an imported dataset): refused in production", dir);
+				goto fail;
+			}
+		}
 		to.wait_timeout_ms = (int)cfg->store_busy_timeout_ms;
 		to.checkpoint_interval_ms = (int)cfg->audit_checkpoint_interval_ms;
 		to.max_batch = (int)cfg->audit_max_batch;
@@ -613,6 +629,7 @@ void cf_vault_close(cf_vault *v)
 {
 	if (v == NULL)
 		return;
+	vault_sweeper_stop(v);
 	cf_trail_stop(v->trail);
 	v->trail = NULL;
 	pthread_mutex_lock(&v->mu);
@@ -620,6 +637,8 @@ void cf_vault_close(cf_vault *v)
 	pthread_mutex_unlock(&v->mu);
 	cf_store_close(v->store);
 	pthread_mutex_destroy(&v->mu);
+	pthread_mutex_destroy(&v->sweep_mu);
+	pthread_cond_destroy(&v->sweep_cv);
 	free(v);
 }
 

@@ -33,7 +33,17 @@ struct cf_vault {
 	org_keys *keys;
 	cf_trail *trail;    /* group-commit writer and checkpoint signer */
 	char origin[96];    /* the log's name in checkpoints */
+	/* the retention sweeper (vault_retention.c) */
+	pthread_t sweeper;
+	bool sweeper_running;
+	pthread_mutex_t sweep_mu; /* guards sweep_stop and sweeps */
+	pthread_cond_t sweep_cv;
+	bool sweep_stop;
+	int64_t sweeps; /* sweeps completed */
 };
+
+/* Stops the retention sweeper, if started, and waits for it. */
+void vault_sweeper_stop(cf_vault *v);
 
 #define CF_ROLE_SECURITY_MANAGER "security_manager"
 #define CF_ROLE_AUDITOR "auditor"
@@ -126,6 +136,30 @@ void vault_share_release(vault_share *s);
 cf_rc vault_share_resolve(cf_vault *v, cf_tx *tx, const cf_request *r, const char *provider, const cf_collection *c,
 			  const char *const *roles, const cf_grant_set *const *grants, size_t n_roles, vault_share *s,
 			  cf_err *err) CF_MUST_CHECK;
+/* Records (vault_records.c). */
+/* The subject's data key in org (caller frees); CF_ENOTFOUND / problem erased once crypto-shredded. */
+cf_rc vault_subject_key(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, cf_key **dek,
+			cf_err *err) CF_MUST_CHECK;
+/*
+ * Opens the stored fields of row (at row->version) into a new object; only
+ * fields with allowed[index in coll] when allowed is non-NULL. A field that
+ * fails its integrity check fails the whole read (CF_EINTEGRITY). The
+ * values are personal data: the caller wipes them (cf_json_wipe).
+ */
+cf_rc vault_open_fields(const cf_collection *coll, const cf_key *dek, const cf_record_row *row, const cf_field_ct *cts,
+			size_t n, const bool *allowed, json_t **out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Imports one record (fields already validated) in the caller's write
+ * transaction: the subject found or created, fields sealed, version 1
+ * inserted; row filled. No policy and no audit entry of its own.
+ */
+cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_collection *coll, const char *nid,
+			  json_t *fields, cf_record_row *row, cf_err *err) CF_MUST_CHECK;
+/* The subject's national identifier (normalized, NUL-terminated), opened with its data key; the caller wipes it. */
+cf_rc vault_subject_nid(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek,
+			char nid[CF_NID_LEN], cf_err *err) CF_MUST_CHECK;
+
 /* Today's date (UTC) as YYYY-MM-DD from the vault's clock. */
 void vault_today(cf_vault *v, char out[11]);
 

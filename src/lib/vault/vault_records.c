@@ -342,7 +342,7 @@ static cf_rc field_ad(const char *org, const char *coll, const char *id, int64_t
 }
 
 /* The subject's data key, unwrapped with the organization key. Caller frees. */
-static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err)
+cf_rc vault_subject_key(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, cf_key **dek, cf_err *err)
 {
 	const cf_key *kek = NULL, *bidx = NULL;
 	uint8_t *wrapped = NULL;
@@ -351,12 +351,12 @@ static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err
 	cf_rc rc;
 
 	*dek = NULL;
-	rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bidx, err);
+	rc = vault_org_keys_get(v, tx, org, &kek, &bidx, err);
 	if (rc != CF_OK)
 		return rc;
-	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", o->org, pseudonym)) != CF_OK)
+	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", org, pseudonym)) != CF_OK)
 		return cf_err_set(err, rc, CF_P_INTERNAL, "identifier too long");
-	rc = cf_st_key_get(o->tx, "subject", o->org, pseudonym, &wrapped, &wlen, err);
+	rc = cf_st_key_get(tx, "subject", org, pseudonym, &wrapped, &wlen, err);
 	if (rc == CF_ENOTFOUND) /* crypto-shredded: whatever copy of the records this is, they stay unreadable */
 		return cf_err_set(err, CF_ENOTFOUND, CF_P_ERASED, "the subject's data was erased");
 	if (rc != CF_OK)
@@ -366,6 +366,11 @@ static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err
 	if (rc != CF_OK)
 		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the subject's key failed its integrity check");
 	return CF_OK;
+}
+
+static cf_rc subject_key(op *o, const char *pseudonym, cf_key **dek, cf_err *err)
+{
+	return vault_subject_key(o->v, o->tx, o->org, pseudonym, dek, err);
 }
 
 /* Normalizes a national identifier and computes its blind index. */
@@ -475,8 +480,8 @@ static cf_rc seal_fields(op *o, const cf_key *dek, const cf_record_row *row, jso
  * allowed[index] (or all when allowed is NULL) are opened. A field that
  * fails its integrity check fails the whole read (CF_EINTEGRITY).
  */
-static cf_rc open_fields(op *o, const cf_key *dek, const cf_record_row *row, const cf_field_ct *cts, size_t n,
-			 const bool *allowed, json_t **out, cf_err *err)
+cf_rc vault_open_fields(const cf_collection *coll, const cf_key *dek, const cf_record_row *row, const cf_field_ct *cts,
+		       size_t n, const bool *allowed, json_t **out, cf_err *err)
 {
 	json_t *obj = json_object();
 	cf_rc rc = CF_OK;
@@ -489,7 +494,7 @@ static cf_rc open_fields(op *o, const cf_key *dek, const cf_record_row *row, con
 		uint8_t *pt = NULL;
 		size_t ptlen = 0;
 		json_t *val;
-		long idx = cf_collection_field_index(o->coll, cts[i].name);
+		long idx = cf_collection_field_index(coll, cts[i].name);
 
 		if (allowed != NULL && (idx < 0 || !allowed[idx]))
 			continue;
@@ -517,6 +522,12 @@ static cf_rc open_fields(op *o, const cf_key *dek, const cf_record_row *row, con
 	}
 	*out = obj;
 	return CF_OK;
+}
+
+static cf_rc open_fields(op *o, const cf_key *dek, const cf_record_row *row, const cf_field_ct *cts, size_t n,
+			 const bool *allowed, json_t **out, cf_err *err)
+{
+	return vault_open_fields(o->coll, dek, row, cts, n, allowed, out, err);
 }
 
 /* Field names of an object, for the policy (borrowed strings). */
@@ -587,6 +598,74 @@ out:
 	cf_field_cts_free(cts, n_cts);
 	cf_key_free(dek);
 	return rc;
+}
+
+/*
+ * A record written by an import, in the caller's write transaction: finds
+ * or creates the subject, seals the (already validated) fields, inserts
+ * version 1. No policy, no audit entry: the import is one audited action.
+ */
+cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_collection *coll, const char *nid,
+			  json_t *fields, cf_record_row *row, cf_err *err)
+{
+	op o;
+	cf_field_ct *cts = NULL;
+	size_t n_cts = 0;
+	cf_key *dek = NULL;
+	const char *name = cf_collection_name(coll);
+	cf_rc rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(row, 0, sizeof(*row));
+	o.v = v;
+	o.tx = tx;
+	o.org = org;
+	if (strlen(org) > CF_ID_MAX || strlen(name) > CF_ID_MAX)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "identifier too long");
+	if ((rc = subject_find_or_create(&o, nid, row->subject, err)) != CF_OK)
+		goto out;
+	if ((rc = vault_new_id(v, "r_", row->id)) != CF_OK)
+		goto out;
+	memcpy(row->org, org, strlen(org) + 1);
+	memcpy(row->collection, name, strlen(name) + 1);
+	row->version = 1;
+	row->created_us = row->updated_us = cf_now_us(v->env);
+	if ((rc = subject_key(&o, row->subject, &dek, err)) != CF_OK)
+		goto out;
+	if ((rc = seal_fields(&o, dek, row, fields, &cts, &n_cts, err)) != CF_OK)
+		goto out;
+	rc = cf_st_record_insert(tx, row, cts, n_cts, err);
+out:
+	cf_field_cts_free(cts, n_cts);
+	cf_key_free(dek);
+	return rc;
+}
+
+/* The subject's national identifier (normalized), opened with its data key. */
+cf_rc vault_subject_nid(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek,
+			char nid[CF_NID_LEN], cf_err *err)
+{
+	uint8_t *enc = NULL, *pt = NULL;
+	size_t elen = 0, plen = 0;
+	char ad[256];
+	cf_rc rc;
+
+	(void)v;
+	if ((rc = cf_st_subject_enc_nid(tx, org, pseudonym, &enc, &elen, err)) != CF_OK)
+		return rc;
+	rc = cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", org, pseudonym);
+	if (rc == CF_OK)
+		rc = cf_aead_open(dek, enc, elen, (const uint8_t *)ad, strlen(ad), &pt, &plen);
+	free(enc);
+	if (rc != CF_OK || plen != CF_NID_LEN - 1) {
+		if (pt != NULL)
+			cf_wipe_free(pt, plen + 1);
+		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "a subject's identifier failed its integrity check");
+	}
+	memcpy(nid, pt, CF_NID_LEN - 1);
+	nid[CF_NID_LEN - 1] = '\0';
+	cf_wipe_free(pt, plen + 1);
+	return CF_OK;
 }
 
 cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const char *coll, json_t *body,
@@ -977,13 +1056,72 @@ out:
 
 /* ---- the right of access: everything held about a subject ---- */
 
+/*
+ * Rectification history: every stored version of the record, opened, and
+ * what each changed ({"field": {"from": old or null, "to": new or null}}).
+ * The values are personal data: each version's are wiped once compared,
+ * the history holds copies, and the answer is wiped once sent.
+ */
+static json_t *record_history(op *o, const cf_key *dek, const cf_record_row *row, cf_err *err)
+{
+	cf_record_version *vers = NULL;
+	size_t nv = 0, k;
+	json_t *hist = json_array(), *prev = json_object(), *out = NULL;
+
+	if (hist == NULL || prev == NULL ||
+	    cf_st_record_history(o->tx, row->org, row->collection, row->id, &vers, &nv, err) != CF_OK)
+		goto out;
+	for (k = 0; k < nv; k++) {
+		cf_record_row vrow = *row;
+		json_t *vals = NULL, *changes = json_object(), *val;
+		const char *name;
+		char when[CF_TIME_STR_LEN];
+
+		vrow.version = vers[k].version;
+		if (changes == NULL ||
+		    vault_open_fields(o->coll, dek, &vrow, vers[k].fields, vers[k].n, NULL, &vals, err) != CF_OK) {
+			json_decref(changes);
+			goto out;
+		}
+		json_object_foreach(vals, name, val)
+		{
+			json_t *before = json_object_get(prev, name);
+			if (before == NULL || !json_equal(before, val))
+				json_object_set_new(changes, name, json_pack("{s:o, s:o}", "from",
+									  before ? json_deep_copy(before) : json_null(),
+									  "to", json_deep_copy(val)));
+		}
+		json_object_foreach(prev, name, val)
+		{
+			if (json_object_get(vals, name) == NULL)
+				json_object_set_new(changes, name, json_pack("{s:o, s:n}", "from", json_deep_copy(val), "to"));
+		}
+		cf_time_format(vers[k].written_us, when);
+		json_array_append_new(hist, json_pack("{s:I, s:s, s:o}", "version", (json_int_t)vers[k].version, "at",
+						      when, "changes", changes));
+		cf_json_wipe(prev);
+		json_decref(prev);
+		prev = vals;
+	}
+	out = hist;
+	hist = NULL;
+out:
+	if (hist != NULL)
+		cf_json_wipe(hist);
+	json_decref(hist);
+	cf_json_wipe(prev);
+	json_decref(prev);
+	cf_record_versions_free(vers, nv);
+	return out;
+}
+
 static json_t *export_record(op *o, const cf_key *dek, const char *coll, const char *id, cf_err *err)
 {
 	cf_record_row row = {0};
 	cf_field_ct *cts = NULL;
 	size_t n = 0, i;
 	json_t *fields = NULL, *out = NULL, *described = json_object(), *purposes = json_array(), *recipients = NULL;
-	json_t *agreements = NULL, *a;
+	json_t *agreements = NULL, *a, *history = NULL;
 	const char *name;
 	json_t *val;
 	char c[CF_TIME_STR_LEN], u[CF_TIME_STR_LEN];
@@ -992,7 +1130,8 @@ static json_t *export_record(op *o, const cf_key *dek, const char *coll, const c
 	o->coll = NULL;
 	if (vault_load_collection(o->tx, o->org, coll, &o->coll, err) != CF_OK ||
 	    cf_st_record_get(o->tx, o->org, coll, id, &row, &cts, &n, err) != CF_OK ||
-	    open_fields(o, dek, &row, cts, n, NULL, &fields, err) != CF_OK)
+	    open_fields(o, dek, &row, cts, n, NULL, &fields, err) != CF_OK ||
+	    (history = record_history(o, dek, &row, err)) == NULL)
 		goto out;
 	json_object_foreach(fields, name, val)
 	{
@@ -1021,14 +1160,17 @@ static json_t *export_record(op *o, const cf_key *dek, const char *coll, const c
 	}
 	cf_time_format(row.created_us, c);
 	cf_time_format(row.updated_us, u);
-	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:O, s:O, s:s, s:s, s:O}", "collection", coll, "id", id, "version",
-			(json_int_t)row.version, "created_at", c, "updated_at", u, "fields", described, "purposes", purposes,
-			"retention", cf_collection_retention(o->coll), "retention_start", cf_collection_retention_start(o->coll),
-			"recipients", recipients);
+	out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:O, s:O, s:s, s:s, s:O, s:O}", "collection", coll, "id", id,
+			"version", (json_int_t)row.version, "created_at", c, "updated_at", u, "fields", described,
+			"purposes", purposes, "retention", cf_collection_retention(o->coll), "retention_start",
+			cf_collection_retention_start(o->coll), "recipients", recipients, "history", history);
 out:
 	/* the values now belong to the answer, which the HTTP layer wipes once sent */
-	if (out == NULL)
+	if (out == NULL) {
 		cf_json_wipe(fields);
+		cf_json_wipe(history);
+	}
+	json_decref(history);
 	json_decref(fields);
 	json_decref(described);
 	json_decref(purposes);
