@@ -111,6 +111,10 @@ POST    /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/approve 200 U 
 POST    /v1/orgs/{org}/subjects/{pseudonym}/erasure-requests/{id}/refuse  200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
 POST    /v1/orgs/{org}/subjects/{pseudonym}/holds                         201 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
 POST    /v1/orgs/{org}/subjects/{pseudonym}/holds/{id}/release            200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+GET     /v1/orgs/{org}/disposals                                          200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+GET     /v1/orgs/{org}/dataset                                            200 U    F     F    F    FFW FFW FFW   FFW FFW   AAW FFW  WWF
+POST    /v1/orgs/{org}/dataset                                            201 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
+GET     /v1/reports/processing                                            200 U    A     A    A    A   F   F     F   F     A   F    W
 PUT     /v1/orgs/{org}/commitment                                         200 U    F     F    F    AAW FFW FFW   FFW FFW   FFW FFW  WWA
 GET     /v1/orgs/{org}/commitment                                         200 U    F     F    F    AAW AAW AAW   AAW AAW   AAW AAW  WWA
 GET     /v1/me/commitment                                                 200 U    I     I    I    A   A   A     A   A     A   A    A
@@ -419,6 +423,8 @@ def approve_erasure(mx, caller, t, allowed):
             {"reason": "no legal obligation to keep (matrix)"}, None)
 
 
+EMPTY_DATASET = {"format": "coffre-pseudonymized-dataset/1", "pseudonymized": True, "collections": {}, "subjects": []}
+
 REQUESTS = {
     ("GET", "/v1/sys/health"): lambda mx, c, t, a: ("/v1/sys/health", NOBODY, None),
     ("POST", "/v1/sys/unseal"): lambda mx, c, t, a: ("/v1/sys/unseal", {"passphrase": "not-needed-here"}, None),
@@ -528,6 +534,13 @@ REQUESTS = {
     ("GET", "/v1/orgs/{org}/agreements"): org_req(lambda mx, c, t, a: (
         f"/v1/orgs/{t.org}/agreements", NOBODY, None)),
     ("GET", "/v1/reports/flows"): lambda mx, c, t, a: ("/v1/reports/flows", NOBODY, None),
+    ("GET", "/v1/orgs/{org}/disposals"): org_req(lambda mx, c, t, a: (f"/v1/orgs/{t.org}/disposals", NOBODY, None)),
+    ("GET", "/v1/orgs/{org}/dataset"): org_req(lambda mx, c, t, a: (
+        f"/v1/orgs/{t.org}/dataset?pseudonymize=true", NOBODY, None)),
+    # an empty dataset: importing it twice changes nothing, so every allowed cell may
+    ("POST", "/v1/orgs/{org}/dataset"): org_req(lambda mx, c, t, a: (f"/v1/orgs/{t.org}/dataset", EMPTY_DATASET, None)),
+    # one organization named, ville: its members read their own, autre's security manager is refused
+    ("GET", "/v1/reports/processing"): lambda mx, c, t, a: ("/v1/reports/processing?org=ville", NOBODY, None),
     ("PUT", "/v1/orgs/{org}/commitment"): org_req(lambda mx, c, t, a: (
         f"/v1/orgs/{t.org}/commitment", {"text": f"I keep {t.org}'s data confidential (matrix)."}, None)),
     ("GET", "/v1/orgs/{org}/commitment"): org_req(lambda mx, c, t, a: (

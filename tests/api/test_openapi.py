@@ -6,6 +6,7 @@ inside them) validate against the documented schemas."""
 import json
 import re
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -15,6 +16,11 @@ from conftest import (AGENT_GRANTS, COFFRE_BIN, REPO, SOCIAL_AID, World, assert_
 
 SPEC_PATH = REPO / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+# the retention sweeper runs every second, so that a short retention yields a disposal record here
+DAEMON_CONF = {"retention_sweep_interval_seconds": 1}
+EXPORT = "/v1/orgs/{org}/subjects/{pseudonym}/export"
+MARKDOWN = "text/markdown; charset=utf-8"
+DATASET_FORMAT = "coffre-pseudonymized-dataset/1"
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +159,8 @@ def test_every_operation_documents_its_answers(spec):
     schema on every error, and the standard headers on every answer."""
     std = {"X-Request-Id", "Strict-Transport-Security", "Cache-Control", "X-Content-Type-Options"}
     text_routes = {("GET", "/v1/audit/checkpoint"), ("GET", "/v1/audit/key")}
+    # the subject export answers JSON, or Markdown with ?format=markdown
+    media_of = {("GET", EXPORT): {"application/json", MARKDOWN}}
     for path, m, op in operations(spec):
         responses = {k: resolve(spec, v) for k, v in op["responses"].items()}
         ok = [k for k in responses if k.startswith("2")]
@@ -163,6 +171,7 @@ def test_every_operation_documents_its_answers(spec):
         else:
             media = set(success["content"])
             want = {"text/plain; charset=utf-8"} if (m.upper(), path) in text_routes else {"application/json"}
+            want = media_of.get((m.upper(), path), want)
             assert media == want, f"{m.upper()} {path}: {media}"
         if op.get("security", spec.get("security")) != []:
             assert "401" in responses, f"{m.upper()} {path}"
@@ -184,6 +193,22 @@ def test_audit_query_parameters_documented(spec):
 
 
 # ---- live answers validated against the document ---------------------------
+
+SHORT_LIVED = {
+    "fields": {"note": {"type": "string", "category": "social", "required": True, "max_length": 200}},
+    "purposes": {"social-aid": {"legal_basis": "Organic law of 8 July 1976, art. 60"}},
+    "retention": "PT1S",
+}
+ARCHIVIST_GRANTS = [{"collection": "short_lived", "actions": ["read", "write"], "purposes": ["social-aid"],
+                     "fields": ["*"]}]
+
+
+def tree_size(auditor):
+    """The audit trail's size, from a signed checkpoint (its second line)."""
+    r = auditor.get("/v1/audit/checkpoint")
+    assert_status(r, 200)
+    return int(r.text.split("\n")[1])
+
 
 @pytest.fixture(scope="module")
 def exchanges(daemon):
@@ -232,6 +257,19 @@ def exchanges(daemon):
     call(sm, "PUT", "/v1/orgs/{org}/roles/{role}/grants", "/v1/orgs/cpas/roles/agent/grants", AGENT_GRANTS)
     call(sm, "GET", "/v1/orgs/{org}/roles/{role}/grants", "/v1/orgs/cpas/roles/agent/grants")
     records = "/v1/orgs/{org}/collections/{c}/records"
+    # retention: a collection kept one second and a role that writes in it; the sweeper (every second
+    # here) disposes of its record, whose disposal record is read further down
+    assert_status(call(sm, "PUT", "/v1/orgs/{org}/collections/{name}", "/v1/orgs/cpas/collections/short_lived",
+                       SHORT_LIVED), 200)
+    assert_status(call(sm, "PUT", "/v1/orgs/{org}/roles/{role}/grants", "/v1/orgs/cpas/roles/archivist/grants",
+                       ARCHIVIST_GRANTS), 200)
+    assert_status(call(sm, "POST", "/v1/orgs/{org}/users", "/v1/orgs/cpas/users",
+                       {"username": "arch_s", "password": password_for("arch_s"), "roles": ["archivist"]}), 201)
+    archivist = daemon.login("arch_s", password_for("arch_s"), "cpas")
+    r = call(archivist, "POST", records, "/v1/orgs/cpas/collections/short_lived/records",
+             {"subject": {"national_id": next_nid()}, "fields": {"note": "kept one second"}}, **P)
+    assert_status(r, 201)
+    short_rid, short_subject = r.json()["id"], r.json()["subject"]
     nid = next_nid()
     r = call(alice, "POST", records, "/v1/orgs/cpas/collections/social_aid/records",
              {"subject": {"national_id": nid}, "fields": record_fields()}, **P)
@@ -293,12 +331,28 @@ def exchanges(daemon):
     r = call(alice, "POST", records, "/v1/orgs/cpas/collections/social_aid/records",
              {"subject": {"national_id": next_nid()}, "fields": record_fields()}, **P)
     erid, esubj = r.json()["id"], r.json()["subject"]
+    # a rectification, so that the export's history has two versions
+    assert_status(call(alice, "PATCH", one, f"/v1/orgs/cpas/collections/social_aid/records/{erid}",
+                       {"fields": {"aid_amount": 9}, "version": 1}, **P), 200)
     subj = "/v1/orgs/{org}/subjects/{pseudonym}"
     here = f"/v1/orgs/cpas/subjects/{esubj}"
     call(alice, "GET", subj + "/export", here + "/export")
     call(w.victor, "GET", subj + "/export", here + "/export")
     call(dpo, "GET", subj + "/export", "/v1/orgs/cpas/subjects/s_AAAAAAAAAAAAAAAAAAAAAA/export")
-    call(dpo, "GET", subj + "/export", here + "/export")
+    r = call(dpo, "GET", subj + "/export", here + "/export")
+    assert_status(r, 200)
+    [rec] = r.json()["records"]
+    assert [(h["version"], h["changes"].get("aid_amount")) for h in rec["history"]] == [
+        (1, {"from": None, "to": 1250}), (2, {"from": 1250, "to": 9})]
+    assert set(rec["history"][0]["changes"]) == set(record_fields())
+    assert list(rec["history"][1]["changes"]) == ["aid_amount"]
+    # the same export as a readable document; another format is refused
+    r = call(dpo, "GET", subj + "/export", here + "/export?format=markdown")
+    assert_status(r, 200)
+    assert r.headers["Content-Type"] == MARKDOWN
+    assert r.text.startswith("# Personal data held about subject ") and "Corrections:" in r.text
+    call(dpo, "GET", subj + "/export", here + "/export?format=json")
+    call(dpo, "GET", subj + "/export", here + "/export?format=pdf")
     ers = subj + "/erasure-requests"
     call(alice, "POST", ers, here + "/erasure-requests", {})
     call(dpo, "POST", ers, here + "/erasure-requests", {"reason": "x" * 1001})
@@ -333,6 +387,83 @@ def exchanges(daemon):
     call(dpo, "GET", subj + "/export", here + "/export")
     # the rights actions' audit entries, inside the subject's access report
     call(dpo, "GET", log, here + "/access-log")
+    mark = tree_size(inspector)
+    # retention: the sweeper disposed of the short-lived record (and forgot its subject, left with nothing)
+    disposals = "/v1/orgs/{org}/disposals"
+    deadline = time.monotonic() + 30
+    while not dpo.get("/v1/orgs/cpas/disposals").json()["disposals"]:
+        assert time.monotonic() < deadline, "the retention sweeper disposed of nothing:\n" + daemon.log_tail()
+        time.sleep(0.2)
+    r = call(dpo, "GET", disposals, "/v1/orgs/cpas/disposals")
+    [d] = r.json()["disposals"]
+    assert (d["collection"], d["retention"], d["retention_start"], d["count"]) == ("short_lived", "PT1S", "created", 1)
+    assert [(x["id"], x["subject"], x.get("subject_forgotten")) for x in d["records"]] == [
+        (short_rid, short_subject, True)]
+    call(org_auditor, "GET", disposals, "/v1/orgs/cpas/disposals")
+    call(alice, "GET", disposals, "/v1/orgs/cpas/disposals")
+    call(w.victor, "GET", disposals, "/v1/orgs/cpas/disposals")
+    call(inspector, "GET", disposals, "/v1/orgs/cpas/disposals")
+    r = call(inspector, "GET", "/v1/audit/entries",
+             f"/v1/audit/entries?start={d['audit_index']}&end={d['audit_index'] + 1}")
+    swept = json.loads(r.json()["entries"][0]["entry"])
+    assert (swept["action"], swept["actor"], swept["resource"], swept["disposal"], swept["count"]) == (
+        "retention.dispose", {"auth": "system", "ip": "local"}, {"org": "cpas", "collection": "short_lived"},
+        d["id"], 1)
+    # the register of processing activities (the agreement cpas -> ville, revoked above, is listed)
+    reg = "/v1/reports/processing"
+    r = call(admin, "GET", reg, reg)
+    orgs = {o["id"]: o for o in r.json()["organizations"]}
+    assert set(orgs) == {"cpas", "ville", "schemas"}
+    aid = next(c for c in orgs["cpas"]["collections"] if c["name"] == "social_aid")
+    assert [(x["organization"], x["agreement"], x["status"]) for x in aid["recipients"]] == [("ville", agid, "revoked")]
+    assert [(x["provider"], x["agreement"]) for x in orgs["ville"]["received"]] == [("cpas", agid)]
+    call(inspector, "GET", reg, reg + "?org=cpas")
+    r = call(dpo, "GET", reg, reg)
+    assert [o["id"] for o in r.json()["organizations"]] == ["cpas"]
+    call(dpo, "GET", reg, reg + "?org=ville")
+    call(alice, "GET", reg, reg)
+    call(admin, "GET", reg, reg + "?org=nosuchorg")
+    # a pseudonymized dataset (the data protection officer) and its import (a security manager)
+    kept = next_nid()
+    r = call(alice, "POST", records, "/v1/orgs/cpas/collections/social_aid/records",
+             {"subject": {"national_id": kept}, "fields": record_fields()}, **P)
+    assert_status(r, 201)
+    ds = "/v1/orgs/{org}/dataset"
+    call(dpo, "GET", ds, "/v1/orgs/cpas/dataset")
+    call(alice, "GET", ds, "/v1/orgs/cpas/dataset?pseudonymize=true")
+    call(w.victor, "GET", ds, "/v1/orgs/cpas/dataset?pseudonymize=true")
+    r = call(dpo, "GET", ds, "/v1/orgs/cpas/dataset?pseudonymize=true")
+    assert_status(r, 200)
+    dataset = r.json()
+    assert (dataset["format"], dataset["pseudonymized"], dataset["source_org"]) == (DATASET_FORMAT, True, "cpas")
+    assert set(dataset["collections"]) == {"social_aid", "short_lived"}
+    synthetic = [x for s in dataset["subjects"] for x in s["records"]]
+    assert synthetic and all(x["fields"]["first_name"] != "Jeanne" for x in synthetic)
+    assert kept not in r.text and rid not in r.text
+    empty = {"format": DATASET_FORMAT, "pseudonymized": True, "collections": {}, "subjects": []}
+    r = call(sm, "POST", ds, "/v1/orgs/cpas/dataset", empty)
+    assert_status(r, 201)
+    assert r.json() == {"org": "cpas", "collections": 0, "subjects": 0, "records": 0}
+    r = call(w.sm["ville"], "POST", ds, "/v1/orgs/ville/dataset", dataset)
+    assert_status(r, 201)
+    assert r.json() == {"org": "ville", "collections": 2, "subjects": len(dataset["subjects"]),
+                        "records": len(synthetic)}
+    call(sm, "POST", ds, "/v1/orgs/cpas/dataset", dict(empty, format="csv"))
+    call(sm, "POST", ds, "/v1/orgs/cpas/dataset",
+         dict(empty, collections={"social_aid": dict(SOCIAL_AID, retention="P1Y")}))
+    call(dpo, "POST", ds, "/v1/orgs/cpas/dataset", empty)
+    call(w.victor, "POST", ds, "/v1/orgs/cpas/dataset", empty)
+    # the new actions' audit entries (validated against AuditEntry with the rest of the answer)
+    r = call(inspector, "GET", "/v1/audit/entries", f"/v1/audit/entries?start={mark}&end={tree_size(inspector)}")
+    entries = [json.loads(e["entry"]) for e in r.json()["entries"]]
+    actions = {(e["action"], e["outcome"]) for e in entries}
+    assert {("disposal.list", "allowed"), ("disposal.list", "denied"), ("report.processing", "allowed"),
+            ("report.processing", "denied"), ("dataset.export", "allowed"), ("dataset.export", "denied"),
+            ("dataset.import", "allowed"), ("dataset.import", "denied")} <= actions
+    imports = [e for e in entries if (e["action"], e["outcome"]) == ("dataset.import", "allowed")]
+    assert [e["count"] for e in imports] == [0, len(synthetic)]
+    assert [e["count"] for e in entries if (e["action"], e["outcome"]) == ("dataset.export", "allowed")] == [
+        len(synthetic)]
     # the confidentiality commitment
     call(sm, "PUT", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment", {"text": "I keep it confidential."})
     call(alice, "GET", "/v1/orgs/{org}/commitment", "/v1/orgs/cpas/commitment")
@@ -389,7 +520,7 @@ def test_live_answers_match_the_document(spec, exchanges):
         media = {k.replace(" ", "").lower(): k for k in documented["content"]}
         assert ctype in media, f"{what}: Content-Type {ctype!r}, documented {sorted(media)}"
         schema = documented["content"][media[ctype]]["schema"]
-        instance = r.text if ctype.startswith("text/plain") else r.json()
+        instance = r.text if ctype.startswith("text/") else r.json()
         validate(instance, schema, what)
         # the canonical entries inside the answers follow the AuditEntry schema too
         items = instance.get("entries", []) if isinstance(instance, dict) else []
@@ -397,3 +528,20 @@ def test_live_answers_match_the_document(spec, exchanges):
             if isinstance(item, dict) and "entry" in item:
                 validate(json.loads(item["entry"]), {"$ref": "#/components/schemas/AuditEntry"}, what)
     assert succeeded == set(spec_routes(spec)), f"never answered with success: {set(spec_routes(spec)) - succeeded}"
+
+
+def test_markdown_export_is_documented(spec, exchanges):
+    """The export's format parameter and its Markdown answer are in the document, and the daemon answers it."""
+    op = spec["paths"][EXPORT]["get"]
+    params = [resolve(spec, p) for p in op.get("parameters", [])]
+    [fmt] = [p for p in params if (p["in"], p["name"]) == ("query", "format")]
+    assert (fmt.get("required", False), fmt["schema"]["enum"], fmt["schema"]["default"]) == (
+        False, ["json", "markdown"], "json")
+    content = resolve(spec, op["responses"]["200"])["content"]
+    assert set(content) == {"application/json", MARKDOWN}
+    assert resolve(spec, content[MARKDOWN]["schema"])["type"] == "string"
+    answered = {(r.request.path_url.rsplit("?", 1)[-1] if "?" in r.request.path_url else "", r.status_code,
+                 r.headers.get("Content-Type")) for m, t, r in exchanges if (m, t) == ("GET", EXPORT)}
+    assert ("format=markdown", 200, MARKDOWN) in answered
+    assert ("format=json", 200, "application/json") in answered
+    assert ("format=pdf", 400, "application/problem+json") in answered

@@ -320,14 +320,13 @@ static cf_rc h_subject_export(hctx *h, json_t **a, int *st, cf_err *err)
 	char *text;
 	cf_rc rc;
 
-	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "markdown") != 0)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "format: json or markdown");
-	if (format == NULL || strcmp(format, "json") == 0)
-		return cf_vault_subject_export(V, R, P(0), P(1), a, err);
-	/* the readable document: the same content, rendered; both copies wiped */
-	rc = cf_vault_subject_export(V, R, P(0), P(1), &doc, err);
-	if (rc != CF_OK)
+	/* the vault checks the format after the caller (a refusal says who may, not what is wrong) */
+	rc = cf_vault_subject_export(V, R, P(0), P(1), format, &doc, err);
+	if (rc != CF_OK || format == NULL || strcmp(format, "markdown") != 0) {
+		*a = doc;
 		return rc;
+	}
+	/* the readable document: the same content, rendered; both copies wiped */
 	text = cf_report_export_markdown(doc);
 	cf_json_wipe(doc);
 	json_decref(doc);
@@ -343,11 +342,7 @@ static cf_rc h_disposal_list(hctx *h, json_t **a, int *st, cf_err *err)
 }
 static cf_rc h_dataset_export(hctx *h, json_t **a, int *st, cf_err *err)
 {
-	const char *p = Q(h, "pseudonymize");
-	/* only the pseudonymized form exists: the flag says so explicitly */
-	if (p == NULL || strcmp(p, "true") != 0)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "pseudonymize=true is required");
-	return cf_vault_dataset_export(V, R, P(0), a, err);
+	return cf_vault_dataset_export(V, R, P(0), Q(h, "pseudonymize"), a, err);
 }
 static cf_rc h_dataset_import(hctx *h, json_t **a, int *st, cf_err *err)
 {

@@ -190,8 +190,9 @@ cf_rc cf_vault_hold_put(cf_vault *v, cf_request *r, const char *org, const char 
 			json_t **answer, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_hold_release(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *id,
 			    json_t **answer, cf_err *err) CF_MUST_CHECK;
-cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
-			      cf_err *err) CF_MUST_CHECK;
+/* format: NULL, "json" or "markdown" (the caller renders it); another value is refused once the caller is known. */
+cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *format,
+			      json_t **answer, cf_err *err) CF_MUST_CHECK;
 
 /*
  * Retention. One sweep disposes of every record whose retention has ended
@@ -214,7 +215,9 @@ cf_rc cf_vault_disposal_list(cf_vault *v, cf_request *r, const char *org, json_t
  * its security manager, loads such a dataset; production refuses it, and
  * a vault that imported one refuses to open in production.
  */
-cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err) CF_MUST_CHECK;
+/* pseudonymize must be "true": the only form exported says so explicitly (refused once the caller is known). */
+cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, const char *pseudonymize, json_t **answer,
+			      cf_err *err) CF_MUST_CHECK;
 cf_rc cf_vault_dataset_import(cf_vault *v, cf_request *r, const char *org, json_t *body, json_t **answer,
 			      cf_err *err) CF_MUST_CHECK;
 

@@ -160,7 +160,8 @@ out:
 	return rc;
 }
 
-cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, json_t **answer, cf_err *err)
+cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, const char *pseudonymize, json_t **answer,
+			      cf_err *err)
 {
 	json_t *entry = vault_entry(v, r, "dataset.export"), *subjects = NULL, *list = NULL, *source = NULL, *out = NULL;
 	json_t *item;
@@ -176,6 +177,9 @@ cf_rc cf_vault_dataset_export(cf_vault *v, cf_request *r, const char *org, json_
 			 entry, err);
 	if (rc != CF_OK)
 		return rc;
+	if (pseudonymize == NULL || strcmp(pseudonymize, "true") != 0)
+		return vault_deny(v, entry, CF_EINVAL, CF_P_INVALID_VALUE,
+				  "pseudonymize=true is required: only a pseudonymized dataset is exported", err);
 	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
 		goto out;
 	if ((rc = colls_load(tx, org, &cs, err)) != CF_OK || (rc = cf_st_subject_list(tx, org, &list, err)) != CF_OK)
@@ -337,15 +341,15 @@ cf_rc cf_vault_dataset_import(cf_vault *v, cf_request *r, const char *org, json_
 
 	*answer = NULL;
 	cf_audit_set_resource(entry, vault_org_id_valid(org) ? org : NULL, NULL, NULL, NULL);
+	rc = member_gate(v, r, org, CF_ROLE_SECURITY_MANAGER,
+			 "only the organization's security manager imports a dataset", entry, err);
+	if (rc != CF_OK)
+		return rc;
 	if (v->cfg.environment == CF_ENV_PRODUCTION)
 		return vault_deny(v, entry, CF_EDENIED, CF_P_FORBIDDEN,
 				  "production refuses test data: a pseudonymized dataset is imported only in acceptance, "
 				  "test or development",
 				  err);
-	rc = member_gate(v, r, org, CF_ROLE_SECURITY_MANAGER,
-			 "only the organization's security manager imports a dataset", entry, err);
-	if (rc != CF_OK)
-		return rc;
 	rc = cf_json_unpack(err, "dataset", body, "{s:s, s:b, s:o, s:o, s?:s, s?:s, s?:s}", "format", &format,
 			    "pseudonymized", &pseudonymized, "collections", &defs, "subjects", &subjects, "source_org",
 			    &src_org, "source_environment", &src_env, "generated_at", &generated);

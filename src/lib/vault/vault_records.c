@@ -1180,8 +1180,8 @@ out:
 	return out;
 }
 
-cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, json_t **answer,
-			      cf_err *err)
+cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const char *subject, const char *format,
+			      json_t **answer, cf_err *err)
 {
 	json_t *records = NULL, *items = NULL, *item, *erasures = NULL, *holds = NULL, *report = NULL;
 	cf_key *dek = NULL;
@@ -1203,6 +1203,10 @@ cf_rc cf_vault_subject_export(cf_vault *v, cf_request *r, const char *org, const
 	}
 	if (strlen(subject) > CF_ID_MAX || cf_st_subject_exists(o.tx, org, subject, NULL) != CF_OK) {
 		rc = op_deny(&o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such subject", err);
+		goto out;
+	}
+	if (format != NULL && strcmp(format, "json") != 0 && strcmp(format, "markdown") != 0) {
+		rc = op_deny(&o, CF_EINVAL, CF_P_INVALID_VALUE, "format: json or markdown", err);
 		goto out;
 	}
 	if (cf_st_subject_erased(o.tx, org, subject, &erased, NULL) == CF_OK) {

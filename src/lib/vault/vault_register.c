@@ -58,7 +58,7 @@ static cf_rc org_collections(cf_tx *tx, const char *org, json_t *agreements, jso
 			const char *p = cf_collection_purpose_at(c, k);
 			json_t *pdef = json_object_get(json_object_get(def, "purposes"), p);
 			json_array_append_new(purposes,
-					      json_pack("{s:s, s:s?, s:O?}", "purpose", p, "legal_basis",
+					      json_pack("{s:s, s:s?, s:O*}", "purpose", p, "legal_basis",
 							cf_collection_legal_basis(c, p), "description",
 							json_object_get(pdef, "description")));
 		}
@@ -76,7 +76,7 @@ static cf_rc org_collections(cf_tx *tx, const char *org, json_t *agreements, jso
 				      "status", json_object_get(a, "status"), "valid_from", json_object_get(a, "valid_from"),
 				      "valid_until", json_object_get(a, "valid_until")));
 		}
-		one = rc == CF_OK ? json_pack("{s:s, s:O?, s:O, s:I, s:O, s:O, s:O, s:O, s:s, s:s, s:O}", "name", name,
+		one = rc == CF_OK ? json_pack("{s:s, s:O*, s:O, s:I, s:O, s:O, s:O, s:O, s:s, s:s, s:O}", "name", name,
 					      "description", json_object_get(def, "description"), "version",
 					      json_object_get(item, "version"), "records", (json_int_t)count, "fields",
 					      fields, "categories", cats, "special_categories", special, "purposes",
