@@ -679,7 +679,7 @@ static cf_rc synth_value_decl(cf_synth *s, const cf_collection *c, const json_t 
 	const cf_field *f;
 	const json_t *fd;
 	json_t *v = NULL;
-	uint64_t r;
+	uint64_t r = 0;
 	cf_rc rc;
 
 	*out = NULL;
@@ -1204,7 +1204,7 @@ out:
 static cf_rc shuffle(const cf_env *env, json_t *a, cf_err *err)
 {
 	size_t n = json_array_size(a);
-	uint64_t r;
+	uint64_t r = 0;
 	cf_rc rc;
 
 	for (size_t i = n; i > 1; i--) {
