@@ -7,7 +7,7 @@ DATA       ?= var/dev
 LISTEN     ?= 127.0.0.1:8443
 JOBS       ?= $(shell nproc)
 
-.PHONY: all setup build run test test-release test-asan bench-audit bench-audit-quick clean
+.PHONY: all setup build run test test-release test-asan bench bench-quick bench-build bench-audit bench-audit-quick clean
 
 all: build
 
@@ -25,8 +25,10 @@ run: build
 	@test -f $(DATA)/vault.db || $(BUILD)/coffre init --data $(DATA) --dev --listen $(LISTEN)
 	@exec $(BUILD)/coffre serve --data $(DATA) --listen $(LISTEN)
 
-# The whole suite, twice: a release build, then under ASan + UBSan.
-test: test-release test-asan
+# The whole suite, twice: a release build, then under ASan + UBSan; then the
+# benchmark harness in its quick mode (it catches a broken harness, it judges
+# no speed).
+test: test-release test-asan bench-quick
 
 test-release: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j 2
@@ -36,7 +38,23 @@ test-asan: setup
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j 2
 
-# Audit trail figures (docs/performance.md): a release build, side-by-side baseline.
+# The benchmark (docs/performance.md): a release build, a generated data set
+# of $(BENCH_RECORDS) records, every scenario with wrk beside its baselines
+# (a bare TLS handler, PostgreSQL with pgcrypto and pgaudit), the audit
+# trail figures, one table. BENCH_ARGS adds options (bench/run.py --help).
+BENCH_RECORDS ?= 1000000
+bench-build: setup
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS) --target coffre audit_bench bench_gen bare_tls
+
+bench: bench-build
+	@/usr/bin/python3 bench/run.py --records $(BENCH_RECORDS) $(BENCH_ARGS)
+
+# Under two minutes: a small data set, two seconds per scenario.
+bench-quick: bench-build
+	@/usr/bin/python3 bench/run.py --quick $(BENCH_ARGS)
+
+# Audit trail figures alone: a release build, side-by-side baseline.
 bench-audit: setup
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
 	@cmake --build build-bench -j $(JOBS) --target audit_bench

@@ -12,7 +12,7 @@ from conftest import COFFRE_BIN, REPO, Daemon, daemon_env
 CONTRACT_DEFAULTS = {
     "listen": "127.0.0.1:8443", "environment": "development", "max_body_bytes": "1048576",
     "connection_limit": "256", "per_ip_connection_limit": "32", "connection_timeout_seconds": "30",
-    "threads": "4", "token_ttl_seconds": "28800", "login_max_failures": "5", "login_lockout_seconds": "900",
+    "threads": "32", "token_ttl_seconds": "28800", "login_max_failures": "5", "login_lockout_seconds": "900",
     "shutdown_grace_seconds": "10", "log_level": "info",
 }
 

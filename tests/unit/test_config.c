@@ -34,7 +34,7 @@ static const long_key long_keys[] = {
 	LK("connection_limit", "COFFRE_CONNECTION_LIMIT", connection_limit, 1, 65536, 256),
 	LK("per_ip_connection_limit", "COFFRE_PER_IP_CONNECTION_LIMIT", per_ip_connection_limit, 1, 65536, 32),
 	LK("connection_timeout_seconds", "COFFRE_CONNECTION_TIMEOUT_SECONDS", connection_timeout_seconds, 1, 3600, 30),
-	LK("threads", "COFFRE_THREADS", threads, 1, 256, 4),
+	LK("threads", "COFFRE_THREADS", threads, 1, 256, 32),
 	LK("token_ttl_seconds", "COFFRE_TOKEN_TTL_SECONDS", token_ttl_seconds, 1, 604800, 28800),
 	LK("login_max_failures", "COFFRE_LOGIN_MAX_FAILURES", login_max_failures, 1, 100, 5),
 	LK("login_lockout_seconds", "COFFRE_LOGIN_LOCKOUT_SECONDS", login_lockout_seconds, 1, 86400, 900),
@@ -163,7 +163,7 @@ static void test_defaults_exact(void **state)
 	assert_int_equal(c.connection_limit, 256);
 	assert_int_equal(c.per_ip_connection_limit, 32);
 	assert_int_equal(c.connection_timeout_seconds, 30);
-	assert_int_equal(c.threads, 4);
+	assert_int_equal(c.threads, 32);
 	assert_int_equal(c.token_ttl_seconds, 28800);
 	assert_int_equal(c.login_max_failures, 5);
 	assert_int_equal(c.login_lockout_seconds, 900);
@@ -652,7 +652,7 @@ static void test_load_env_override(void **state)
 	cf_config_defaults(&c);
 	assert_int_equal(cf_config_load(&c, NULL, false, &err), CF_OK);
 	assert_int_equal(c.max_body_bytes, 2048);
-	assert_int_equal(c.threads, 4);
+	assert_int_equal(c.threads, 32);
 	unlink(f->path);
 	cf_config_defaults(&c);
 	assert_int_equal(cf_config_load(&c, f->path, false, &err), CF_OK);

@@ -484,6 +484,47 @@ static void test_key_wrap(void **state)
 	cf_key_free(k);
 }
 
+/*
+ * Unwrapped keys come from the locked pool (4096 slots) and, past it, from
+ * guarded pages of their own: 5000 live at once all hold the right bytes,
+ * a freed slot is reused, and keys stay distinct and usable.
+ */
+static void test_key_pool(void **state)
+{
+	enum { N = 5000 };
+	cf_key *kek = cf_key_new_random(cf_env_system());
+	cf_key *k = known_key();
+	cf_key **keys = calloc(N, sizeof(*keys));
+	uint8_t *w = NULL, *ct = NULL, *pt = NULL;
+	size_t wlen = 0, ctlen = 0, ptlen = 0;
+
+	assert_non_null(keys);
+	assert_int_equal(cf_key_wrap(cf_env_system(), kek, k, "dek:pool", &w, &wlen), CF_OK);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(cf_key_unwrap(kek, w, wlen, "dek:pool", &keys[i]), CF_OK);
+			assert_non_null(keys[i]);
+		}
+		for (int i = 0; i < N; i += 499)
+			assert_true(same_key(keys[i], k));
+		assert_true(same_key(keys[N - 1], k));
+		/* one from the pool and one past it seal and open each other's messages */
+		assert_int_equal(cf_aead_seal(cf_env_system(), keys[0], (const uint8_t *)"pool", 4, NULL, 0, &ct, &ctlen),
+				 CF_OK);
+		assert_int_equal(cf_aead_open(keys[N - 1], ct, ctlen, NULL, 0, &pt, &ptlen), CF_OK);
+		assert_int_equal(ptlen, 4);
+		assert_memory_equal(pt, "pool", 4);
+		free(ct);
+		cf_wipe_free(pt, ptlen + 1);
+		for (int i = 0; i < N; i++)
+			cf_key_free(keys[i]);
+	}
+	free(w);
+	free(keys);
+	cf_key_free(kek);
+	cf_key_free(k);
+}
+
 /* ---- hashing ------------------------------------------------------------ */
 
 static void test_blind_index(void **state)
@@ -952,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_key_new),
 		cmocka_unit_test(test_key_derive),
 		cmocka_unit_test(test_key_wrap),
+		cmocka_unit_test(test_key_pool),
 		cmocka_unit_test(test_blind_index),
 		cmocka_unit_test(test_hash_secret),
 		cmocka_unit_test(test_ct_equal_and_wipe),

@@ -26,6 +26,7 @@
  */
 #include "common/cf.h"
 #include "store/store.h"
+#include "merkle/merkle.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1702,6 +1703,144 @@ static cf_rc collect_node(void *ctx, int level, int64_t index, const uint8_t has
 	return CF_OK;
 }
 
+/*
+ * An append completes the tree's nodes itself (the store keeps the right
+ * edge in memory), answers the root without a query, and forgets what a
+ * rolled-back transaction appended: the next append reuses the index.
+ */
+static void test_audit_append_builds_the_tree(void **state)
+{
+	fx *f = *state;
+	uint8_t l[8][CF_HASH_LEN], n10[CF_HASH_LEN], n11[CF_HASH_LEN], n20[CF_HASH_LEN], h[CF_HASH_LEN];
+	uint8_t root[CF_HASH_LEN], want[CF_HASH_LEN];
+	cf_merkle_builder b;
+	cf_err err = {0};
+	int64_t size = -1;
+	cf_tx *tx;
+
+	for (int i = 0; i < 8; i++)
+		fake_hash(0x40, i, l[i]);
+	tx = begin(f, true);
+	OK(cf_st_audit_root(tx, &size, root, E_));
+	assert_int_equal(size, 0);
+	cf_merkle_builder_init(&b);
+	cf_merkle_builder_root(&b, want); /* SHA-256 of the empty string */
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(append(tx, "{\"n\":1}", NULL, NULL, NULL), i);
+	cf_merkle_node_hash(l[0], l[1], n10);
+	cf_merkle_node_hash(l[2], l[3], n11);
+	cf_merkle_node_hash(n10, n11, n20);
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
+	assert_memory_equal(h, n10, CF_HASH_LEN);
+	OK(cf_st_audit_node_get(tx, 1, 1, h, E_));
+	assert_memory_equal(h, n11, CF_HASH_LEN);
+	OK(cf_st_audit_node_get(tx, 2, 0, h, E_));
+	assert_memory_equal(h, n20, CF_HASH_LEN);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 2, h, &err), CF_ENOTFOUND); /* leaf 5 not there yet */
+	for (int i = 0; i < 5; i++)
+		cf_merkle_builder_push(&b, l[i], NULL, NULL);
+	cf_merkle_builder_root(&b, want);
+	OK(cf_st_audit_root(tx, &size, root, E_));
+	assert_int_equal(size, 5);
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	commit(tx);
+
+	/* appends rolled back leave no trace, in the table or in the cached edge */
+	tx = begin(f, true);
+	for (int i = 5; i < 8; i++)
+		assert_int_equal(append(tx, "{\"n\":2}", NULL, NULL, NULL), i);
+	cf_tx_rollback(tx);
+	tx = begin(f, false);
+	OK(cf_st_audit_root(tx, &size, root, E_));
+	assert_int_equal(size, 5);
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	commit(tx);
+	tx = begin(f, true);
+	assert_int_equal(append(tx, "{\"n\":3}", NULL, NULL, NULL), 5);
+	cf_merkle_node_hash(l[4], l[5], n10);
+	OK(cf_st_audit_node_get(tx, 1, 2, h, E_));
+	assert_memory_equal(h, n10, CF_HASH_LEN);
+	commit(tx);
+
+	/* reopened, the edge is loaded from the tables and goes on from there */
+	fx_close(f);
+	fx_open(f, NULL);
+	tx = begin(f, true);
+	assert_int_equal(append(tx, "{\"n\":4}", NULL, NULL, NULL), 6);
+	assert_int_equal(append(tx, "{\"n\":5}", NULL, NULL, NULL), 7);
+	cf_merkle_node_hash(l[6], l[7], n11);
+	cf_merkle_node_hash(n10, n11, h);
+	OK(cf_st_audit_node_get(tx, 2, 1, root, E_));
+	assert_memory_equal(root, h, CF_HASH_LEN);
+	OK(cf_st_audit_node_get(tx, 3, 0, root, E_));
+	cf_merkle_node_hash(n20, h, want);
+	assert_memory_equal(root, want, CF_HASH_LEN);
+	commit(tx);
+	/* a read transaction cannot append */
+	tx = begin(f, false);
+	assert_int_equal(cf_st_audit_append(tx, "{}", 2, l[0], NULL, NULL, &err), CF_EINTERNAL);
+	commit(tx);
+}
+
+/*
+ * Read-only connections: a read transaction runs beside an open write
+ * transaction (even on the same thread) and sees only what was committed;
+ * it cannot write; the trail's size read there follows the writer's
+ * commits; at most CF_STORE_MAX_READERS readers.
+ */
+static void test_readers(void **state)
+{
+	fx *f = *state;
+	cf_store_options o = {.readers = 2};
+	cf_tx *w, *r1, *r2, *r3 = NULL;
+	int64_t n = -1;
+	char *name = NULL;
+	cf_err err = {0};
+
+	fx_close(f);
+	fx_open(f, &o);
+	w = begin(f, true);
+	OK(cf_st_org_insert(w, "o1", "written, not committed", 1, E_));
+	(void)append(w, "{\"n\":0}", NULL, NULL, NULL);
+	r1 = begin(f, false);
+	assert_int_equal(cf_st_org_get(r1, "o1", &name, &err), CF_ENOTFOUND);
+	OK(cf_st_audit_count(r1, &n, E_));
+	assert_int_equal(n, 0);
+	r2 = begin(f, false);
+	/* both readers taken by this thread: a third waits for one of its own, which it reports */
+	assert_int_equal(cf_store_begin(f->s, false, &r3, &err), CF_EINTERNAL);
+	assert_null(r3);
+	cf_tx_rollback(r2);
+	commit(w);
+	cf_tx_rollback(r1);
+	r1 = begin(f, false);
+	OK(cf_st_org_get(r1, "o1", &name, E_));
+	assert_string_equal(name, "written, not committed");
+	free(name);
+	name = NULL;
+	OK(cf_st_audit_count(r1, &n, E_));
+	assert_int_equal(n, 1);
+	/* a reader cannot write, whatever the call */
+	assert_int_not_equal(cf_st_org_insert(r1, "o2", "x", 1, &err), CF_OK);
+	cf_tx_rollback(r1);
+	w = begin(f, true);
+	(void)append(w, "{\"n\":1}", NULL, NULL, NULL);
+	commit(w);
+	r1 = begin(f, false);
+	OK(cf_st_audit_count(r1, &n, E_));
+	assert_int_equal(n, 2);
+	assert_int_equal(cf_st_org_get(r1, "o2", &name, &err), CF_ENOTFOUND);
+	cf_tx_rollback(r1);
+
+	fx_close(f);
+	o.readers = CF_STORE_MAX_READERS + 1;
+	assert_int_equal(cf_store_open(f->dir, cf_env_system(), &o, &f->s, &err), CF_EINVAL);
+	o.readers = -1;
+	assert_int_equal(cf_store_open(f->dir, cf_env_system(), &o, &f->s, &err), CF_EINVAL);
+	fx_open(f, NULL);
+}
+
 static void test_audit_nodes(void **state)
 {
 	fx *f = *state;
@@ -1712,8 +1851,8 @@ static void test_audit_nodes(void **state)
 	cf_tx *tx;
 
 	tx = begin(f, true);
+	/* one entry: no node is complete yet, so every node below is put by hand */
 	(void)append(tx, "{\"n\":0}", NULL, NULL, NULL);
-	(void)append(tx, "{\"n\":1}", NULL, NULL, NULL);
 	fake_hash(0x21, 0, want);
 	OK(cf_st_audit_node_put(tx, 2, 0, want, E_));
 	fake_hash(0x11, 1, want);
@@ -1730,10 +1869,10 @@ static void test_audit_nodes(void **state)
 	fake_hash(0x21, 0, want);
 	assert_memory_equal(h, want, CF_HASH_LEN);
 	/* Level 0 is an entry's leaf hash. */
-	OK(cf_st_audit_node_get(tx, 0, 1, h, E_));
-	fake_hash(0x40, 1, want);
+	OK(cf_st_audit_node_get(tx, 0, 0, h, E_));
+	fake_hash(0x40, 0, want);
 	assert_memory_equal(h, want, CF_HASH_LEN);
-	assert_int_equal(cf_st_audit_node_get(tx, 0, 2, h, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_node_get(tx, 0, 1, h, &err), CF_ENOTFOUND);
 	assert_memory_equal(h, zero, CF_HASH_LEN);
 	assert_int_equal(cf_st_audit_node_get(tx, 0, -1, h, &err), CF_ENOTFOUND);
 	assert_int_equal(cf_st_audit_node_get(tx, 1, 2, h, &err), CF_ENOTFOUND);
@@ -4994,19 +5133,17 @@ static void test_savepoint_release_and_rollback_to(void **state)
 	assert_int_equal(cf_tx_savepoint(tx, &err), CF_EINTERNAL); /* never nested */
 	OK(cf_st_org_insert(tx, "job1", "x", 1, E_));
 	assert_int_equal(append(tx, "{\"n\":0}", "job1", NULL, NULL), 0);
-	fake_hash(0x11, 0, h);
-	OK(cf_st_audit_node_put(tx, 1, 0, h, E_));
 	OK(cf_tx_release(tx, E_));
 	assert_int_equal(cf_tx_release(tx, &err), CF_EINTERNAL); /* nothing left to release */
 	/* Job 2 fails and is undone alone, audit entry and node included. */
 	OK(cf_tx_savepoint(tx, E_));
 	OK(cf_st_org_insert(tx, "job2", "x", 1, E_));
 	assert_int_equal(append(tx, "{\"n\":1}", "job2", NULL, NULL), 1);
-	OK(cf_st_audit_node_put(tx, 1, 1, h, E_));
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_)); /* the append completed node (1, 0) */
 	cf_tx_rollback_to(tx);
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, 1);
-	assert_int_equal(cf_st_audit_node_get(tx, 1, 1, h, &err), CF_ENOTFOUND);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 0, h, &err), CF_ENOTFOUND);
 	/* Job 3 takes the index job 2 gave back. */
 	OK(cf_tx_savepoint(tx, E_));
 	OK(cf_st_org_insert(tx, "job3", "x", 1, E_));
@@ -5023,7 +5160,7 @@ static void test_savepoint_release_and_rollback_to(void **state)
 	tx = begin(f, false);
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, 2);
-	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
+	OK(cf_st_audit_node_get(tx, 1, 0, h, E_)); /* job 3's append completed it again */
 	assert_int_equal(cf_st_audit_node_get(tx, 1, 1, h, &err), CF_ENOTFOUND);
 	commit(tx);
 }
@@ -5178,6 +5315,8 @@ int main(void)
 		T(test_keystore_only_in_keys_db),
 		T(test_audit_append_only),
 		T(test_audit_leaf_and_meta),
+		T(test_audit_append_builds_the_tree),
+		T(test_readers),
 		T(test_audit_nodes),
 		T(test_audit_scan),
 		T(test_audit_scan_large),

@@ -64,17 +64,6 @@ void cf_audit_outcome(json_t *entry, bool allowed, const char *reason)
 		set_str(entry, "reason", reason);
 }
 
-/* Perfect-subtree access for cf_merkle_append, through the caller's transaction. */
-static cf_rc node_get(void *ctx, int level, int64_t index, uint8_t out[32])
-{
-	return cf_st_audit_node_get(ctx, level, index, out, NULL);
-}
-
-static cf_rc node_put(void *ctx, int level, int64_t index, const uint8_t hash[32])
-{
-	return cf_st_audit_node_put(ctx, level, index, hash, NULL);
-}
-
 static const char *member(const json_t *entry, const char *obj, const char *key)
 {
 	return json_string_value(json_object_get(json_object_get(entry, obj), key));
@@ -115,8 +104,7 @@ cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err
 			rc = cf_err_set(&serr, CF_EINTEGRITY, CF_P_INTEGRITY, "trail index moved during append");
 	}
 	free(bytes);
-	if (rc == CF_OK)
-		rc = cf_merkle_append(idx, leaf, node_get, node_put, tx);
+	/* the store completed the tree's nodes with the leaf */
 	if (rc != CF_OK) {
 		cf_log(CF_LOG_ERROR, "audit: append failed: %s", serr.detail[0] ? serr.detail : "tree nodes not stored");
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");

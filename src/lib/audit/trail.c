@@ -26,6 +26,7 @@ typedef struct job {
 	cf_err err;
 	int64_t index;
 	bool taken, done;
+	pthread_cond_t cv; /* its submitter waits on it alone: no herd wakes at each batch */
 	struct job *next;
 } job;
 
@@ -38,7 +39,9 @@ struct cf_trail {
 	bool running;
 	pthread_mutex_t mu;
 	pthread_cond_t work;
-	pthread_cond_t done;
+	pthread_cond_t idle; /* stop waits on it for the last submitter to return */
+	pthread_condattr_t cattr; /* CLOCK_MONOTONIC, for every job's condition */
+	bool writer_waiting; /* the writer sleeps on work: a submit must wake it */
 	job *head, *tail;
 	bool stopping;
 	bool healthy;
@@ -69,11 +72,6 @@ static struct timespec deadline_after(int64_t us)
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
-}
-
-static cf_rc tx_node_get(void *ctx, int level, int64_t index, uint8_t out[32])
-{
-	return cf_st_audit_node_get(ctx, level, index, out, NULL);
 }
 
 /* Signs and stores a checkpoint of the current tree when it grew (or force and none exists). */
@@ -109,7 +107,13 @@ static cf_rc sign_checkpoint(cf_trail *t, char **note_out, cf_err *err)
 		}
 		free(note);
 		note = NULL;
-		rc = cf_merkle_root(size, tx_node_get, tx, root);
+		{
+			/* the store keeps the tree's right edge: the root needs no node lookup */
+			int64_t rsize = -1;
+			rc = cf_st_audit_root(tx, &rsize, root, NULL);
+			if (rc == CF_OK && rsize != size)
+				rc = CF_EINTEGRITY;
+		}
 	}
 	cf_tx_rollback(tx);
 	tx = NULL;
@@ -246,7 +250,10 @@ static void *writer_main(void *arg)
 		size_t n = 0;
 		while (t->head == NULL && !t->stopping) {
 			struct timespec dl = deadline_after((int64_t)t->o.checkpoint_interval_ms * 1000);
-			int r = pthread_cond_timedwait(&t->work, &t->mu, &dl);
+			int r;
+			t->writer_waiting = true;
+			r = pthread_cond_timedwait(&t->work, &t->mu, &dl);
+			t->writer_waiting = false;
 			if (r == ETIMEDOUT) {
 				pthread_mutex_unlock(&t->mu);
 				maybe_checkpoint(t, false);
@@ -266,9 +273,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		run_batch(t, batch, n);
 		pthread_mutex_lock(&t->mu);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			batch[i]->done = true;
-		pthread_cond_broadcast(&t->done);
+			pthread_cond_signal(&batch[i]->cv);
+		}
 		pthread_mutex_unlock(&t->mu);
 		maybe_checkpoint(t, false);
 		pthread_mutex_lock(&t->mu);
@@ -282,7 +290,6 @@ static void *writer_main(void *arg)
 cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options *opts, const char *origin,
 		     cf_trail **out, cf_err *err)
 {
-	pthread_condattr_t ca;
 	cf_trail *t;
 
 	*out = NULL;
@@ -300,11 +307,10 @@ cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options 
 	t->signed_size = -1;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_mutex_init(&t->sign_mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->work, &ca);
-	pthread_cond_init(&t->done, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_condattr_init(&t->cattr);
+	pthread_condattr_setclock(&t->cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->work, &t->cattr);
+	pthread_cond_init(&t->idle, &t->cattr);
 	if (pthread_create(&t->thread, NULL, writer_main, t) != 0) {
 		cf_trail_stop(t);
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "cannot start the audit writer");
@@ -327,11 +333,12 @@ void cf_trail_stop(cf_trail *t)
 	/* every queued job is done; wait for their submitters to return before the trail goes away */
 	pthread_mutex_lock(&t->mu);
 	while (t->inflight > 0)
-		pthread_cond_wait(&t->done, &t->mu);
+		pthread_cond_wait(&t->idle, &t->mu);
 	pthread_mutex_unlock(&t->mu);
 	cf_note_signer_free(t->signer);
 	pthread_cond_destroy(&t->work);
-	pthread_cond_destroy(&t->done);
+	pthread_cond_destroy(&t->idle);
+	pthread_condattr_destroy(&t->cattr);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->sign_mu);
 	free(t->origin);
@@ -369,15 +376,18 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
 	}
 	t->inflight++;
+	pthread_cond_init(&j.cv, &t->cattr);
 	dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	if (t->tail != NULL)
 		t->tail->next = &j;
 	else
 		t->head = &j;
 	t->tail = &j;
-	pthread_cond_signal(&t->work);
+	/* a busy writer takes the queue when its batch ends: only a sleeping one needs the signal */
+	if (t->writer_waiting)
+		pthread_cond_signal(&t->work);
 	while (!j.done) {
-		int r = pthread_cond_timedwait(&t->done, &t->mu, &dl);
+		int r = pthread_cond_timedwait(&j.cv, &t->mu, &dl);
 		if (r == ETIMEDOUT && !j.taken) {
 			/* never taken: withdraw it, nothing was done */
 			job **pp = &t->head, *prev = NULL;
@@ -391,9 +401,10 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 					t->tail = prev;
 			}
 			cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
-			t->inflight--;
-			pthread_cond_broadcast(&t->done);
+			if (--t->inflight == 0)
+				pthread_cond_broadcast(&t->idle);
 			pthread_mutex_unlock(&t->mu);
+			pthread_cond_destroy(&j.cv);
 			json_decref(entry);
 			return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
 					  "the audit trail did not answer in time; nothing was done");
@@ -401,9 +412,10 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 		if (r == ETIMEDOUT)
 			dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	}
-	t->inflight--;
-	pthread_cond_broadcast(&t->done);
+	if (--t->inflight == 0)
+		pthread_cond_broadcast(&t->idle);
 	pthread_mutex_unlock(&t->mu);
+	pthread_cond_destroy(&j.cv);
 	json_decref(entry);
 	rc = j.rc;
 	if (rc != CF_OK) {

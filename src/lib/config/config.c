@@ -35,7 +35,9 @@ static const key_def keys[] = {
 	 "maximum concurrent connections from one client address"},
 	{"connection_timeout_seconds", K_LONG, OFF(connection_timeout_seconds), 0, 1, 3600, "30",
 	 "idle connections (slow clients) are closed after this many seconds"},
-	{"threads", K_LONG, OFF(threads), 0, 1, 256, "4", "request worker threads"},
+	{"threads", K_LONG, OFF(threads), 0, 1, 256, "32",
+	 "request worker threads; each request waits for its audit entry's durable commit, so as many as the "
+	 "requests expected at once (each also gets its own read-only store connection)"},
 	{"token_ttl_seconds", K_LONG, OFF(token_ttl_seconds), 0, 1, 7L * 86400, "28800", "lifetime of a login token"},
 	{"login_max_failures", K_LONG, OFF(login_max_failures), 0, 1, 100, "5",
 	 "failed logins in a row before the account is locked"},

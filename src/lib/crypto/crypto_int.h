@@ -10,7 +10,13 @@
 #include "crypto/crypto.h"
 
 struct cf_key {
-	unsigned char *bytes; /* CF_KEY_LEN bytes from sodium_malloc: guard pages, mlock'd, read-only once set */
+	/*
+	 * CF_KEY_LEN bytes: from sodium_malloc (guard pages, mlock'd, read-only
+	 * once set), or, for the keys unwrapped and created on every request
+	 * (subject data keys), a slot of one locked pool (see crypto.c).
+	 */
+	unsigned char *bytes;
+	bool pooled;
 };
 
 #endif

@@ -30,7 +30,15 @@ typedef struct cf_tx cf_tx;
 typedef struct cf_store_options {
 	int busy_timeout_ms; /* bounded wait for locks; default 5000 when 0 */
 	bool sync_full;      /* PRAGMA synchronous=FULL (durable commit); default NORMAL when false */
+	/*
+	 * Read-only connections beside the writer's (0 to CF_STORE_MAX_READERS):
+	 * read transactions then run on one of them and never wait for a write
+	 * transaction, its commit or its sync (WAL readers see the last commit).
+	 * 0: reads share the writer's connection and lock.
+	 */
+	int readers;
 } cf_store_options;
+#define CF_STORE_MAX_READERS 64
 
 /*
  * Opens (creating if needed, mode 0600) DIR/vault.db and DIR/keys.db, sets
@@ -236,9 +244,14 @@ cf_rc cf_st_key_delete(cf_tx *tx, const char *kind, const char *org, const char 
  * with its RFC 6962 leaf hash and the metadata used to filter it (the
  * organization of the actor and of the resource, the subject pseudonym;
  * never a personal value). The Merkle tree's perfect subtrees are stored as
- * nodes (level >= 1, index i covers leaves [i*2^level, (i+1)*2^level));
- * level 0 is the leaf hash column of the entries. Entries, nodes and
- * checkpoints are append-only in SQL too (triggers refuse UPDATE/DELETE).
+ * nodes (level >= 1, index i covers leaves [i*2^level, (i+1)*2^level)),
+ * each written by the append that completes it; level 0 is the leaf hash
+ * column of the entries. Entries, nodes and checkpoints are append-only in
+ * SQL too (triggers refuse UPDATE/DELETE).
+ *
+ * The store keeps the tree's right edge and size in memory: an append
+ * numbers its entry and completes its nodes without a query, and
+ * cf_st_audit_root answers the root without one.
  */
 #define CF_HASH_LEN 32
 typedef struct cf_audit_meta {
@@ -247,9 +260,12 @@ typedef struct cf_audit_meta {
 	const char *subject;      /* pseudonym, or NULL */
 } cf_audit_meta;
 
+/* Appends at index = the current size (write transactions), storing the tree nodes it completes. */
 cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
 			 const cf_audit_meta *meta, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
 cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err) CF_MUST_CHECK;
+/* The root of the whole current tree and its size (RFC 9162 MTH; SHA-256("") when empty). */
+cf_rc cf_st_audit_root(cf_tx *tx, int64_t *size, uint8_t root[CF_HASH_LEN], cf_err *err) CF_MUST_CHECK;
 /* entry/len and leaf are optional (NULL to skip). */
 cf_rc cf_st_audit_get(cf_tx *tx, int64_t index, char **entry, size_t *len, uint8_t leaf[CF_HASH_LEN],
 		      cf_err *err) CF_MUST_CHECK;

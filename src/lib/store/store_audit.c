@@ -130,6 +130,23 @@ static cf_rc check_meta(const cf_audit_meta *meta, cf_err *err)
 
 /* ---- entries ---- */
 
+static cf_rc tree_load(cf_tx *tx, cf_err *err);
+
+typedef struct node_sink {
+	cf_tx *tx;
+	cf_rc rc;
+	cf_err *err;
+} node_sink;
+
+/* The builder's completed subtrees go to the table (the first failure sticks). */
+static void store_node(void *ctx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN])
+{
+	node_sink *k = ctx;
+	if (k->rc == CF_OK)
+		k->rc = cf_st_audit_node_put(k->tx, level, index, hash, k->err);
+}
+
+
 /* A failure here is the caller's cue to refuse the audited operation (CF_EAUDIT is theirs to map). */
 cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
 			 const cf_audit_meta *meta, int64_t *index_out, cf_err *err)
@@ -137,6 +154,7 @@ cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t
 	static const cf_audit_meta no_meta = {NULL, NULL, NULL};
 	sqlite3_stmt *st = NULL;
 	json_t *text = NULL;
+	int64_t idx;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -156,46 +174,47 @@ cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t
 	json_decref(text);
 	if (rc != CF_OK)
 		return rc;
+	if (!tx->write)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: a write in a read transaction");
+	rc = tree_load(tx, err);
+	if (rc != CF_OK)
+		return rc;
 	rc = cf_sti_stmt(tx, STI_AUDIT_APPEND, &st, err);
 	if (rc != CF_OK)
 		return rc;
+	idx = tx->s->tree.size;
 	cf_sti_bind_blob(st, &src, 1, entry, len);
 	cf_sti_bind_blob(st, &src, 2, leaf, CF_HASH_LEN);
 	cf_sti_bind_text(st, &src, 3, meta->actor_org);
 	cf_sti_bind_text(st, &src, 4, meta->resource_org);
 	cf_sti_bind_text(st, &src, 5, meta->subject);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "audit entry", err);
-		goto out;
-	}
-	rc = cf_sti_returning(tx->s, st, "audit entry", err);
-	if (rc != CF_OK)
-		goto out;
-	if (index_out != NULL)
-		*index_out = sqlite3_column_int64(st, 0);
-	rc = cf_sti_exec(tx->s, st, "audit entry", err);
-	if (rc != CF_OK && index_out != NULL)
-		*index_out = -1;
-out:
+	cf_sti_bind_int(st, &src, 6, idx);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit entry", err) : cf_sti_exec(tx->s, st, "audit entry", err);
 	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	/* from here the cached edge follows this transaction: its end keeps it or drops it */
+	tx->appended = true;
+	{
+		node_sink k = {tx, CF_OK, err};
+		cf_merkle_builder_push(&tx->s->tree, leaf, store_node, &k);
+		rc = k.rc;
+	}
+	if (rc == CF_OK && index_out != NULL)
+		*index_out = idx;
 	return rc;
 }
 
 cf_rc cf_st_audit_count(cf_tx *tx, int64_t *count, cf_err *err)
 {
-	sqlite3_stmt *st = NULL;
 	cf_rc rc;
 
 	if (count == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
 	*count = 0;
-	rc = cf_sti_stmt(tx, STI_AUDIT_COUNT, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_sti_returning(tx->s, st, "audit count", err);
+	rc = tree_load(tx, err);
 	if (rc == CF_OK)
-		*count = sqlite3_column_int64(st, 0);
-	cf_sti_done(st);
+		*count = tx->s->tree.size;
 	return rc;
 }
 
@@ -245,6 +264,59 @@ out:
 }
 
 /* ---- Merkle tree nodes ---- */
+
+
+/* Loads the right edge of the tree (its perfect subtrees, largest first) and its size. */
+static cf_rc tree_load(cf_tx *tx, cf_err *err)
+{
+	cf_store *s = tx->s;
+	sqlite3_stmt *st = NULL;
+	int64_t size, offset = 0;
+	int top = 0;
+	cf_rc rc;
+
+	/* a reader's connection does not see the writer's appends in its cache: it reads the tables each time */
+	if (s->tree_valid && !s->is_reader)
+		return CF_OK;
+	rc = cf_sti_stmt(tx, STI_AUDIT_COUNT, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_sti_returning(s, st, "audit count", err);
+	size = rc == CF_OK ? sqlite3_column_int64(st, 0) : 0;
+	cf_sti_done(st);
+	if (rc != CF_OK)
+		return rc;
+	cf_merkle_builder_init(&s->tree);
+	for (int level = 62; level >= 0; level--) {
+		if ((size & ((int64_t)1 << level)) == 0)
+			continue;
+		rc = cf_st_audit_node_get(tx, level, offset >> level, s->tree.stack[top], err);
+		if (rc == CF_ENOTFOUND)
+			rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: the audit tree lacks node (%d, %lld)",
+					level, (long long)(offset >> level));
+		if (rc != CF_OK)
+			return rc;
+		top++;
+		offset += (int64_t)1 << level;
+	}
+	s->tree.size = size;
+	s->tree_valid = !s->is_reader;
+	return CF_OK;
+}
+
+cf_rc cf_st_audit_root(cf_tx *tx, int64_t *size, uint8_t root[CF_HASH_LEN], cf_err *err)
+{
+	cf_rc rc;
+
+	if (size == NULL || root == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	rc = tree_load(tx, err);
+	if (rc != CF_OK)
+		return rc;
+	*size = tx->s->tree.size;
+	cf_merkle_builder_root(&tx->s->tree, root);
+	return CF_OK;
+}
 
 cf_rc cf_st_audit_node_get(cf_tx *tx, int level, int64_t index, uint8_t hash[CF_HASH_LEN], cf_err *err)
 {

@@ -9,6 +9,7 @@
 
 #include "common/cf.h"
 #include "store/store.h"
+#include "merkle/merkle.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -151,11 +152,26 @@ struct cf_store {
 	int busy_timeout_ms;
 	const cf_env *env;
 	sqlite3_stmt *stmts[STI__COUNT]; /* prepared lazily, finalized at close */
+	/*
+	 * The audit tree's right edge (the perfect subtrees the trail's size
+	 * decomposes into) and its size, so that an append needs neither a
+	 * count nor a node lookup (store_audit.c). Guarded by mu like the rest;
+	 * loaded from the tables when not valid, and made not valid by the end
+	 * of any transaction that appended without committing.
+	 */
+	cf_merkle_builder tree;
+	bool tree_valid;
+	/* read-only connections (each a cf_store of its own, is_reader set); read transactions go there */
+	struct cf_store **readers;
+	int n_readers;
+	unsigned next_reader; /* round robin, atomically incremented */
+	bool is_reader;
 };
 
 struct cf_tx {
 	cf_store *s;
 	bool write;
+	bool appended; /* an audit entry was appended: s->tree follows this transaction */
 	bool savepoint; /* "cf_job" is open (write transactions only, never nested) */
 	/*
 	 * Sticky: SQLite rolled the transaction back by itself, or a savepoint

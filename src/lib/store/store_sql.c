@@ -599,9 +599,9 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_KEY_DELETE] = "DELETE FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",
 
 	/* The index is the number of entries so far; the trigger refuses anything else. */
+	/* idx from the store's cached size; the append_in_order trigger still checks it against the table */
 	[STI_AUDIT_APPEND] = "INSERT INTO main.audit (idx, entry, leaf, actor_org, resource_org, subject)"
-			     " VALUES ((SELECT coalesce(max(idx) + 1, 0) FROM main.audit), ?1, ?2, ?3, ?4, ?5)"
-			     " RETURNING idx",
+			     " VALUES (?6, ?1, ?2, ?3, ?4, ?5)",
 	[STI_AUDIT_COUNT] = "SELECT coalesce(max(idx) + 1, 0) FROM main.audit",
 	[STI_AUDIT_GET] = "SELECT entry, leaf FROM main.audit WHERE idx = ?1",
 	[STI_AUDIT_LEAF_GET] = "SELECT leaf FROM main.audit WHERE idx = ?1",

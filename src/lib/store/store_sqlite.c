@@ -496,6 +496,14 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 	rc = exec_const(s, "PRAGMA temp_store = MEMORY", "pragma", err);
 	if (rc != CF_OK)
 		return rc;
+	/*
+	 * A larger page cache for the records (64 MiB): reads through a system
+	 * call cost dearly on a virtual machine. (A memory map was measured
+	 * worse: every commit that grows the file remaps it in every reader.)
+	 */
+	rc = exec_const(s, "PRAGMA main.cache_size = -65536", "pragma", err);
+	if (rc != CF_OK)
+		return rc;
 	rc = pragma_value(s, "PRAGMA foreign_keys", &fk, NULL, 0, err);
 	if (rc != CF_OK)
 		return rc;
@@ -613,13 +621,52 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	rc = set_pragmas(s, opts != NULL && opts->sync_full, err);
 	if (rc != CF_OK)
 		goto out;
-	rc = migrate(s, err);
+	/* the writer's connection creates and migrates the schema; a reader only reads, and says so */
+	rc = s->is_reader ? exec_const(s, "PRAGMA query_only = ON", "pragma", err) : migrate(s, err);
 out:
 	sqlite3_finalize(st);
 	return rc;
 }
 
+static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options *opts, bool reader, cf_store **out,
+		       cf_err *err);
+
 cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *opts, cf_store **out, cf_err *err)
+{
+	cf_store *s = NULL;
+	int n = opts != NULL ? opts->readers : 0;
+	cf_rc rc;
+
+	if (out == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	if (n < 0 || n > CF_STORE_MAX_READERS)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: readers out of range");
+	rc = open_one(dir, env, opts, false, &s, err);
+	if (rc != CF_OK)
+		return rc;
+	if (n > 0) {
+		s->readers = calloc((size_t)n, sizeof(*s->readers));
+		if (s->readers == NULL) {
+			cf_store_close(s);
+			return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		}
+		for (int i = 0; i < n; i++) {
+			rc = open_one(dir, env, opts, true, &s->readers[i], err);
+			if (rc != CF_OK) {
+				cf_store_close(s);
+				return rc;
+			}
+			s->n_readers++;
+		}
+	}
+	*out = s;
+	return CF_OK;
+}
+
+/* One connection: the writer's (creates and migrates) or a reader's. */
+static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options *opts, bool reader, cf_store **out,
+		       cf_err *err)
 {
 	char vault_path[PATH_MAX], keys_path[PATH_MAX];
 	pthread_mutexattr_t attr;
@@ -644,6 +691,7 @@ cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *
 	if (s == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
 	s->env = env;
+	s->is_reader = reader;
 	s->busy_timeout_ms = (opts != NULL && opts->busy_timeout_ms > 0) ? opts->busy_timeout_ms
 									 : DEFAULT_BUSY_TIMEOUT_MS;
 
@@ -696,6 +744,9 @@ void cf_store_close(cf_store *s)
 
 	if (s == NULL)
 		return;
+	for (int r = 0; r < s->n_readers; r++)
+		cf_store_close(s->readers[r]);
+	free(s->readers);
 	for (i = 0; i < STI__COUNT; i++)
 		(void)sqlite3_finalize(s->stmts[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
@@ -756,11 +807,29 @@ cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
 	tx = calloc(1, sizeof(*tx));
 	if (tx == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	if (!write && s->n_readers > 0) {
+		/* a free reader if there is one, else wait for the next in turn */
+		unsigned start = __atomic_fetch_add(&s->next_reader, 1u, __ATOMIC_RELAXED);
+		cf_store *r = NULL;
+		for (int i = 0; i < s->n_readers && r == NULL; i++) {
+			cf_store *c = s->readers[(start + (unsigned)i) % (unsigned)s->n_readers];
+			if (pthread_mutex_trylock(&c->mu) == 0)
+				r = c;
+		}
+		if (r == NULL) {
+			r = s->readers[start % (unsigned)s->n_readers];
+			rc = lock_store(r, err);
+			if (rc != CF_OK)
+				goto out;
+		}
+		s = r;
+	} else {
+		rc = lock_store(s, err);
+		if (rc != CF_OK)
+			goto out;
+	}
 	tx->s = s;
 	tx->write = write;
-	rc = lock_store(s, err);
-	if (rc != CF_OK)
-		goto out;
 	rc = control(s, write ? STI_BEGIN_WRITE : STI_BEGIN_READ, "begin", err);
 	if (rc != CF_OK) {
 		unlock_store(s);
@@ -805,6 +874,9 @@ cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
 			(void)control(s, STI_ROLLBACK, "rollback", NULL);
 	}
 out:
+	/* appends that did not commit: the cached tree edge is reloaded from the tables next time */
+	if (rc != CF_OK && tx->appended)
+		s->tree_valid = false;
 	unlock_store(s);
 	free(tx);
 	return rc;
@@ -816,6 +888,8 @@ void cf_tx_rollback(cf_tx *tx)
 		return;
 	if (!sqlite3_get_autocommit(tx->s->db))
 		(void)control(tx->s, STI_ROLLBACK, "rollback", NULL);
+	if (tx->appended)
+		tx->s->tree_valid = false;
 	unlock_store(tx->s);
 	free(tx);
 }
@@ -882,6 +956,8 @@ void cf_tx_rollback_to(cf_tx *tx)
 		return;
 	}
 	tx->savepoint = false;
+	if (tx->appended)
+		tx->s->tree_valid = false; /* the job may have appended: reload rather than track savepoints */
 	if (control(tx->s, STI_ROLLBACK_TO, "rollback to savepoint", NULL) != CF_OK ||
 	    control(tx->s, STI_RELEASE, "release savepoint", NULL) != CF_OK)
 		tx->lost = true;

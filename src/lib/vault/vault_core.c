@@ -557,6 +557,8 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 	}
 	so.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
 	so.sync_full = true;
+	/* one reader per request thread: reads never wait for the audit writer's commit and sync */
+	so.readers = cfg->threads < CF_STORE_MAX_READERS ? (int)cfg->threads : CF_STORE_MAX_READERS;
 	rc = cf_store_open(dir, env, &so, &v->store, err);
 	if (rc != CF_OK)
 		goto fail;
