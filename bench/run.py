@@ -291,13 +291,15 @@ class Bench:
     def audit(self):
         out = []
         for n in self.a.audit_entries:
+            work = self.tmp / f"audit{n}"
+            work.mkdir()
             r = subprocess.run([str(BUILD / "audit_bench"), "--entries", str(n), "--threads", "32", "--seconds",
-                                str(max(1, min(5, self.a.seconds))), "--dir", str(self.tmp / f"audit{n}")],
+                                str(max(1, min(5, self.a.seconds))), "--dir", str(work)],
                                capture_output=True, text=True)
             if r.returncode != 0:
-                raise SystemExit(f"audit_bench failed:\n{r.stdout}\n{r.stderr}")
+                raise SystemExit(f"audit_bench failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
             out.append(r.stdout)
-            shutil.rmtree(self.tmp / f"audit{n}", ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
         self.results["audit"] = out
 
     # ---- the table ----
@@ -334,7 +336,8 @@ class Bench:
         for label, r, note in rows:
             if not r:
                 continue
-            lines.append(f"| {label} | {r['rps']:,.0f} | {r.get('p50_ms') or '—'} | {r.get('p99_ms') or '—'} | "
+            p50, p99 = r.get("p50_ms"), r.get("p99_ms")
+            lines.append(f"| {label} | {r['rps']:,.0f} | {f'{p50:.2f}' if p50 else '—'} | {f'{p99:.2f}' if p99 else '—'} | "
                          f"{r.get('cpu_seconds', '—')} | {r.get('peak_rss_mib', '—')} | {note} |")
         if "soak" in self.results:
             so = self.results["soak"]

@@ -177,7 +177,13 @@ const char cf_sti_schema_main_v1[] =
 	"  FOREIGN KEY (org, collection) REFERENCES collections(org, name),"
 	"  FOREIGN KEY (org, subject) REFERENCES subjects(org, pseudonym)"
 	") STRICT, WITHOUT ROWID;"
-	"CREATE INDEX main.records_by_subject ON records(org, subject);"
+	/*
+	 * A subject's records in the order they are listed (the statement names
+	 * this index: left to itself, the planner walked the primary key of the
+	 * whole organization to avoid a sort; measured 5 s per lookup at a
+	 * million records).
+	 */
+	"CREATE INDEX main.records_by_subject ON records(org, subject, collection, id);"
 
 	/* Ciphertexts can be large: a rowid table keeps them out of the key b-tree. */
 	"CREATE TABLE main.record_fields ("
@@ -568,8 +574,10 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_RECORD_BUMP] = "UPDATE main.records SET version = ?4, updated_us = ?5"
 			    " WHERE org = ?1 AND collection = ?2 AND id = ?3 AND version = ?4 - 1",
 	[STI_RECORD_DELETE] = "DELETE FROM main.records WHERE org = ?1 AND collection = ?2 AND id = ?3",
+	/* the index is named: without statistics the planner walked the organization's whole primary key */
 	[STI_RECORD_LIST_BY_SUBJECT] = "SELECT collection, id, version, created_us, updated_us FROM main.records"
-				       " WHERE org = ?1 AND subject = ?2 ORDER BY collection, id",
+				       " INDEXED BY records_by_subject WHERE org = ?1 AND subject = ?2"
+				       " ORDER BY collection, id",
 	[STI_FIELD_INSERT] = "INSERT INTO main.record_fields (org, collection, record_id, version, field, ct)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[STI_FIELDS_GET] = "SELECT field, ct FROM main.record_fields"
