@@ -490,6 +490,21 @@ static void test_node_missing(void **state)
 	assert_non_null(strstr(rep.problem, "is missing"));
 }
 
+/* The last node of a level gone: the level's cursor runs out before the pass does. */
+static void test_last_node_of_a_level_missing(void **state)
+{
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	tamper(f, "DROP TRIGGER audit_nodes_no_delete;"
+		  "DELETE FROM audit_nodes WHERE level = 1 AND idx = (SELECT max(idx) FROM audit_nodes WHERE level = 1);");
+	verify(f, &f->v, NULL, &rep);
+	assert_false(rep.ok);
+	assert_non_null(strstr(rep.problem, "tree node (level 1,"));
+	assert_non_null(strstr(rep.problem, "is missing"));
+}
+
 /* ---- tampered checkpoints ----------------------------------------------------- */
 
 static void test_stored_checkpoint_note_tampered(void **state)
@@ -684,6 +699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_middle_row_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_node_of_a_level_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stored_checkpoint_note_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stored_checkpoint_root_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoints_by_other_key, setup, teardown),

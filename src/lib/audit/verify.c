@@ -30,6 +30,10 @@ typedef struct vstate {
 	int64_t expect;        /* next index expected */
 	int64_t last_good_ck;  /* size of the last checkpoint that matched */
 	bool node_mismatch;
+	/* one cursor per level over the stored nodes, and the node it last read */
+	cf_audit_node_cursor *cur[64];
+	int64_t next_idx[64]; /* -1: none read yet or past the last */
+	uint8_t next_hash[64][32];
 } vstate;
 
 static void fail(vstate *st, int64_t index, const char *fmt, ...) CF_PRINTF(3, 4);
@@ -112,6 +116,33 @@ static void check_roots(vstate *st)
 	}
 }
 
+/*
+ * The stored node (level, index), read from that level's cursor: the
+ * builder completes a level's nodes in index order, so each cursor only
+ * moves forward (no search per node). CF_ENOTFOUND when it is not stored.
+ */
+static cf_rc stored_node(vstate *st, int level, int64_t index, uint8_t out[32])
+{
+	cf_rc rc;
+
+	if (st->cur[level] == NULL) {
+		if ((rc = cf_st_audit_node_cursor_open(st->tx, level, index, &st->cur[level], NULL)) != CF_OK)
+			return rc;
+		st->next_idx[level] = -1;
+	}
+	while (st->next_idx[level] < index) {
+		rc = cf_st_audit_node_cursor_next(st->cur[level], &st->next_idx[level], st->next_hash[level], NULL);
+		if (rc != CF_OK) {
+			st->next_idx[level] = INT64_MAX; /* past the last: every later node of the level is missing */
+			return rc == CF_ENOTFOUND ? CF_ENOTFOUND : rc;
+		}
+	}
+	if (st->next_idx[level] != index)
+		return CF_ENOTFOUND;
+	memcpy(out, st->next_hash[level], 32);
+	return CF_OK;
+}
+
 static void on_node(void *ctx, int level, int64_t index, const uint8_t hash[32])
 {
 	vstate *st = ctx;
@@ -120,7 +151,7 @@ static void on_node(void *ctx, int level, int64_t index, const uint8_t hash[32])
 
 	if (st->node_mismatch)
 		return;
-	rc = cf_st_audit_node_get(st->tx, level, index, stored, NULL);
+	rc = stored_node(st, level, index, stored);
 	if (rc != CF_OK || !cf_ct_equal(stored, hash, 32)) {
 		int64_t first = index << level;
 		st->node_mismatch = true;
@@ -235,6 +266,8 @@ cf_rc cf_audit_verify(cf_store *s, const cf_note_verifier *key, const char *exte
 		     "truncated; entries from %lld on are gone",
 		     (long long)rep->entries, (long long)ext_size, (long long)rep->entries);
 out:
+	for (int l = 0; l < 64; l++)
+		cf_st_audit_node_cursor_close(st.cur[l]);
 	cf_tx_rollback(st.tx);
 	free(st.ck);
 	return rc;

@@ -379,6 +379,65 @@ cf_rc cf_st_audit_node_put(cf_tx *tx, int level, int64_t index, const uint8_t ha
 	return rc;
 }
 
+/* ---- node cursors ---- */
+
+struct cf_audit_node_cursor {
+	cf_store *s;
+	sqlite3_stmt *st;
+};
+
+/* *out is the caller's, closed with cf_st_audit_node_cursor_close. */
+cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int level, int64_t from, cf_audit_node_cursor **out, cf_err *err)
+{
+	cf_audit_node_cursor *c;
+	int src;
+
+	if (out == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
+	*out = NULL;
+	if (level < 1 || level > NODE_LEVEL_MAX || from < 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level or index out of range");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	c->s = tx->s;
+	src = sqlite3_prepare_v2(tx->s->db, cf_sti_sql_node_cursor, -1, &c->st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int(c->st, 1, level);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(c->st, 2, from);
+	if (src != SQLITE_OK) {
+		cf_rc rc = cf_sti_fail(tx->s, src, "audit node cursor", err);
+		cf_st_audit_node_cursor_close(c);
+		return rc;
+	}
+	*out = c;
+	return CF_OK;
+}
+
+cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *index, uint8_t hash[CF_HASH_LEN], cf_err *err)
+{
+	int src;
+
+	if (c == NULL || index == NULL || hash == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no cursor");
+	src = sqlite3_step(c->st);
+	if (src == SQLITE_DONE)
+		return CF_ENOTFOUND;
+	if (src != SQLITE_ROW)
+		return cf_sti_fail(c->s, src, "audit node cursor", err);
+	*index = sqlite3_column_int64(c->st, 0);
+	return col_hash(c->st, 1, hash, err);
+}
+
+void cf_st_audit_node_cursor_close(cf_audit_node_cursor *c)
+{
+	if (c == NULL)
+		return;
+	(void)sqlite3_finalize(c->st);
+	free(c);
+}
+
 /* ---- streaming scans ---- */
 
 /*

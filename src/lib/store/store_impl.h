@@ -181,6 +181,9 @@ struct cf_tx {
 	bool lost;
 };
 
+/* Statements run outside the cached catalogue (several open at once): SQL text in store_sql.c. */
+extern const char cf_sti_sql_node_cursor[];
+
 /* Caps on what the store accepts (the layers above enforce tighter rules). */
 #define CF_STI_NAME_MAX 256           /* usernames, meta keys */
 #define CF_STI_TEXT_MAX 4096          /* descriptions, password hash strings */

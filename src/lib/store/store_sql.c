@@ -444,6 +444,9 @@ const char cf_sti_schema_main_v1[] =
 
 	"PRAGMA main.user_version = 1;";
 
+/* One level's stored tree nodes in index order (verification keeps one open per level). */
+const char cf_sti_sql_node_cursor[] = "SELECT idx, hash FROM main.audit_nodes WHERE level = ?1 AND idx >= ?2 ORDER BY idx";
+
 /* keys.db, version 1: the keystore and nothing else. */
 const char cf_sti_schema_ks_v1[] =
 	"CREATE TABLE ks.keys ("
