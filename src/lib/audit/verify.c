@@ -134,7 +134,7 @@ static cf_rc stored_node(vstate *st, int level, int64_t index, uint8_t out[32])
 		rc = cf_st_audit_node_cursor_next(st->cur[level], &st->next_idx[level], st->next_hash[level], NULL);
 		if (rc != CF_OK) {
 			st->next_idx[level] = INT64_MAX; /* past the last: every later node of the level is missing */
-			return rc == CF_ENOTFOUND ? CF_ENOTFOUND : rc;
+			return rc;
 		}
 	}
 	if (st->next_idx[level] != index)

@@ -116,7 +116,7 @@ static cf_rc source_subject(cf_vault *v, cf_tx *tx, const char *org, const colls
 	if (recs == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	if ((rc = vault_subject_key(v, tx, org, pseudonym, &dek, err)) != CF_OK ||
-	    (rc = vault_subject_nid(v, tx, org, pseudonym, dek, nid, err)) != CF_OK ||
+	    (rc = vault_subject_nid(tx, org, pseudonym, dek, nid, err)) != CF_OK ||
 	    (rc = cf_st_record_list_by_subject(tx, org, pseudonym, &list, err)) != CF_OK)
 		goto out;
 	json_array_foreach(list, i, item)

@@ -157,8 +157,11 @@ cf_rc vault_open_fields(const cf_collection *coll, const cf_key *dek, const cf_r
 cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_collection *coll, const char *nid,
 			  json_t *fields, cf_record_row *row, cf_err *err) CF_MUST_CHECK;
 /* The subject's national identifier (normalized, NUL-terminated), opened with its data key; the caller wipes it. */
-cf_rc vault_subject_nid(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek,
-			char nid[CF_NID_LEN], cf_err *err) CF_MUST_CHECK;
+cf_rc vault_subject_nid(cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek, char nid[CF_NID_LEN],
+			cf_err *err) CF_MUST_CHECK;
+
+/* Crypto-shreds a subject (data key destroyed, blind index and identifier forgotten) in tx (vault_rights.c). */
+cf_rc vault_subject_shred(cf_tx *tx, const char *org, const char *subject, int64_t now_us, cf_err *err) CF_MUST_CHECK;
 
 /* Today's date (UTC) as YYYY-MM-DD from the vault's clock. */
 void vault_today(cf_vault *v, char out[11]);

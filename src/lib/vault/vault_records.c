@@ -642,15 +642,14 @@ out:
 }
 
 /* The subject's national identifier (normalized), opened with its data key. */
-cf_rc vault_subject_nid(cf_vault *v, cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek,
-			char nid[CF_NID_LEN], cf_err *err)
+cf_rc vault_subject_nid(cf_tx *tx, const char *org, const char *pseudonym, const cf_key *dek, char nid[CF_NID_LEN],
+			cf_err *err)
 {
 	uint8_t *enc = NULL, *pt = NULL;
 	size_t elen = 0, plen = 0;
 	char ad[256];
 	cf_rc rc;
 
-	(void)v;
 	if ((rc = cf_st_subject_enc_nid(tx, org, pseudonym, &enc, &elen, err)) != CF_OK)
 		return rc;
 	rc = cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", org, pseudonym);

@@ -115,11 +115,7 @@ static cf_rc forget_if_empty(sweep *s, cf_tx *tx, const char *subject, bool *for
 		return CF_OK; /* a hold on the subject keeps it */
 	if (rc != CF_ENOTFOUND)
 		return rc;
-	rc = cf_st_key_delete(tx, "subject", s->org, subject, err);
-	if (rc == CF_ENOTFOUND)
-		rc = CF_OK;
-	if (rc == CF_OK)
-		rc = cf_st_subject_erase(tx, s->org, subject, s->now, err);
+	rc = vault_subject_shred(tx, s->org, subject, s->now, err);
 	if (rc == CF_OK)
 		*forgotten = true;
 	return rc;

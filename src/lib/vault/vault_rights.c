@@ -63,6 +63,22 @@ static cf_rc dpo_gate(cf_vault *v, cf_request *r, cf_tx *tx, const char *org, co
 	return CF_OK;
 }
 
+/*
+ * Crypto-shreds a subject in the caller's write transaction: its data key
+ * leaves the keystore (no copy of the records can be read again) and the
+ * store forgets its blind index and encrypted identifier. A key already
+ * gone is not an error. Used by erasure and by retention.
+ */
+cf_rc vault_subject_shred(cf_tx *tx, const char *org, const char *subject, int64_t now_us, cf_err *err)
+{
+	cf_rc rc = cf_st_key_delete(tx, "subject", org, subject, err);
+	if (rc == CF_ENOTFOUND)
+		rc = CF_OK;
+	if (rc == CF_OK)
+		rc = cf_st_subject_erase(tx, org, subject, now_us, err);
+	return rc;
+}
+
 /* Whether a hold of this subject is active (with id: that hold, else any, whole-subject or on a record). */
 static bool hold_active(cf_tx *tx, const char *org, const char *subject, const char *id)
 {
@@ -220,12 +236,7 @@ cf_rc cf_vault_erasure_decide(cf_vault *v, cf_request *r, const char *org, const
 		goto fail;
 	if (approve) {
 		/* crypto-shredding: without this key no copy of the records can be read again */
-		rc = cf_st_key_delete(tx, "subject", org, subject, err);
-		if (rc == CF_ENOTFOUND)
-			rc = CF_OK;
-		if (rc == CF_OK)
-			rc = cf_st_subject_erase(tx, org, subject, now, err);
-		if (rc != CF_OK)
+		if ((rc = vault_subject_shred(tx, org, subject, now, err)) != CF_OK)
 			goto fail;
 	}
 	cf_audit_set(entry, "reason", reason);
