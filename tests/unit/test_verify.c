@@ -11,6 +11,18 @@
  * another key. The untouched trail verifies, with and without an external
  * checkpoint.
  *
+ * The pass reads in chunks on one thread and hashes them on another, so
+ * every test above runs three times: with the default chunks (the trail
+ * fits in one, hashed inline), with chunks of 3 entries and with chunks of
+ * one entry (the byte cap, smaller than any entry), both on the second
+ * thread. Then tests aimed at the chunk boundaries, with exact problems and
+ * indexes: tampers at the first and last entry of a chunk and of the trail,
+ * trails that are an exact multiple of the chunk size and one more, a node
+ * completed in the chunk after its first leaf, missing nodes of levels that
+ * span many chunks, checkpoints inside and at the edge of a chunk, and a
+ * failing store read in the middle of the pass (an error, both threads
+ * stopped; ASan and TSan builds check the rest).
+ *
  * Each test works in its own mkdtemp directory, removed afterwards.
  */
 #include "common/cf.h"
@@ -267,6 +279,77 @@ static void entry_bytes(fx *f, int64_t index, char **bytes, size_t *len)
 	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
 	assert_int_equal(cf_st_audit_get(tx, index, bytes, len, NULL, NULL), CF_OK);
 	cf_tx_rollback(tx);
+}
+
+/* verify() with chunks of `entries` entries and `bytes` bytes (0: the default); the default again afterwards. */
+static void verify_chunked(fx *f, size_t entries, size_t bytes, const cf_note_verifier *key, const char *external,
+			   cf_verify_report *rep)
+{
+	cf_audit_verify_set_chunk_for_tests(entries, bytes);
+	verify(f, key, external, rep);
+	cf_audit_verify_set_chunk_for_tests(0, 0);
+}
+
+/* One byte of entry `index` changed behind the store's back ("n" becomes "m"); its stored leaf kept. */
+static void change_entry(fx *f, int64_t index)
+{
+	char sql[512];
+
+	assert_int_equal(cf_snprintf(sql, sizeof(sql),
+				     "DROP TRIGGER IF EXISTS audit_no_update;"
+				     "UPDATE audit SET entry = CAST(replace(CAST(entry AS TEXT), '\"n\":', '\"m\":') AS BLOB)"
+				     " WHERE idx = %lld;",
+				     (long long)index),
+			 CF_OK);
+	tamper(f, sql);
+}
+
+/*
+ * Entry `index` rewritten (the first `from` in its bytes replaced by `to`) together with a
+ * matching leaf: only its stated index and the nodes above it can tell.
+ */
+static void rewrite_entry_and_leaf(fx *f, int64_t index, const char *from, const char *to)
+{
+	char *bytes = NULL, *p, *out, *hexentry, sql[2048], hexleaf[65];
+	size_t len = 0, flen = strlen(from), tlen = strlen(to), olen, pos = 0;
+	uint8_t leaf[32];
+
+	entry_bytes(f, index, &bytes, &len);
+	p = memmem(bytes, len, from, flen);
+	assert_non_null(p);
+	olen = len - flen + tlen;
+	out = malloc(olen);
+	assert_non_null(out);
+	memcpy(out, bytes, (size_t)(p - bytes));
+	memcpy(out + (p - bytes), to, tlen);
+	memcpy(out + (p - bytes) + tlen, p + flen, len - (size_t)(p - bytes) - flen);
+	cf_merkle_leaf_hash(out, olen, leaf);
+	hex32(leaf, hexleaf);
+	hexentry = calloc(2 * olen + 1, 1);
+	assert_non_null(hexentry);
+	for (size_t i = 0; i < olen; i++, pos += 2)
+		assert_int_equal(cf_snprintf(hexentry + pos, 3, "%02x", (unsigned char)out[i]), CF_OK);
+	assert_int_equal(cf_snprintf(sql, sizeof(sql),
+				     "DROP TRIGGER IF EXISTS audit_no_update;"
+				     "UPDATE audit SET entry = X'%s', leaf = X'%s' WHERE idx = %lld;",
+				     hexentry, hexleaf, (long long)index),
+			 CF_OK);
+	free(hexentry);
+	free(out);
+	free(bytes);
+	tamper(f, sql);
+}
+
+static void delete_node(fx *f, int level, int64_t index)
+{
+	char sql[256];
+
+	assert_int_equal(cf_snprintf(sql, sizeof(sql),
+				     "DROP TRIGGER IF EXISTS audit_nodes_no_delete;"
+				     "DELETE FROM audit_nodes WHERE level = %d AND idx = %lld;",
+				     level, (long long)index),
+			 CF_OK);
+	tamper(f, sql);
 }
 
 static void copy_file(const char *from, const char *to)
@@ -686,6 +769,374 @@ static void test_external_garbage(void **state)
 	assert_false(rep.ok);
 }
 
+
+/* ---- chunk boundaries ------------------------------------------------------------ */
+
+/*
+ * Chunk sizes around the trail's 300 entries and its checkpoints at 50, 150
+ * and 300: divisors of 300 (an exact multiple), sizes of which 300 is a
+ * multiple plus one (13, 23, 299: a last chunk of one entry), sizes that
+ * put a checkpoint inside a chunk or at its edge, one entry per chunk, and
+ * chunks larger than the trail.
+ */
+static const size_t CHUNKS[] = {1, 2, 3, 4, 5, 7, 8, 13, 16, 23, 25, 49, 50, 51, 64, 100, 128,
+				149, 150, 151, 256, 299, 300, 301, 4096};
+#define N_CHUNKS (sizeof(CHUNKS) / sizeof(CHUNKS[0]))
+
+static int teardown_chunks(void **state)
+{
+	cf_audit_verify_set_chunk_for_tests(0, 0);
+	return teardown(state);
+}
+
+static void test_chunked_untouched_trail_verifies(void **state)
+{
+	fx *f = *state;
+	cf_verify_report rep;
+	uint8_t root[32];
+	char want_hex[65];
+
+	build_trail(f, f->signer);
+	root_of(f, N_ENTRIES, root);
+	hex32(root, want_hex);
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		verify_chunked(f, CHUNKS[i], 0, &f->v, f->notes[1], &rep);
+		if (!rep.ok)
+			fail_msg("chunks of %zu: %s", CHUNKS[i], rep.problem);
+		assert_int_equal(rep.entries, N_ENTRIES);
+		assert_int_equal(rep.checkpoints, N_CK);
+		assert_int_equal(rep.latest_checkpoint, N_ENTRIES);
+		assert_int_equal(rep.external_size, CK_SIZES[1]);
+		assert_int_equal(rep.first_bad_index, -1);
+		assert_string_equal(rep.root_hex, want_hex);
+	}
+	/* chunks closed by their bytes: about 10 test entries (of some 90 bytes) per chunk, inline and threaded */
+	verify_chunked(f, 0, 1000, &f->v, NULL, &rep);
+	assert_true(rep.ok);
+	assert_string_equal(rep.root_hex, want_hex);
+	verify_chunked(f, 299, 1000, &f->v, NULL, &rep);
+	assert_true(rep.ok);
+	assert_string_equal(rep.root_hex, want_hex);
+	/* every entry larger than a chunk's bytes: one entry per chunk */
+	verify_chunked(f, 299, 1, &f->v, NULL, &rep);
+	assert_true(rep.ok);
+	assert_string_equal(rep.root_hex, want_hex);
+}
+
+/* One entry more than a multiple of the chunk: the last chunk holds only entry 300. */
+static void test_chunked_one_more_than_a_multiple(void **state)
+{
+	static const size_t sizes[] = {1, 3, 4, 100, 150, 300, 301, 302};
+	fx *f = *state;
+	cf_verify_report rep;
+	uint8_t root[32];
+	char want_hex[65];
+
+	build_trail(f, f->signer);
+	append_range(f, f->signer, N_ENTRIES, N_ENTRIES + 1);
+	root_of(f, N_ENTRIES + 1, root);
+	hex32(root, want_hex);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_true(rep.ok);
+		assert_int_equal(rep.entries, N_ENTRIES + 1);
+		assert_string_equal(rep.root_hex, want_hex);
+	}
+	/* the last entry, alone in its chunk, changed */
+	change_entry(f, N_ENTRIES);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, N_ENTRIES);
+		assert_string_equal(rep.problem, "entry 300 was changed: its bytes do not match its leaf hash");
+	}
+}
+
+/* With chunks of 3, entry 123 opens chunk 41 and 125 closes it; 0 opens the trail and 299 closes it. */
+static void test_chunked_tamper_at_chunk_edges(void **state)
+{
+	static const size_t sizes[] = {3, 1, 2, 299, 300, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	change_entry(f, 299); /* the trail's last entry, the last of a chunk (300 = 100 * 3) */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 299);
+		assert_string_equal(rep.problem, "entry 299 was changed: its bytes do not match its leaf hash");
+	}
+	change_entry(f, 125); /* last of chunk 41 */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_int_equal(rep.first_bad_index, 125);
+		assert_string_equal(rep.problem, "entry 125 was changed: its bytes do not match its leaf hash");
+	}
+	change_entry(f, 123); /* first of chunk 41 */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_int_equal(rep.first_bad_index, 123);
+		assert_string_equal(rep.problem, "entry 123 was changed: its bytes do not match its leaf hash");
+	}
+	change_entry(f, 0); /* the very first */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_int_equal(rep.first_bad_index, 0);
+		assert_string_equal(rep.problem, "entry 0 was changed: its bytes do not match its leaf hash");
+	}
+}
+
+/* Rows 41 and 42 swapped with their leaves: with chunks of 3 they sit on both sides of a boundary. */
+static void test_chunked_swap_across_a_boundary(void **state)
+{
+	static const size_t sizes[] = {3, 1, 42, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	tamper(f, "DROP TRIGGER audit_no_update;"
+		  "CREATE TEMP TABLE keep AS SELECT idx, entry, leaf FROM audit WHERE idx IN (41, 42);"
+		  "UPDATE audit SET entry = (SELECT entry FROM keep WHERE keep.idx = 83 - audit.idx),"
+		  " leaf = (SELECT leaf FROM keep WHERE keep.idx = 83 - audit.idx) WHERE idx IN (41, 42);");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 41);
+		assert_string_equal(rep.problem, "entry 41 is out of place: it states index 42");
+	}
+}
+
+/*
+ * Entry 128 and its leaf rewritten: node (1, 64) over leaves 128 and 129 is
+ * completed by leaf 129, which with chunks of 3 is in the chunk after 128's.
+ */
+static void test_chunked_node_completed_in_the_next_chunk(void **state)
+{
+	static const size_t sizes[] = {3, 1, 129, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	rewrite_entry_and_leaf(f, 128, "\"n\":", "\"m\":");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 128);
+		assert_string_equal(rep.problem, "tree node (level 1, index 64) does not match the entries: an entry "
+						 "between index 128 and 129 was changed, removed or reordered");
+	}
+}
+
+/*
+ * Stated indexes read as strtoll reads them, within the entry's bytes:
+ * each entry rewritten with a matching leaf, from the highest index down so
+ * that each rewrite becomes the first problem. Whitespace and a plus sign
+ * are skipped (the index is right; only the nodes catch the rewrite); a
+ * sign, an overflow either way, a quoted number and a missing member are
+ * named.
+ */
+static void test_stated_index_forms(void **state)
+{
+	static const size_t sizes[] = {3, 1, 0};
+	static const struct {
+		int64_t index;
+		const char *from, *to;
+		int64_t first_bad;
+		const char *problem;
+	} cases[] = {
+		{17, "\"index\":17,", "\"index\": \t17,", 16,
+		 "tree node (level 1, index 8) does not match the entries: an entry between index 16 and 17 was changed, "
+		 "removed or reordered"},
+		{13, "\"index\":13,", "\"index\":+13,", 12,
+		 "tree node (level 1, index 6) does not match the entries: an entry between index 12 and 13 was changed, "
+		 "removed or reordered"},
+		{11, "\"index\":11,", "\"index\":-99999999999999999999,", 11,
+		 "entry 11 is out of place: it states index -9223372036854775808"},
+		{9, "\"index\":9,", "\"index\":\"9\",", 9, "entry 9 is out of place: it states index -1"},
+		{8, "\"index\":8,", "\"index\":99999999999999999999,", 8,
+		 "entry 8 is out of place: it states index 9223372036854775807"},
+		{7, "\"index\":7,", "\"index\":-7,", 7, "entry 7 is out of place: it states index -7"},
+		{5, "\"index\":5,", "\"indey\":5,", 5, "entry 5 is out of place: it states index -1"},
+	};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		rewrite_entry_and_leaf(f, cases[c].index, cases[c].from, cases[c].to);
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+			assert_false(rep.ok);
+			assert_int_equal(rep.first_bad_index, cases[c].first_bad);
+			assert_string_equal(rep.problem, cases[c].problem);
+		}
+	}
+}
+
+/* Missing nodes of levels whose nodes span many chunks; the first one in pass order is named. */
+static void test_chunked_missing_nodes(void **state)
+{
+	static const size_t sizes[] = {3, 1, 7, 64, 100, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	delete_node(f, 6, 2); /* leaves 128..191, completed by leaf 191 */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 128);
+		assert_string_equal(rep.problem, "tree node (level 6, index 2) is missing: an entry between index 128 "
+						 "and 191 was changed, removed or reordered");
+	}
+	delete_node(f, 1, 64); /* leaves 128..129: completed before node (6, 2), so named instead */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_int_equal(rep.first_bad_index, 128);
+		assert_string_equal(rep.problem, "tree node (level 1, index 64) is missing: an entry between index 128 "
+						 "and 129 was changed, removed or reordered");
+	}
+}
+
+/* The last node of level 1 gone: its cursor runs out in the last chunk. */
+static void test_chunked_last_node_missing(void **state)
+{
+	static const size_t sizes[] = {3, 1, 2, 299, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	delete_node(f, 1, 149); /* leaves 298..299, the last level-1 node of 300 entries */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 298);
+		assert_string_equal(rep.problem, "tree node (level 1, index 149) is missing: an entry between index 298 "
+						 "and 299 was changed, removed or reordered");
+	}
+}
+
+/*
+ * A stored node hash of the wrong length (CHECK constraints off, as an
+ * attacker with the file can): the cursor cannot read it, which is a
+ * verdict naming the node, as before the pass was split.
+ */
+static void test_chunked_malformed_node(void **state)
+{
+	static const size_t sizes[] = {3, 1, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	tamper(f, "PRAGMA ignore_check_constraints = ON; DROP TRIGGER audit_nodes_no_update;"
+		  "UPDATE audit_nodes SET hash = zeroblob(31) WHERE level = 2 AND idx = 20;");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		verify_chunked(f, sizes[i], 0, &f->v, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 80);
+		assert_string_equal(rep.problem, "tree node (level 2, index 20) is missing: an entry between index 80 "
+						 "and 83 was changed, removed or reordered");
+	}
+}
+
+/*
+ * Checkpoint roots checked inside a chunk and at its edges: the stored
+ * root of size 150 zeroed, without a key (with one the note catches it
+ * first). With chunks of 3, size 50 falls inside a chunk and 150 at an
+ * edge; with 7, 50 ends the chunk's first entry and 150 its third; with 25
+ * and 50 both are edges.
+ */
+static void test_chunked_checkpoint_edges(void **state)
+{
+	fx *f = *state;
+	cf_verify_report rep;
+	uint8_t root[32];
+	char *ext;
+
+	build_trail(f, f->signer);
+	/* a correct external checkpoint at 200, and a forked one at 200 */
+	root_of(f, 200, root);
+	ext = sign_at(f, f->signer, 200, root, false);
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		verify_chunked(f, CHUNKS[i], 0, &f->v, ext, &rep);
+		assert_true(rep.ok);
+		assert_int_equal(rep.external_size, 200);
+	}
+	free(ext);
+	memset(root, 0xab, sizeof(root));
+	ext = sign_at(f, f->signer, 200, root, false);
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		verify_chunked(f, CHUNKS[i], 0, &f->v, ext, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 150);
+		assert_string_equal(rep.problem, "the entries do not match the signed checkpoint of size 200: an entry at "
+						 "or after index 150 and before 200 was changed, removed or reordered");
+	}
+	free(ext);
+
+	tamper(f, "DROP TRIGGER checkpoints_no_update; UPDATE checkpoints SET root = zeroblob(32) WHERE size = 150;");
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		verify_chunked(f, CHUNKS[i], 0, NULL, NULL, &rep);
+		assert_false(rep.ok);
+		assert_int_equal(rep.first_bad_index, 50);
+		assert_string_equal(rep.problem, "the entries do not match the signed checkpoint of size 150: an entry at "
+						 "or after index 50 and before 150 was changed, removed or reordered");
+	}
+	tamper(f, "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 50;");
+	for (size_t i = 0; i < N_CHUNKS; i++) {
+		verify_chunked(f, CHUNKS[i], 0, NULL, NULL, &rep);
+		assert_int_equal(rep.first_bad_index, 0);
+		assert_string_equal(rep.problem, "the entries do not match the signed checkpoint of size 50: an entry at "
+						 "or after index 0 and before 50 was changed, removed or reordered");
+	}
+}
+
+/*
+ * A stored leaf of the wrong length at 200: the store's scan fails in the
+ * middle of the pass. Verification does not run (an error, not a verdict),
+ * the hashing thread stops, and the store is usable afterwards.
+ */
+static void test_chunked_store_failure_stops_the_pass(void **state)
+{
+	static const size_t sizes[] = {3, 1, 199, 200, 201, 0};
+	fx *f = *state;
+	cf_verify_report rep;
+
+	build_trail(f, f->signer);
+	tamper(f, "PRAGMA ignore_check_constraints = ON; DROP TRIGGER audit_no_update;"
+		  "UPDATE audit SET leaf = zeroblob(31) WHERE idx = 200;");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		cf_err err = {0};
+
+		cf_audit_verify_set_chunk_for_tests(sizes[i], 0);
+		assert_int_equal(cf_audit_verify(f->s, &f->v, NULL, 0, &rep, &err), CF_EINTEGRITY);
+		cf_audit_verify_set_chunk_for_tests(0, 0);
+		assert_int_equal(err.problem, CF_P_INTEGRITY);
+		assert_string_equal(err.detail, "store: a stored audit hash is malformed");
+	}
+	assert_int_equal(count_of(f), N_ENTRIES);
+}
+
+static int chunks_of_3(void **state)
+{
+	cf_audit_verify_set_chunk_for_tests(3, 0);
+	return 0;
+}
+
+/* Chunks closed by a byte cap smaller than any entry: one entry each. */
+static int chunks_of_1_byte(void **state)
+{
+	cf_audit_verify_set_chunk_for_tests(2, 1);
+	return 0;
+}
+
+static int default_chunks(void **state)
+{
+	cf_audit_verify_set_chunk_for_tests(0, 0);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +1160,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_of_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_garbage, setup, teardown),
 	};
+	const struct CMUnitTest chunk_tests[] = {
+		cmocka_unit_test_setup_teardown(test_chunked_untouched_trail_verifies, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_one_more_than_a_multiple, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_tamper_at_chunk_edges, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_swap_across_a_boundary, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_node_completed_in_the_next_chunk, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_stated_index_forms, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_missing_nodes, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_last_node_missing, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_malformed_node, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_checkpoint_edges, setup, teardown_chunks),
+		cmocka_unit_test_setup_teardown(test_chunked_store_failure_stops_the_pass, setup, teardown_chunks),
+	};
+	int failed = 0;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("verify", tests, default_chunks, default_chunks);
+	failed += cmocka_run_group_tests_name("verify, chunks of 3 entries", tests, chunks_of_3, default_chunks);
+	failed += cmocka_run_group_tests_name("verify, chunks of one entry", tests, chunks_of_1_byte, default_chunks);
+	failed += cmocka_run_group_tests_name("verify across chunk boundaries", chunk_tests, NULL, NULL);
+	return failed;
 }

@@ -4,6 +4,10 @@
  * node, every stored checkpoint's signature and root, and, given one, an
  * older checkpoint kept elsewhere (which catches a rollback of the whole
  * database). It reads only; it names the first bad index it can.
+ *
+ * The pass runs on two threads (the caller reads the store, a second
+ * thread hashes); the verdict and the index it names are those of a
+ * single pass in index order.
  */
 #ifndef CF_AUDIT_VERIFY_H
 #define CF_AUDIT_VERIFY_H
@@ -31,5 +35,15 @@ typedef struct cf_verify_report {
  */
 cf_rc cf_audit_verify(cf_store *s, const cf_note_verifier *key, const char *external, size_t external_len,
 		      cf_verify_report *rep, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * FOR TESTS ONLY: entries and bytes of entries per chunk handed from the
+ * reading thread to the hashing thread (0 for either: the default), so that
+ * tests with small trails cross chunk boundaries. A trail of more entries
+ * than a chunk holds is hashed on the second thread, a smaller one inline.
+ * Not thread-safe: call it only while no verification runs. Production code
+ * never calls it.
+ */
+void cf_audit_verify_set_chunk_for_tests(size_t entries, size_t bytes);
 
 #endif
