@@ -358,7 +358,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=20, help="per scenario")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--daemon-threads", type=int, default=4)
+    ap.add_argument("--daemon-threads", type=int, default=32,
+                    help="coffre's store readers and the bare handler's thread pool (coffre's default: 32)")
     ap.add_argument("--audit-entries", type=int, nargs="*", default=[1000000, 10000000])
     ap.add_argument("--soak", type=int, default=0, help="seconds of a mixed run sampling resident memory")
     ap.add_argument("--quick", action="store_true", help="a small run (under two minutes) that checks the harness")

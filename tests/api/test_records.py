@@ -253,3 +253,43 @@ def test_patch_body_strict(world):
     assert_problem(alice.patch(path, {"fields": {"aid_amount": 1}, "version": "1"}, purpose=P), 400, "wrong-type")
     assert_problem(alice.patch(path, {"fields": {"aid_amount": 1}, "subject": {}}, purpose=P), 400, "unknown-key")
     assert alice.get(path, purpose=P).json()["version"] == 1
+
+
+def test_concurrent_creates_for_one_new_person(world):
+    """Requests prepare a create (subject, key, sealed fields) before the writer takes it; when several
+    create records for the same new person at once, all but the first find the subject created in the
+    meantime and are rebuilt for it: one subject, every record readable with its own values."""
+    import threading
+    from conftest import Client
+    alice, nid, n = world.alice, next_nid(), 12
+    clients = [Client(alice.daemon, alice.token, "alice", "cpas") for _ in range(n)]  # a connection each
+    answers, errors = [None] * n, []
+    start = threading.Barrier(n)
+
+    def create(k):
+        try:
+            start.wait(timeout=10)
+            answers[k] = clients[k].post(records_path("cpas"), {"subject": {"national_id": nid},
+                                                           "fields": record_fields(notes=f"visit {k}")}, purpose=P)
+        except Exception as e:  # reported below with its thread
+            errors.append((k, repr(e)))
+
+    threads = [threading.Thread(target=create, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    for r in answers:
+        assert_status(r, 201)
+    subjects = {r.json()["subject"] for r in answers}
+    assert len(subjects) == 1, subjects
+    for k, r in enumerate(answers):
+        rec = alice.get(records_path("cpas", r.json()["id"]), purpose=P)
+        assert_status(rec, 200)
+        assert rec.json()["fields"]["notes"] == f"visit {k}"
+        assert rec.json()["subject"] in subjects
+    found = alice.post("/v1/orgs/cpas/subjects/lookup", {"national_id": nid}, purpose=P)
+    assert_status(found, 200)
+    assert found.json()["subject"] in subjects
+    assert {rec["id"] for rec in found.json()["records"]} == {r.json()["id"] for r in answers}

@@ -31,7 +31,7 @@ typedef struct long_key {
 #define LK(n, e, f, lo, hi, d) {n, e, offsetof(cf_config, f), lo, hi, d}
 static const long_key long_keys[] = {
 	LK("max_body_bytes", "COFFRE_MAX_BODY_BYTES", max_body_bytes, 1024, 67108864, 1048576),
-	LK("connection_limit", "COFFRE_CONNECTION_LIMIT", connection_limit, 1, 65536, 256),
+	LK("connection_limit", "COFFRE_CONNECTION_LIMIT", connection_limit, 1, 4096, 256),
 	LK("per_ip_connection_limit", "COFFRE_PER_IP_CONNECTION_LIMIT", per_ip_connection_limit, 1, 65536, 32),
 	LK("connection_timeout_seconds", "COFFRE_CONNECTION_TIMEOUT_SECONDS", connection_timeout_seconds, 1, 3600, 30),
 	LK("threads", "COFFRE_THREADS", threads, 1, 256, 32),

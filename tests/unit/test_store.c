@@ -442,6 +442,37 @@ static void test_sync_full_and_timeout_options(void **state)
 	commit(tx);
 }
 
+/* Reading through a memory map (offline verification) sees what was written, before and after a reopen. */
+static void test_map_reads(void **state)
+{
+	fx *f = *state;
+	cf_store_options opts = {.map_reads = true};
+	char name[16], *got = NULL;
+	cf_tx *tx;
+	int64_t idx = -1, n = -1;
+
+	fx_close(f);
+	fx_open(f, &opts);
+	tx = begin(f, true);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(cf_snprintf(name, sizeof(name), "org%03d", i), CF_OK);
+		OK(cf_st_org_insert(tx, name, "A rather long organization name to fill the pages quickly", 1, E_));
+		OK(cf_st_audit_append(tx, "{\"a\":0}", 7, LEAF_A, NULL, &idx, E_));
+	}
+	commit(tx);
+	fx_close(f);
+	fx_open(f, &opts);
+	tx = begin(f, false);
+	OK(cf_st_org_get(tx, "org299", &got, E_));
+	assert_string_equal(got, "A rather long organization name to fill the pages quickly");
+	free(got);
+	OK(cf_st_audit_count(tx, &n, E_));
+	assert_int_equal(n, 300);
+	commit(tx);
+	fx_close(f);
+	fx_open(f, NULL);
+}
+
 static void test_check(void **state)
 {
 	fx *f = *state;
@@ -5294,6 +5325,7 @@ int main(void)
 		T(test_newer_schema_refused),
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
+		T(test_map_reads),
 		T(test_check),
 		T(test_rollback_leaves_nothing),
 		T(test_statement_error_keeps_tx_usable),

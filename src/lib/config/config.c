@@ -30,14 +30,15 @@ static const key_def keys[] = {
 	 "production | acceptance | test | development; production refuses the development key file, debug options and test data"},
 	{"max_body_bytes", K_LONG, OFF(max_body_bytes), 0, 1024, 64L * 1024 * 1024, "1048576",
 	 "largest request body accepted; larger bodies get 413"},
-	{"connection_limit", K_LONG, OFF(connection_limit), 0, 1, 65536, "256", "maximum concurrent connections"},
+	{"connection_limit", K_LONG, OFF(connection_limit), 0, 1, 4096, "256",
+	 "maximum concurrent connections (each is served by a thread of its own)"},
 	{"per_ip_connection_limit", K_LONG, OFF(per_ip_connection_limit), 0, 1, 65536, "32",
 	 "maximum concurrent connections from one client address"},
 	{"connection_timeout_seconds", K_LONG, OFF(connection_timeout_seconds), 0, 1, 3600, "30",
 	 "idle connections (slow clients) are closed after this many seconds"},
 	{"threads", K_LONG, OFF(threads), 0, 1, 256, "32",
-	 "request worker threads; each request waits for its audit entry's durable commit, so as many as the "
-	 "requests expected at once (each also gets its own read-only store connection)"},
+	 "read-only store connections shared by the connections' threads: as many as the requests expected at "
+	 "once (each waits for its audit entry's durable commit); a request waits for a free one"},
 	{"token_ttl_seconds", K_LONG, OFF(token_ttl_seconds), 0, 1, 7L * 86400, "28800", "lifetime of a login token"},
 	{"login_max_failures", K_LONG, OFF(login_max_failures), 0, 1, 100, "5",
 	 "failed logins in a row before the account is locked"},

@@ -37,6 +37,13 @@ typedef struct cf_store_options {
 	 * 0: reads share the writer's connection and lock.
 	 */
 	int readers;
+	/*
+	 * Memory-map the files for reading (up to SQLite's limit, about 2 GiB
+	 * per file): pages are read without a system call each. For one
+	 * process's long scans (offline verification); a file truncated by
+	 * another process while mapped ends the process with SIGBUS.
+	 */
+	bool map_reads;
 } cf_store_options;
 #define CF_STORE_MAX_READERS 64
 

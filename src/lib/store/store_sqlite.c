@@ -619,6 +619,8 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	if (rc != CF_OK)
 		goto out;
 	rc = set_pragmas(s, opts != NULL && opts->sync_full, err);
+	if (rc == CF_OK && opts != NULL && opts->map_reads)
+		rc = exec_const(s, "PRAGMA main.mmap_size = 2147418112; PRAGMA ks.mmap_size = 2147418112", "pragma", err);
 	if (rc != CF_OK)
 		goto out;
 	/* the writer's connection creates and migrates the schema; a reader only reads, and says so */
