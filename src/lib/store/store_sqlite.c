@@ -23,6 +23,8 @@
 #define MAX_BUSY_TIMEOUT_MS 600000
 #define VAULT_FILE "vault.db"
 #define KEYS_FILE "keys.db"
+/* map_reads: SQLite's own ceiling on a memory map (SQLITE_MAX_MMAP_SIZE, 0x7fff0000) */
+#define MAP_READS_BYTES "2147418112"
 
 /* ---- error mapping, binding, stepping, columns ---- */
 
@@ -620,7 +622,8 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 		goto out;
 	rc = set_pragmas(s, opts != NULL && opts->sync_full, err);
 	if (rc == CF_OK && opts != NULL && opts->map_reads)
-		rc = exec_const(s, "PRAGMA main.mmap_size = 2147418112; PRAGMA ks.mmap_size = 2147418112", "pragma", err);
+		rc = exec_const(s, "PRAGMA main.mmap_size = " MAP_READS_BYTES "; PRAGMA ks.mmap_size = " MAP_READS_BYTES,
+				"pragma", err);
 	if (rc != CF_OK)
 		goto out;
 	/* the writer's connection creates and migrates the schema; a reader only reads, and says so */
