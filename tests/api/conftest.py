@@ -7,6 +7,10 @@ overrides appended to DIR/coffre.conf, then `coffre serve`. Teardown sends
 SIGTERM and asserts a clean exit 0. TLS is always verified against the CA
 that init wrote (never verify=False).
 
+The audit trail on disk is vault.db's `audit` table plus the frames of
+DIR/audit.journal beyond it: audit_entries/audit_count read both
+(parse_journal documents the frame format).
+
 Environment:
   COFFRE_BIN       the binary (default /work/main/build/coffre)
   COFFRE_SANITIZE  1/ON/true when the binary is an ASan/UBSan build: longer
@@ -15,6 +19,7 @@ Environment:
 Run: /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api
 """
 
+import hashlib
 import itertools
 import json
 import os
@@ -22,9 +27,12 @@ import re
 import secrets
 import signal
 import socket
+import struct
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import requests
@@ -283,6 +291,21 @@ class Daemon:
                 self._log = None
         assert rc == 0, f"daemon exited {rc} after SIGTERM:\n{self.log_tail()}"
 
+    def kill(self):
+        """SIGKILL: no clean stop (the journal is not moved into the tables, nothing is flushed)."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            rc = proc.wait(timeout=STOP_TIMEOUT)
+        finally:
+            if self._log:
+                self._log.close()
+                self._log = None
+        assert rc == -signal.SIGKILL, f"daemon exited {rc} before SIGKILL:\n{self.log_tail()}"
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
@@ -312,6 +335,11 @@ class Daemon:
 
     def admin(self):
         return self.login(self.admin_user, self.admin_password)
+
+    @property
+    def journal(self):
+        """The audit journal (see parse_journal)."""
+        return self.data / JOURNAL_NAME
 
     def db(self, name="vault.db"):
         import sqlite3
@@ -464,10 +492,139 @@ def world(daemon):
 
 
 # --------------------------------------------------------------------------
-# Audit trail (read straight from vault.db while the daemon runs)
+# Audit trail, read straight from disk while the daemon runs
+#
+# The durable trail is the `audit` table of vault.db plus the frames of
+# DIR/audit.journal the table does not hold yet. A batch of entries with no
+# store work (reads, lookups, refusals) is appended to the journal with one
+# write and one fdatasync and acknowledged then; the daemon moves the journal
+# into the tables later (next write transaction, 4096 entries, 1 s, before a
+# checkpoint or a trail read, at a clean stop) and then truncates it to 0.
 # --------------------------------------------------------------------------
 
+JOURNAL_NAME = "audit.journal"
+JOURNAL_MAGIC = b"CFJ1"
+# magic, u32 body length, i64 index, 32-byte leaf hash, u32 entry length,
+# u16 lengths of actor_org, resource_org, subject; little-endian
+_JOURNAL_HEAD = struct.Struct("<4sIq32sIHHH")
+JOURNAL_HEAD_SIZE = _JOURNAL_HEAD.size  # 58
+JOURNAL_CHECK_SIZE = 16
+
+
+@dataclass(frozen=True)
+class JournalFrame:
+    offset: int           # where the frame starts in the file
+    size: int             # head + body + check
+    index: int
+    leaf: bytes           # RFC 6962 leaf hash, SHA-256(0x00 || entry)
+    entry: bytes          # the canonical JSON entry
+    actor_org: Optional[str]
+    resource_org: Optional[str]
+    subject: Optional[str]
+
+    @property
+    def text(self):
+        return self.entry.decode("utf-8")
+
+
+def parse_journal(data: bytes):
+    """The audit journal's frames, read from offset 0 as the daemon's replay reads them.
+
+    A frame is: b"CFJ1", u32 body length B, i64 index, 32-byte leaf hash, u32
+    entry length L, u16 lengths of actor_org, resource_org and subject (0: none),
+    the entry (L bytes) and the three ids (B = L + the ids' lengths), then a
+    16-byte check: the first 16 bytes of SHA-256 over everything before it.
+    Reading stops at the first frame that is incomplete, has a wrong magic or
+    inconsistent lengths, fails its check, or whose index is not the previous
+    one + 1. Returns (frames, offset where reading stopped).
+
+    A frame that passes its check but whose leaf hash is not the entry's is a
+    daemon bug, not a torn write: AssertionError.
+    """
+    frames = []
+    off = 0
+    while len(data) - off >= JOURNAL_HEAD_SIZE + JOURNAL_CHECK_SIZE:
+        magic, body, index, leaf, elen, la, lr, ls = _JOURNAL_HEAD.unpack_from(data, off)
+        if magic != JOURNAL_MAGIC or elen + la + lr + ls != body:
+            break
+        end = off + JOURNAL_HEAD_SIZE + body
+        if end + JOURNAL_CHECK_SIZE > len(data):
+            break
+        if hashlib.sha256(data[off:end]).digest()[:JOURNAL_CHECK_SIZE] != data[end:end + JOURNAL_CHECK_SIZE]:
+            break
+        if frames and index != frames[-1].index + 1:
+            break
+        p = off + JOURNAL_HEAD_SIZE
+        entry = bytes(data[p:p + elen])
+        p += elen
+        ids = []
+        for n in (la, lr, ls):
+            ids.append(bytes(data[p:p + n]).decode("utf-8") if n else None)
+            p += n
+        assert leaf == hashlib.sha256(b"\0" + entry).digest(), \
+            f"journal frame at offset {off} (index {index}): leaf hash is not the entry's"
+        frames.append(JournalFrame(off, end + JOURNAL_CHECK_SIZE - off, index, leaf, entry, *ids))
+        off = end + JOURNAL_CHECK_SIZE
+    return frames, off
+
+
+def read_journal(path):
+    """parse_journal of the file (no file: no frames)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return []
+    return parse_journal(data)[0]
+
+
+def _durable(daemon, since, rows):
+    """(table size, {idx: entry text}) of the durable trail from since on (no texts unless rows).
+
+    The journal is read first, then the table in one read transaction: a move
+    of the journal into the table in between loses nothing (the table wins;
+    journal frames below the table's size are already in it)."""
+    frames = read_journal(daemon.journal)
+    con = daemon.db()
+    try:
+        con.execute("BEGIN")
+        count = con.execute("SELECT count(*) FROM audit").fetchone()[0]
+        table = con.execute("SELECT idx, entry FROM audit WHERE idx >= ? ORDER BY idx", (since,)).fetchall() \
+            if rows else []
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    ahead = [f for f in frames if f.index >= count]
+    # the journal continues the table: its first entry beyond the table is the table's next
+    assert not ahead or ahead[0].index == count, \
+        f"audit.journal holds entries from {ahead[0].index} on, but the table has {count} entries"
+    out = {}
+    if rows:
+        for f in ahead:
+            if f.index >= since:
+                out[f.index] = f.text
+        for idx, entry in table:
+            out[idx] = bytes(entry).decode("utf-8") if isinstance(entry, (bytes, bytearray)) else entry
+    return count + len(ahead), out
+
+
 def audit_count(daemon):
+    """Entries in the durable trail (table + journal)."""
+    return _durable(daemon, 0, False)[0]
+
+
+def audit_entries(daemon, since=0):
+    """[(idx, raw_text, parsed)] of the durable trail (table + journal) with idx >= since, in order."""
+    _, texts = _durable(daemon, since, True)
+    return [(idx, texts[idx], json.loads(texts[idx])) for idx in sorted(texts)]
+
+
+def audit_next_idx(daemon):
+    """The index the next entry will get: the durable trail's size."""
+    return audit_count(daemon)
+
+
+def audit_table_count(daemon):
+    """Rows of the audit table alone (what the journal has been moved into)."""
     con = daemon.db()
     try:
         return con.execute("SELECT count(*) FROM audit").fetchone()[0]
@@ -475,28 +632,22 @@ def audit_count(daemon):
         con.close()
 
 
-def audit_entries(daemon, since=0):
-    """[(idx, raw_text, parsed)] with idx >= since, in order."""
-    con = daemon.db()
-    try:
-        rows = con.execute("SELECT idx, entry FROM audit WHERE idx >= ? ORDER BY idx", (since,)).fetchall()
-    finally:
-        con.close()
-    out = []
-    for idx, entry in rows:
-        if isinstance(entry, (bytes, bytearray)):
-            entry = bytes(entry).decode("utf-8")
-        out.append((idx, entry, json.loads(entry)))
-    return out
+def journal_entries(daemon):
+    """[(idx, raw_text, parsed)] of the frames in the journal file now (whether or not the table has them)."""
+    return [(f.index, f.text, json.loads(f.text)) for f in read_journal(daemon.journal)]
 
 
-def audit_next_idx(daemon):
-    con = daemon.db()
-    try:
-        v = con.execute("SELECT max(idx) FROM audit").fetchone()[0]
-    finally:
-        con.close()
-    return 0 if v is None else v + 1
+def entry_by_trace(entries, trace_id):
+    """The one (idx, raw, parsed) of entries whose trace_id is trace_id, or None."""
+    found = [x for x in entries if x[2].get("trace_id") == trace_id]
+    assert len(found) <= 1, f"{len(found)} entries with trace id {trace_id}"
+    return found[0] if found else None
+
+
+def audit_verify(data, *extra):
+    """`coffre audit verify --data DIR` (it replays the journal when no daemon holds it)."""
+    return subprocess.run([COFFRE_BIN, "audit", "verify", "--data", str(data), *extra], capture_output=True,
+                          text=True, env=daemon_env(), timeout=START_TIMEOUT)
 
 
 def canonical(obj):

@@ -1,18 +1,20 @@
-"""The audit trail, read straight from vault.db while the daemon runs: one
+"""The audit trail, read straight from disk while the daemon runs (vault.db's
+audit table plus the audit journal, conftest.audit_entries): one
 canonical entry per access (allowed or denied) that states its own index,
 users named by a keyed pseudonym, no personal values, refusals on an
 organization's own records naming their subject, reading the trail audited
-too, instance users who read it, and fail closed when the trail cannot be
-written."""
+too, instance users who read it, and fail closed when the audit tables cannot
+be written (writes refused, reads answered only with their entry journaled)."""
 
 import json
 import re
 
 import pytest
 
-from conftest import (SOCIAL_AID, SOCIAL_AID_LEGAL_BASIS, assert_problem, assert_status, audit_count,
-                      audit_entries, audit_next_idx, canonical, create_user, format_nid, next_nid,
-                      password_for, record_fields, records_path)
+from conftest import (PROBLEM_PREFIX, SOCIAL_AID, SOCIAL_AID_LEGAL_BASIS, assert_problem, assert_status,
+                      audit_count, audit_entries, audit_next_idx, audit_table_count, audit_verify, canonical,
+                      create_user, entry_by_trace, format_nid, journal_entries, next_nid, password_for,
+                      record_fields, records_path)
 
 P = "social-aid"
 ENTRY_KEYS = {"action", "actor", "fields", "index", "legal_basis", "outcome", "purpose", "reason", "resource",
@@ -539,6 +541,13 @@ def test_entries_answer_at_most_1000(daemon, readers):
 
 
 # ---- fail closed -----------------------------------------------------------
+#
+# An SQL trigger on INSERT INTO audit makes the audit tables unwritable. What
+# writes to the tables fails: every record write (its entry goes in with it)
+# and the move of the journal into the tables, hence every trail read. Reads,
+# lookups and refusals have their entries made durable in audit.journal and
+# are answered. The read path's own fail-closed behaviour (no answer without
+# a durable entry) is tested on a full disk: test_trail_failures.py.
 
 TRIGGER = "CREATE TRIGGER inject_fail BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT,'injected'); END;"
 
@@ -567,58 +576,160 @@ def _count(daemon, sql):
         con.close()
 
 
-def test_fail_closed(daemon, world):
+def _table_entry(daemon, trace_id):
+    """(idx, raw, parsed) of the audit table's row (the table alone) with this trace id, or None."""
+    con = daemon.db()
+    try:
+        rows = con.execute("SELECT idx, entry FROM audit ORDER BY idx").fetchall()
+    finally:
+        con.close()
+    entries = []
+    for idx, raw in rows:
+        raw = bytes(raw).decode() if isinstance(raw, (bytes, bytearray)) else raw
+        entries.append((idx, raw, json.loads(raw)))
+    return entry_by_trace(entries, trace_id)
+
+
+def _journaled(daemon, r, action, outcome):
+    """r's entry is durable at the moment r is answered: a frame of the journal file (the tables
+    cannot take it while the trigger is there), at the next index of the durable trail."""
+    trace = r.headers["X-Request-Id"]
+    j = entry_by_trace(journal_entries(daemon), trace)
+    assert j is not None, f"no journal frame for the answered {_what(r)}"
+    idx, raw, e = j
+    assert (e["action"], e["outcome"], e["index"]) == (action, outcome, idx), raw
+    assert canonical(e) == raw
+    assert idx >= audit_table_count(daemon), "the table took an entry while its trigger refuses inserts"
+    return j
+
+
+def _what(r):
+    return f"{r.request.method} {r.request.path_url} -> {r.status_code}"
+
+
+def _unavailable(r, *slugs):
+    """503 with one of the slugs, and not a word of an answer."""
+    assert r.status_code == 503, _what(r) + " " + r.text[:300]
+    body = r.json()
+    assert body["type"] in [PROBLEM_PREFIX + s for s in slugs], body
+    assert_problem(r, 503, body["type"][len(PROBLEM_PREFIX):])
+    assert set(body) <= {"type", "title", "status", "detail", "trace_id"}, body
+    return body
+
+
+def test_fail_closed(daemon, world, readers):
+    """Audit tables unwritable: every write fails 503 at once and stores nothing (no record, no
+    entry), health says why right after; reads, lookups and refusals are answered, each with its
+    entry already in the journal; trail reads fail 503 (the journal cannot reach the tables);
+    without the trigger everything resumes, the journal's entries reach the table and the trail
+    verifies."""
     alice = world.alice
     secret_value = "failclosed-canary-5x9z"
     rec, nid = world.create_record(alice, fields=record_fields(notes=secret_value, aid_amount=321))
-    rid = rec["id"]
+    rid, subject = rec["id"], rec["subject"]
     new_nid = next_nid()
     fields_before = _count(daemon, "SELECT count(*) FROM record_fields")
-    audit_before = audit_count(daemon)
+    records_before = _count(daemon, "SELECT count(*) FROM records")
+    refused, journaled = [], []
 
     with FailingTrail(daemon):
+        # writes: refused at once, and health says why right after each
+        writes = [
+            lambda: alice.post(records_path("cpas"), {"subject": {"national_id": new_nid},
+                                                      "fields": record_fields(notes=secret_value)}, purpose=P),
+            lambda: alice.patch(records_path("cpas", rid), {"fields": {"aid_amount": 1}}, purpose=P),
+            lambda: alice.delete(records_path("cpas", rid), purpose=P),
+        ]
+        for write in writes:
+            r = write()
+            body = assert_problem(r, 503, "audit-unavailable")
+            assert secret_value not in r.text and "321" not in r.text and rid not in r.text
+            assert "id" not in body and "fields" not in body
+            refused.append(r)
+            assert daemon.alive()
+            h = daemon.client().get("/v1/sys/health")
+            assert_status(h, 503)
+            assert h.json()["status"] == "audit-unavailable" and h.json()["sealed"] is False
+            assert h.json()["audit"]["status"] == "unavailable" and h.json()["audit"]["detail"]
+
+        # reads, lookups and refusals: answered, each entry durable in the journal at the answer
         r = alice.get(records_path("cpas", rid), purpose=P)
-        assert_problem(r, 503, "audit-unavailable")
-        assert secret_value not in r.text and "321" not in r.text and "Jeanne" not in r.text
-        assert "fields" not in r.json()
-
-        r = alice.post(records_path("cpas"), {"subject": {"national_id": new_nid},
-                                              "fields": record_fields(notes=secret_value)}, purpose=P)
-        assert_problem(r, 503, "audit-unavailable")
-        assert "id" not in r.json()
-
-        r = alice.patch(records_path("cpas", rid), {"fields": {"aid_amount": 1}}, purpose=P)
-        assert_problem(r, 503, "audit-unavailable")
-
-        r = alice.delete(records_path("cpas", rid), purpose=P)
-        assert_problem(r, 503, "audit-unavailable")
+        assert_status(r, 200)
+        assert r.json()["fields"]["notes"] == secret_value and r.json()["fields"]["aid_amount"] == 321
+        journaled.append(_journaled(daemon, r, "record.read", "allowed"))
 
         r = alice.post("/v1/orgs/cpas/subjects/lookup", {"national_id": nid}, purpose=P)
-        assert_problem(r, 503, "audit-unavailable")
-        assert rec["subject"] not in r.text
+        assert_status(r, 200)
+        assert r.json()["subject"] == subject
+        journaled.append(_journaled(daemon, r, "subject.lookup", "allowed"))
 
-        # a denied attempt cannot be recorded either: still no answer but 503
         r = alice.get(records_path("cpas", rid), purpose="statistics")
-        assert_problem(r, 503, "audit-unavailable")
+        assert_problem(r, 403, "purpose-not-allowed")
+        journaled.append(_journaled(daemon, r, "record.read", "denied"))
 
-        # the daemon stays up, and health says the trail is unavailable
+        r = world.carol.delete(records_path("cpas", rid), purpose=P)  # a refused write needs no store work
+        assert_problem(r, 403, "forbidden")
+        journaled.append(_journaled(daemon, r, "record.delete", "denied"))
+        assert [j[0] for j in journaled] == list(range(journaled[0][0], journaled[0][0] + len(journaled)))
+
+        # reading the trail needs the journal in the tables first: 503, nothing of the trail answered
+        inspector, dpo = readers["inspector"], readers["dpo"]
+        _unavailable(inspector.get("/v1/audit/entries?start=0&end=5"), "audit-unavailable")
+        _unavailable(inspector.get("/v1/audit/checkpoint"), "audit-unavailable")
+        r = dpo.get(f"/v1/orgs/cpas/subjects/{subject}/access-log")
+        _unavailable(r, "audit-unavailable")
+        assert "entries" not in r.text
         assert daemon.alive()
-        r = daemon.client().get("/v1/sys/health")
-        assert_status(r, 503)
-        assert r.json()["status"] == "audit-unavailable" and r.json()["sealed"] is False
-        assert r.json()["audit"]["status"] == "unavailable" and r.json()["audit"]["detail"]
 
-    # nothing was written while the trail was down
-    assert audit_count(daemon) == audit_before
+        # a write refused again after all that: still nothing stored
+        r = alice.post(records_path("cpas"), {"subject": {"national_id": new_nid}, "fields": record_fields()},
+                       purpose=P)
+        assert_problem(r, 503, "audit-unavailable")
+        refused.append(r)
+
+    # nothing of the refused writes was stored, in the records or the trail
     assert _count(daemon, "SELECT count(*) FROM record_fields") == fields_before
-    # service resumes by itself
-    r = alice.get(records_path("cpas", rid), purpose=P)
-    assert_status(r, 200)
+    assert _count(daemon, "SELECT count(*) FROM records") == records_before
+    durable = audit_entries(daemon)
+    for r in refused:
+        assert entry_by_trace(durable, r.headers["X-Request-Id"]) is None, f"an entry for the refused {_what(r)}"
+    by_idx = {idx: raw for idx, raw, _ in durable}
+    for idx, raw, _ in journaled:
+        assert by_idx.get(idx) == raw
+
+    # service resumes by itself: the next write moves the journal into the table first
+    assert_problem(alice.post("/v1/orgs/cpas/subjects/lookup", {"national_id": new_nid}, purpose=P),
+                   404, "not-found")
+    created, _ = world.create_record(alice, nid=new_nid)
+    for idx, raw, _ in journaled:
+        t = _table_entry(daemon, json.loads(raw)["trace_id"])
+        assert t is not None and t[:2] == (idx, raw), f"journal entry {idx} is not in the table"
     health = daemon.client().get("/v1/sys/health")
     assert_status(health, 200)
     assert health.json()["status"] == "ok" and health.json()["audit"] == {"status": "ok"}
+    r = alice.get(records_path("cpas", rid), purpose=P)
+    assert_status(r, 200)
     assert r.json()["version"] == 1
     assert r.json()["fields"]["aid_amount"] == 321
-    assert_problem(alice.post("/v1/orgs/cpas/subjects/lookup", {"national_id": new_nid}, purpose=P),
-                   404, "not-found")
-    world.create_record(alice, nid=new_nid)
+    # the trail reads again, and lists what was journaled while the tables were down
+    r = readers["inspector"].get(f"/v1/audit/entries?start={journaled[0][0]}&end={journaled[-1][0] + 1}")
+    assert_status(r, 200)
+    assert [(x["index"], x["entry"]) for x in r.json()["entries"]] == [(j[0], j[1]) for j in journaled]
+    # `coffre audit verify` beside the running daemon (it reads the tables only)
+    v = audit_verify(daemon.data)
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_trail_entries_refused_as_audit_unavailable(daemon, world, readers):
+    with FailingTrail(daemon):
+        # an entry waiting in the journal, which the tables cannot take now
+        r = world.alice.get(records_path("cpas", "r_" + "B" * 22), purpose=P)
+        assert_problem(r, 404, "not-found")
+        assert audit_count(daemon) > audit_table_count(daemon)
+        r = readers["inspector"].get("/v1/audit/entries?start=0&end=5")
+        assert r.status_code == 503, r.text
+        assert_problem(r, 503, "audit-unavailable")
+        assert "entries" not in r.json()
+        # the attempt itself is recorded (journaled), with an error outcome
+        mine = [e for _, _, e in audit_entries(daemon) if e.get("trace_id") == r.json()["trace_id"]]
+        assert [(e["action"], e["outcome"]) for e in mine] == [("audit.entries", "error")], mine

@@ -728,6 +728,28 @@ static void test_random_token(void **state)
 	assert_int_equal(cf_random_token(cf_env_system(), 32, NULL, 64), CF_EINVAL);
 }
 
+static void test_prefixed_token(void **state)
+{
+	static const uint8_t pre[2] = {0x00, 0x00};
+	static const uint8_t pre3[3] = {0xfb, 0xfb, 0xfb};
+	char t[64];
+
+	/* the given bytes, then drawn ones: 0x0000 then 0xff... */
+	fill_byte = 0xff;
+	assert_int_equal(cf_prefixed_token(&fixed_env, pre, sizeof(pre), 16, t, sizeof(t)), CF_OK);
+	assert_string_equal(t, "AAD__________________w");
+	assert_int_equal(strlen(t), 22);
+	fill_byte = 0x00;
+	assert_int_equal(cf_prefixed_token(&fixed_env, pre3, sizeof(pre3), 6, t, sizeof(t)), CF_OK);
+	assert_string_equal(t, "-_v7AAAA");
+	fill_byte = 0xff;
+	/* a prefix as long as the token, none given, bad sizes */
+	assert_int_equal(cf_prefixed_token(&fixed_env, pre, sizeof(pre), 2, t, sizeof(t)), CF_EINVAL);
+	assert_int_equal(cf_prefixed_token(&fixed_env, NULL, 2, 16, t, sizeof(t)), CF_EINVAL);
+	assert_int_equal(cf_prefixed_token(&fixed_env, pre, sizeof(pre), 16, t, 22), CF_ETOOBIG);
+	assert_int_equal(cf_prefixed_token(&fixed_env, pre, sizeof(pre), 16, NULL, 64), CF_EINVAL);
+}
+
 /* ---- root key file ------------------------------------------------------------- */
 
 static void test_root_key_file(void **state)
@@ -1002,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(test_b64_bad_input),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_random_token),
+		cmocka_unit_test(test_prefixed_token),
 		cmocka_unit_test(test_root_key_file),
 		cmocka_unit_test(test_root_key_file_refusals),
 		cmocka_unit_test(test_seal_unseal),

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,12 +120,26 @@ static void sleep_ms(int ms)
 		;
 }
 
+/*
+ * A read of the whole trail: entries wait in the store's audit journal
+ * until a write transaction moves them to the tables, so reading moves
+ * them first, as the vault does before it reads the trail.
+ */
+static void begin_trail_read(fx *f, cf_tx **tx)
+{
+	cf_err err = {0};
+	cf_rc rc = cf_store_flush_journal(f->s, CF_STORE_FLUSH_ALL, true, &err);
+	if (rc != CF_OK)
+		fail_msg("cf_store_flush_journal: %d %s", rc, err.detail);
+	assert_int_equal(cf_store_begin(f->s, false, tx, NULL), CF_OK);
+}
+
 static int64_t stored_count(fx *f)
 {
 	cf_tx *tx = NULL;
 	int64_t n = -1;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
 	cf_tx_rollback(tx);
 	return n;
@@ -137,7 +152,7 @@ static char *meta_of(fx *f, const char *key)
 	char *v = NULL;
 	cf_rc rc;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	rc = cf_st_meta_get(tx, key, &v, NULL);
 	cf_tx_rollback(tx);
 	if (rc == CF_ENOTFOUND)
@@ -154,7 +169,7 @@ static json_t *stored_entry(fx *f, int64_t index)
 	size_t len = 0;
 	json_t *e;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	assert_int_equal(cf_st_audit_get(tx, index, &bytes, &len, NULL, NULL), CF_OK);
 	cf_tx_rollback(tx);
 	e = json_loadb(bytes, len, 0, NULL);
@@ -190,7 +205,7 @@ static int64_t index_of_tag(fx *f, const char *tag)
 	cf_tx *tx = NULL;
 	int64_t n = 0;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
 	assert_int_equal(cf_st_audit_scan(tx, 0, n, find_tag_cb, &tf, NULL), CF_OK);
 	cf_tx_rollback(tx);
@@ -215,7 +230,7 @@ static void store_root(fx *f, int64_t size, uint8_t root[32])
 {
 	cf_tx *tx = NULL;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	assert_int_equal(cf_merkle_root(size, tx_node_get, tx, root), CF_OK);
 	cf_tx_rollback(tx);
 }
@@ -426,7 +441,7 @@ static int64_t count_stored_nodes(fx *f)
 	cf_tx *tx = NULL;
 	int64_t n = 0;
 
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	assert_int_equal(cf_st_audit_nodes_scan(tx, count_node, &n, NULL), CF_OK);
 	cf_tx_rollback(tx);
 	return n;
@@ -486,7 +501,7 @@ static void test_concurrent_submits_share_batches(void **state)
 	/* the stored tree nodes agree with the leaves recomputed from the stored bytes */
 	memset(&tc, 0, sizeof(tc));
 	cf_merkle_builder_init(&tc.b);
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	tc.tx = tx;
 	assert_int_equal(cf_st_audit_count(tx, &n, NULL), CF_OK);
 	assert_int_equal(n, N_THREADS * N_PER_THREAD);
@@ -920,7 +935,7 @@ static int64_t latest_checkpoint(fx *f, char **note)
 	cf_rc rc;
 
 	*note = NULL;
-	assert_int_equal(cf_store_begin(f->s, false, &tx, NULL), CF_OK);
+	begin_trail_read(f, &tx);
 	rc = cf_st_checkpoint_latest(tx, &size, root, note, NULL);
 	cf_tx_rollback(tx);
 	if (rc == CF_ENOTFOUND)
@@ -1072,6 +1087,65 @@ static void test_stop_with_concurrent_submits(void **state)
 	assert_int_equal(stored_count(f), 1 + ok); /* stored == the gate + every CF_OK */
 }
 
+/* SQL run on vault.db behind the store's back. */
+static void vault_sql(fx *f, const char *sql)
+{
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+
+	assert_int_equal(cf_snprintf(path, sizeof(path), "%s/vault.db", f->dir), CF_OK);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * Entries without work go to the journal: while the tables refuse them,
+ * reads are still recorded (durably), but health says the trail cannot take
+ * them in, and a job with work fails closed; both clear by themselves.
+ */
+static void test_journal_moves_that_fail_show_in_health(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.moves", "v", CF_OK, CF_P_NONE, NULL};
+	char detail[256];
+	cf_err err = {0};
+	int64_t idx = -1;
+	bool seen = false;
+
+	open_store(f, 0);
+	start_trail(f, 0, 50);
+	assert_int_equal(cf_trail_submit(f->t, tagged("j0"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+	vault_sql(f, "CREATE TRIGGER refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	assert_int_equal(cf_trail_submit(f->t, tagged("j1"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 1);
+	for (int i = 0; i < 100 && !seen; i++) {
+		sleep_ms(20);
+		seen = !cf_trail_healthy(f->t, detail, sizeof(detail));
+	}
+	assert_true(seen);
+	assert_non_null(strstr(detail, "refused"));
+	/* a job with work cannot run after a trail the tables refuse */
+	assert_int_equal(cf_trail_submit(f->t, tagged("w"), apply_work, &w, NULL, &err), CF_EAUDIT);
+	/* entries without work are still recorded, and health stays false */
+	assert_int_equal(cf_trail_submit(f->t, tagged("j2"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 2);
+	assert_false(cf_trail_healthy(f->t, NULL, 0));
+	vault_sql(f, "DROP TRIGGER refuse");
+	seen = false;
+	for (int i = 0; i < 100 && !seen; i++) {
+		sleep_ms(20);
+		seen = cf_trail_healthy(f->t, detail, sizeof(detail));
+	}
+	assert_true(seen);
+	assert_string_equal(detail, "");
+	assert_int_equal(stored_count(f), 3);
+	assert_int_equal(index_of_tag(f, "j2"), 2);
+	assert_int_equal(index_of_tag(f, "w"), -1);
+	assert_null(meta_of(f, "trail.test.moves"));
+}
+
 static void test_start_stop_defaults(void **state)
 {
 	fx *f = *state;
@@ -1093,6 +1167,7 @@ static void test_start_stop_defaults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_journal_moves_that_fail_show_in_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_stop_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_submits_share_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_success_commits_its_work, setup, teardown),

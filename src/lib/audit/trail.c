@@ -7,6 +7,13 @@
  * request's stack: once the writer has taken it, the request waits until
  * the writer is done with it (every store step is bounded by the store's
  * busy timeout), so the writer never touches a job that is gone.
+ *
+ * A batch with no work to run (reads, refusals: most of them) is appended
+ * to the store's audit journal, one write and one sync, and leaves the
+ * database alone; a batch with work runs in a write transaction, which
+ * first inserts what the journal holds beyond the tables. The writer also
+ * moves the journal into the tables when it holds JOURNAL_FLUSH_ENTRIES
+ * entries or is older than the checkpoint interval, and before signing.
  */
 #include "common/cf.h"
 #include "audit/trail.h"
@@ -17,6 +24,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
+
+#define JOURNAL_FLUSH_ENTRIES 4096
+#define JOURNAL_FLUSH_CHUNK 512 /* entries per transaction: a batch waits for one chunk at most */
 
 typedef struct job {
 	json_t *entry;
@@ -52,6 +62,10 @@ struct cf_trail {
 	cf_note_signer *signer;
 	int64_t signed_size;  /* size of the last checkpoint signed, -1 before the first */
 	int64_t signed_at_us; /* monotonic time of that signature */
+	int64_t flushed_at_us; /* the writer's last move of the journal into the tables */
+	bool flushing;         /* the writer moves a chunk between batches until the journal is in */
+	bool moves_ok;         /* the journal's last move into the tables worked (guarded by mu) */
+	char move_detail[256];
 };
 
 static int64_t mono_us(void)
@@ -74,8 +88,12 @@ static struct timespec deadline_after(int64_t us)
 	return ts;
 }
 
-/* Signs and stores a checkpoint of the current tree when it grew (or force and none exists). */
-static cf_rc sign_checkpoint(cf_trail *t, char **note_out, cf_err *err)
+/*
+ * Signs and stores a checkpoint of the current tree when it grew (or force
+ * and none exists). wait: for a lock another connection holds on the
+ * database (the writer's periodic signing does not wait).
+ */
+static cf_rc sign_checkpoint(cf_trail *t, bool wait, char **note_out, cf_err *err)
 {
 	uint8_t root[CF_MERKLE_HASH_LEN];
 	cf_tx *tx = NULL;
@@ -87,6 +105,10 @@ static cf_rc sign_checkpoint(cf_trail *t, char **note_out, cf_err *err)
 		*note_out = NULL;
 	if (t->signer == NULL)
 		return cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed: checkpoints cannot be signed");
+	/* a checkpoint covers the tables: the journal's entries go in first */
+	rc = cf_store_flush_journal(t->store, CF_STORE_FLUSH_ALL, wait, err);
+	if (rc != CF_OK)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit journal cannot be moved to the trail");
 	rc = cf_store_begin(t->store, false, &tx, err);
 	if (rc != CF_OK)
 		return rc;
@@ -147,12 +169,55 @@ static cf_rc sign_checkpoint(cf_trail *t, char **note_out, cf_err *err)
 	return rc;
 }
 
+/* Whether the journal can be moved into the tables: writes fail while it cannot, so health says so. */
+static void set_moves(cf_trail *t, bool ok, const char *detail)
+{
+	pthread_mutex_lock(&t->mu);
+	if (ok && !t->moves_ok)
+		cf_log(CF_LOG_INFO, "audit: the journal reaches the trail's tables again; writes resumed");
+	else if (!ok && t->moves_ok)
+		cf_log(CF_LOG_ERROR,
+		       "audit: the journal cannot be moved to the trail's tables (%s); its entries stay durable, "
+		       "writes fail with 503 until it can",
+		       detail);
+	t->moves_ok = ok;
+	(void)snprintf(t->move_detail, sizeof(t->move_detail), "%s", ok ? "" : detail);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/*
+ * The journal into the tables when it is large or old, a chunk at a time
+ * between batches (the writer's thread only); force: all of it now.
+ */
+static void maybe_flush(cf_trail *t, bool force)
+{
+	size_t n = cf_store_journal_backlog(t->store);
+	cf_err err = {0};
+
+	if (n == 0) {
+		t->flushing = false;
+		return;
+	}
+	if (!t->flushing && !force && n < JOURNAL_FLUSH_ENTRIES &&
+	    mono_us() - t->flushed_at_us < (int64_t)t->o.checkpoint_interval_ms * 1000)
+		return;
+	t->flushing = true;
+	if (cf_store_flush_journal(t->store, force ? CF_STORE_FLUSH_ALL : JOURNAL_FLUSH_CHUNK, force, &err) != CF_OK) {
+		set_moves(t, false, err.detail[0] ? err.detail : "store unavailable");
+		t->flushing = false; /* tried again after the interval */
+	} else {
+		set_moves(t, true, NULL);
+	}
+	t->flushed_at_us = mono_us();
+}
+
 static void maybe_checkpoint(cf_trail *t, bool force)
 {
 	cf_err err = {0};
 	pthread_mutex_lock(&t->sign_mu);
 	if (t->signer != NULL && (force || mono_us() - t->signed_at_us >= (int64_t)t->o.checkpoint_interval_ms * 1000)) {
-		if (sign_checkpoint(t, NULL, &err) != CF_OK)
+		/* the writer's own thread: it does not wait for a lock another process holds */
+		if (sign_checkpoint(t, false, NULL, &err) != CF_OK)
 			cf_log(CF_LOG_WARN, "audit: checkpoint not signed: %s", err.detail);
 		t->signed_at_us = mono_us();
 	}
@@ -190,10 +255,13 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 {
 	cf_tx *tx = NULL;
 	cf_err err = {0};
+	bool work = false;
 	size_t i;
 	cf_rc rc;
 
-	rc = cf_store_begin(t->store, true, &tx, &err);
+	for (i = 0; i < n; i++)
+		work = work || batch[i]->apply != NULL;
+	rc = work ? cf_store_begin(t->store, true, &tx, &err) : cf_store_begin_append(t->store, &tx, &err);
 	if (rc != CF_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
@@ -223,6 +291,8 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 	if (rc != CF_OK)
 		goto fail;
 	set_health(t, true, NULL);
+	if (work)
+		set_moves(t, true, NULL); /* its beginning moved the journal in */
 	pthread_mutex_lock(&t->mu);
 	t->batches++;
 	t->entries += (int64_t)n;
@@ -249,13 +319,22 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = 0;
 		while (t->head == NULL && !t->stopping) {
-			struct timespec dl = deadline_after((int64_t)t->o.checkpoint_interval_ms * 1000);
+			struct timespec dl;
 			int r;
+			if (t->flushing) {
+				/* idle: the rest of the journal goes in now, a chunk at a time */
+				pthread_mutex_unlock(&t->mu);
+				maybe_flush(t, false);
+				pthread_mutex_lock(&t->mu);
+				continue;
+			}
+			dl = deadline_after((int64_t)t->o.checkpoint_interval_ms * 1000);
 			t->writer_waiting = true;
 			r = pthread_cond_timedwait(&t->work, &t->mu, &dl);
 			t->writer_waiting = false;
 			if (r == ETIMEDOUT) {
 				pthread_mutex_unlock(&t->mu);
+				maybe_flush(t, false);
 				maybe_checkpoint(t, false);
 				pthread_mutex_lock(&t->mu);
 			}
@@ -278,11 +357,13 @@ static void *writer_main(void *arg)
 			pthread_cond_signal(&batch[i]->cv);
 		}
 		pthread_mutex_unlock(&t->mu);
+		maybe_flush(t, false);
 		maybe_checkpoint(t, false);
 		pthread_mutex_lock(&t->mu);
 	}
 	pthread_mutex_unlock(&t->mu);
 	free(batch);
+	maybe_flush(t, true);
 	maybe_checkpoint(t, true);
 	return NULL;
 }
@@ -304,7 +385,9 @@ cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options 
 	t->o.max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 256;
 	t->o.checkpoint_interval_ms = opts && opts->checkpoint_interval_ms > 0 ? opts->checkpoint_interval_ms : 1000;
 	t->healthy = true;
+	t->moves_ok = true;
 	t->signed_size = -1;
+	t->flushed_at_us = mono_us();
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_mutex_init(&t->sign_mu, NULL);
 	pthread_condattr_init(&t->cattr);
@@ -434,9 +517,9 @@ bool cf_trail_healthy(cf_trail *t, char *detail, size_t size)
 {
 	bool ok;
 	pthread_mutex_lock(&t->mu);
-	ok = t->healthy;
+	ok = t->healthy && t->moves_ok;
 	if (detail != NULL && size > 0)
-		(void)snprintf(detail, size, "%s", t->detail);
+		(void)snprintf(detail, size, "%s", !t->healthy ? t->detail : t->move_detail);
 	pthread_mutex_unlock(&t->mu);
 	return ok;
 }
@@ -445,7 +528,7 @@ cf_rc cf_trail_checkpoint(cf_trail *t, char **note, cf_err *err)
 {
 	cf_rc rc;
 	pthread_mutex_lock(&t->sign_mu);
-	rc = sign_checkpoint(t, note, err);
+	rc = sign_checkpoint(t, true, note, err);
 	pthread_mutex_unlock(&t->sign_mu);
 	return rc;
 }

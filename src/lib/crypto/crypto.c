@@ -491,17 +491,25 @@ void cf_password_set_limits(unsigned long long opslimit, size_t memlimit)
 
 cf_rc cf_random_token(const cf_env *env, size_t nbytes, char *out, size_t outsize)
 {
+	return cf_prefixed_token(env, NULL, 0, nbytes, out, outsize);
+}
+
+cf_rc cf_prefixed_token(const cf_env *env, const uint8_t *prefix, size_t plen, size_t nbytes, char *out,
+			size_t outsize)
+{
 	unsigned char raw[TOKEN_MAX_BYTES];
 	size_t need;
 
-	if (env == NULL || out == NULL || nbytes == 0)
+	if (env == NULL || out == NULL || nbytes == 0 || plen >= nbytes || (prefix == NULL && plen > 0))
 		return CF_EINVAL;
 	if (nbytes > TOKEN_MAX_BYTES)
 		return CF_ETOOBIG;
 	need = sodium_base64_ENCODED_LEN(nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (outsize < need)
 		return CF_ETOOBIG;
-	cf_random(env, raw, nbytes);
+	if (plen > 0)
+		memcpy(raw, prefix, plen);
+	cf_random(env, raw + plen, nbytes - plen);
 	(void)sodium_bin2base64(out, outsize, raw, nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	return CF_OK;

@@ -70,6 +70,9 @@ void cf_password_set_limits(unsigned long long opslimit, size_t memlimit);
 
 /* Random URL-safe token of nbytes entropy (base64url, no padding) into out. */
 cf_rc cf_random_token(const cf_env *env, size_t nbytes, char *out, size_t outsize) CF_MUST_CHECK;
+/* The same, its first plen (< nbytes) bytes given rather than drawn. */
+cf_rc cf_prefixed_token(const cf_env *env, const uint8_t *prefix, size_t plen, size_t nbytes, char *out,
+			size_t outsize) CF_MUST_CHECK;
 
 bool cf_ct_equal(const void *a, const void *b, size_t n);
 void cf_wipe(void *p, size_t n);

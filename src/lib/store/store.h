@@ -58,6 +58,25 @@ void cf_store_close(cf_store *s);
 
 /* Begin a transaction (write=true: immediate write lock). */
 cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err) CF_MUST_CHECK;
+/*
+ * Begin a transaction that only appends audit entries (cf_st_audit_append;
+ * reads are allowed, writes are not). Its commit writes the entries to the
+ * audit journal with one write and one sync: they are durable then, and
+ * the next write transaction inserts them into the tables before anything
+ * else. Fails at commit in a process that does not hold the journal.
+ */
+cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err) CF_MUST_CHECK;
+/*
+ * Inserts the journal's first max entries (CF_STORE_FLUSH_ALL: all of them)
+ * into the tables now, in one write transaction; nothing to do when the
+ * journal holds nothing the tables lack. wait: for another connection's
+ * lock on the database, up to the busy timeout (else fail at once).
+ * Any failure is CF_EAUDIT: the trail cannot be written.
+ */
+#define CF_STORE_FLUSH_ALL SIZE_MAX
+cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err) CF_MUST_CHECK;
+/* Entries in the journal not yet in the tables. */
+size_t cf_store_journal_backlog(cf_store *s);
 /* Commit; the tx is freed whatever the result. On failure, everything is rolled back. */
 cf_rc cf_tx_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
 /* Roll back and free; NULL is fine. */

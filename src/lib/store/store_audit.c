@@ -148,14 +148,42 @@ static void store_node(void *ctx, int level, int64_t index, const uint8_t hash[C
 
 
 /* A failure here is the caller's cue to refuse the audited operation (CF_EAUDIT is theirs to map). */
+/* One entry row at idx (its nodes are the caller's): the table's trigger refuses any other position. */
+cf_rc cf_sti_audit_insert(cf_tx *tx, int64_t idx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
+			  const cf_audit_meta *meta, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, STI_AUDIT_APPEND, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_blob(st, &src, 1, entry, len);
+	cf_sti_bind_blob(st, &src, 2, leaf, CF_HASH_LEN);
+	cf_sti_bind_text(st, &src, 3, meta->actor_org);
+	cf_sti_bind_text(st, &src, 4, meta->resource_org);
+	cf_sti_bind_text(st, &src, 5, meta->subject);
+	cf_sti_bind_int(st, &src, 6, idx);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit entry", err) : cf_sti_exec(tx->s, st, "audit entry", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* The builder's completed subtrees join the journal's pending rows. */
+static void pend_node(void *ctx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN])
+{
+	node_sink *k = ctx;
+	if (k->rc == CF_OK)
+		k->rc = cf_sti_journal_add_node(&k->tx->pending, level, index, hash, k->err);
+}
+
 cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
 			 const cf_audit_meta *meta, int64_t *index_out, cf_err *err)
 {
 	static const cf_audit_meta no_meta = {NULL, NULL, NULL};
-	sqlite3_stmt *st = NULL;
 	json_t *text = NULL;
 	int64_t idx;
-	int src = SQLITE_OK;
 	cf_rc rc;
 
 	if (index_out != NULL)
@@ -174,28 +202,27 @@ cf_rc cf_st_audit_append(cf_tx *tx, const char *entry, size_t len, const uint8_t
 	json_decref(text);
 	if (rc != CF_OK)
 		return rc;
-	if (!tx->write)
+	if (!tx->write && !tx->journal)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: a write in a read transaction");
 	rc = tree_load(tx, err);
 	if (rc != CF_OK)
 		return rc;
-	rc = cf_sti_stmt(tx, STI_AUDIT_APPEND, &st, err);
-	if (rc != CF_OK)
-		return rc;
 	idx = tx->s->tree.size;
-	cf_sti_bind_blob(st, &src, 1, entry, len);
-	cf_sti_bind_blob(st, &src, 2, leaf, CF_HASH_LEN);
-	cf_sti_bind_text(st, &src, 3, meta->actor_org);
-	cf_sti_bind_text(st, &src, 4, meta->resource_org);
-	cf_sti_bind_text(st, &src, 5, meta->subject);
-	cf_sti_bind_int(st, &src, 6, idx);
-	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit entry", err) : cf_sti_exec(tx->s, st, "audit entry", err);
-	cf_sti_done(st);
-	if (rc != CF_OK)
-		return rc;
-	/* from here the cached edge follows this transaction: its end keeps it or drops it */
-	tx->appended = true;
-	{
+	if (tx->journal) {
+		/* to the journal with the nodes it completes; the commit writes and syncs them */
+		node_sink k = {tx, CF_OK, err};
+		rc = cf_sti_journal_add(&tx->pending, idx, entry == NULL ? "" : entry, len, leaf, meta->actor_org,
+					meta->resource_org, meta->subject, err);
+		if (rc != CF_OK)
+			return rc;
+		cf_merkle_builder_push(&tx->s->tree, leaf, pend_node, &k);
+		rc = k.rc;
+	} else {
+		rc = cf_sti_audit_insert(tx, idx, entry, len, leaf, meta, err);
+		if (rc != CF_OK)
+			return rc;
+		/* from here the cached edge follows this transaction: its end keeps it or drops it */
+		tx->appended = true;
 		node_sink k = {tx, CF_OK, err};
 		cf_merkle_builder_push(&tx->s->tree, leaf, store_node, &k);
 		rc = k.rc;
@@ -300,6 +327,16 @@ static cf_rc tree_load(cf_tx *tx, cf_err *err)
 		offset += (int64_t)1 << level;
 	}
 	s->tree.size = size;
+	/* the writer's edge also covers what of the journal's backlog the tables lack */
+	if (!s->is_reader && s->backlog.n > 0) {
+		int64_t first = s->backlog.head->idx;
+		if (size < first || size > first + (int64_t)s->backlog.n)
+			return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY,
+					  "store: the audit journal does not follow the audit table");
+		for (const cf_jrow *r = s->backlog.head; r != NULL; r = r->next)
+			if (r->idx >= size)
+				cf_merkle_builder_push(&s->tree, r->leaf, NULL, NULL);
+	}
 	s->tree_valid = !s->is_reader;
 	return CF_OK;
 }

@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "merkle/merkle.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -146,6 +147,35 @@ extern const char *const cf_sti_sql[STI__COUNT];
 extern const char cf_sti_schema_main_v1[];
 extern const char cf_sti_schema_ks_v1[];
 
+/*
+ * The audit journal (store_journal.c): entries made durable by one write and
+ * one sync of a file of their own, ahead of the tables. A row is one entry
+ * with what the tables index it by; a list keeps rows in index order with
+ * the tree nodes they complete.
+ */
+typedef struct cf_jrow {
+	struct cf_jrow *next;
+	int64_t idx;
+	uint8_t leaf[CF_HASH_LEN];
+	const char *actor_org, *resource_org, *subject; /* NULL or inside this allocation */
+	size_t len;
+	char entry[]; /* len bytes, then the three ids, each NUL-terminated */
+} cf_jrow;
+
+typedef struct cf_jnode {
+	int level;
+	int64_t idx;
+	uint8_t hash[CF_HASH_LEN];
+} cf_jnode;
+
+typedef struct cf_jlist {
+	cf_jrow *head, *tail;
+	size_t n;
+	size_t bytes; /* frames' size in the journal */
+	cf_jnode *nodes;
+	size_t n_nodes, cap_nodes;
+} cf_jlist;
+
 struct cf_store {
 	sqlite3 *db;
 	pthread_mutex_t mu; /* held by the one open cf_tx */
@@ -166,6 +196,17 @@ struct cf_store {
 	int n_readers;
 	unsigned next_reader; /* round robin, atomically incremented */
 	bool is_reader;
+	/*
+	 * The audit journal, on the writer's connection of the process that
+	 * holds its lock (jfd -1 otherwise). backlog: entries synced to the
+	 * journal and not yet in the tables, inserted by the next write
+	 * transaction before anything else. joff: where the next frame goes.
+	 */
+	int jfd;
+	int64_t joff;
+	bool jcut; /* a failed write may have left frames after joff: cut them off before the next */
+	cf_jlist backlog;
+	char jpath[PATH_MAX];
 };
 
 struct cf_tx {
@@ -179,7 +220,32 @@ struct cf_tx {
 	 * the connection were somehow inside a transaction again.
 	 */
 	bool lost;
+	/* cf_store_begin_append: appends go to the journal (pending), nothing else writes */
+	bool journal;
+	cf_jlist pending;
+	cf_merkle_builder tree_before; /* the edge to restore when the journal write fails */
+	/* rows and nodes of the backlog this transaction inserted (its first ones) */
+	size_t flushed_rows, flushed_nodes;
 };
+
+/* store_journal.c */
+cf_rc cf_sti_journal_open(cf_store *s, const char *dir, cf_err *err) CF_MUST_CHECK;
+void cf_sti_journal_close(cf_store *s);
+/* A row for the journal's pending list (copies everything). */
+cf_rc cf_sti_journal_add(cf_jlist *l, int64_t idx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
+			 const char *actor_org, const char *resource_org, const char *subject, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_sti_journal_add_node(cf_jlist *l, int level, int64_t idx, const uint8_t hash[CF_HASH_LEN],
+			      cf_err *err) CF_MUST_CHECK;
+void cf_sti_journal_free(cf_jlist *l);
+/* Writes and syncs tx's pending rows, then moves them to the backlog. */
+cf_rc cf_sti_journal_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
+/* Inserts the backlog's first max_rows entries (with the nodes they complete) into the tables inside write tx. */
+cf_rc cf_sti_journal_flush(cf_tx *tx, size_t max_rows, cf_err *err) CF_MUST_CHECK;
+/* tx committed: what it inserted leaves the backlog; an empty backlog starts the journal over. */
+void cf_sti_journal_flushed(cf_tx *tx);
+/* Inserts one row and its nodes (store_audit.c): the backlog's way into the tables. */
+cf_rc cf_sti_audit_insert(cf_tx *tx, int64_t idx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],
+			  const cf_audit_meta *meta, cf_err *err) CF_MUST_CHECK;
 
 /* Statements run outside the cached catalogue (several open at once): SQL text in store_sql.c. */
 extern const char cf_sti_sql_node_cursor[];

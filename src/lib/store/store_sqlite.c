@@ -627,6 +627,15 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	if (rc != CF_OK)
 		goto out;
 	/* the writer's connection creates and migrates the schema; a reader only reads, and says so */
+	/*
+	 * A reader keeps its page cache while the trail's entries go to the
+	 * journal: 8 MiB each holds the tables' upper levels and the small
+	 * tables every request reads, without every reader growing to 64 MiB.
+	 */
+	if (rc == CF_OK && s->is_reader)
+		rc = exec_const(s, "PRAGMA main.cache_size = -8192", "pragma", err);
+	if (rc != CF_OK)
+		goto out;
 	rc = s->is_reader ? exec_const(s, "PRAGMA query_only = ON", "pragma", err) : migrate(s, err);
 out:
 	sqlite3_finalize(st);
@@ -650,6 +659,12 @@ cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *
 	rc = open_one(dir, env, opts, false, &s, err);
 	if (rc != CF_OK)
 		return rc;
+	/* the writer's connection replays and then owns the audit journal (store_journal.c) */
+	rc = cf_sti_journal_open(s, dir, err);
+	if (rc != CF_OK) {
+		cf_store_close(s);
+		return rc;
+	}
 	if (n > 0) {
 		s->readers = calloc((size_t)n, sizeof(*s->readers));
 		if (s->readers == NULL) {
@@ -697,6 +712,7 @@ static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
 	s->env = env;
 	s->is_reader = reader;
+	s->jfd = -1;
 	s->busy_timeout_ms = (opts != NULL && opts->busy_timeout_ms > 0) ? opts->busy_timeout_ms
 									 : DEFAULT_BUSY_TIMEOUT_MS;
 
@@ -749,6 +765,12 @@ void cf_store_close(cf_store *s)
 
 	if (s == NULL)
 		return;
+	/* what the journal holds beyond the tables goes in now; if it cannot, the next open replays it */
+	if (s->jfd >= 0 && s->backlog.n > 0) {
+		cf_rc frc = cf_store_flush_journal(s, CF_STORE_FLUSH_ALL, true, NULL);
+		(void)frc;
+	}
+	cf_sti_journal_close(s);
 	for (int r = 0; r < s->n_readers; r++)
 		cf_store_close(s->readers[r]);
 	free(s->readers);
@@ -800,8 +822,12 @@ static void unlock_store(cf_store *s)
 		CF_BUG("store transaction finished by another thread");
 }
 
-/* The tx is owned by the caller until cf_tx_commit or cf_tx_rollback; it holds the store lock. */
-cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
+/*
+ * A write transaction first inserts up to flush_max entries of the
+ * journal's backlog. nowait: fail at once rather than wait for another
+ * connection's lock on the database.
+ */
+static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf_tx **out, cf_err *err)
 {
 	cf_tx *tx = NULL;
 	cf_rc rc;
@@ -835,9 +861,28 @@ cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
 	}
 	tx->s = s;
 	tx->write = write;
+	if (nowait)
+		(void)sqlite3_busy_timeout(s->db, 0);
 	rc = control(s, write ? STI_BEGIN_WRITE : STI_BEGIN_READ, "begin", err);
+	if (nowait)
+		(void)sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
 	if (rc != CF_OK) {
 		unlock_store(s);
+		goto out;
+	}
+	/*
+	 * The journal's backlog comes first: the tables then hold the whole
+	 * trail this transaction sees. When they cannot take it, the trail is
+	 * what cannot be written: nothing may be written after it.
+	 */
+	if (write && s->backlog.n > 0 && (rc = cf_sti_journal_flush(tx, flush_max, err)) != CF_OK) {
+		(void)control(s, STI_ROLLBACK, "rollback", NULL);
+		unlock_store(s);
+		rc = CF_EAUDIT;
+		if (err != NULL) {
+			err->rc = CF_EAUDIT;
+			err->problem = CF_P_AUDIT_UNAVAILABLE;
+		}
 		goto out;
 	}
 	*out = tx;
@@ -845,6 +890,12 @@ cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
 out:
 	free(tx);
 	return rc;
+}
+
+/* The tx is owned by the caller until cf_tx_commit or cf_tx_rollback; it holds the store lock. */
+cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
+{
+	return begin_tx(s, write, SIZE_MAX, false, out, err);
 }
 
 cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
@@ -868,7 +919,17 @@ cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
 		(void)control(s, STI_ROLLBACK, "rollback", NULL);
 		goto out;
 	}
+	if (tx->journal) {
+		/* the entries are durable once the journal is synced; the read transaction only ends */
+		rc = cf_sti_journal_commit(tx, err);
+		(void)control(s, STI_ROLLBACK, "rollback", NULL);
+		if (rc != CF_OK)
+			s->tree_valid = false;
+		goto out;
+	}
 	rc = control(s, STI_COMMIT, "commit", err);
+	if (rc == CF_OK && tx->flushed_rows > 0)
+		cf_sti_journal_flushed(tx);
 	if (rc != CF_OK) {
 		rc = CF_ESTORE;
 		if (err != NULL) {
@@ -880,8 +941,9 @@ cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
 	}
 out:
 	/* appends that did not commit: the cached tree edge is reloaded from the tables next time */
-	if (rc != CF_OK && tx->appended)
+	if (rc != CF_OK && (tx->appended || tx->pending.n > 0))
 		s->tree_valid = false;
+	cf_sti_journal_free(&tx->pending);
 	unlock_store(s);
 	free(tx);
 	return rc;
@@ -893,10 +955,80 @@ void cf_tx_rollback(cf_tx *tx)
 		return;
 	if (!sqlite3_get_autocommit(tx->s->db))
 		(void)control(tx->s, STI_ROLLBACK, "rollback", NULL);
-	if (tx->appended)
+	if (tx->appended || tx->pending.n > 0)
 		tx->s->tree_valid = false;
+	cf_sti_journal_free(&tx->pending);
 	unlock_store(tx->s);
 	free(tx);
+}
+
+cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err)
+{
+	cf_tx *tx;
+	cf_rc rc;
+
+	if (out == NULL || s == NULL || s->is_reader)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no store");
+	*out = NULL;
+	tx = calloc(1, sizeof(*tx));
+	if (tx == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	rc = lock_store(s, err);
+	if (rc != CF_OK) {
+		free(tx);
+		return rc;
+	}
+	tx->s = s;
+	tx->journal = true;
+	/* a read transaction on the writer's connection: the edge it loads is consistent, and nothing writes */
+	rc = control(s, STI_BEGIN_READ, "begin", err);
+	if (rc != CF_OK) {
+		unlock_store(s);
+		free(tx);
+		return rc;
+	}
+	*out = tx;
+	return CF_OK;
+}
+
+cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err)
+{
+	cf_tx *tx = NULL;
+	bool empty;
+	cf_rc rc;
+
+	if (s == NULL)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no store");
+	rc = lock_store(s, err);
+	if (rc != CF_OK)
+		return rc;
+	empty = s->backlog.n == 0;
+	unlock_store(s);
+	if (empty)
+		return CF_OK;
+	/* beginning a write transaction inserts the backlog; committing it makes it the tables' */
+	rc = begin_tx(s, true, max, !wait, &tx, err);
+	if (rc == CF_OK)
+		rc = cf_tx_commit(tx, err);
+	/* whatever stopped it (a lock, a full disk, damage), what cannot be written is the trail */
+	if (rc != CF_OK) {
+		rc = CF_EAUDIT;
+		if (err != NULL) {
+			err->rc = CF_EAUDIT;
+			err->problem = CF_P_AUDIT_UNAVAILABLE;
+		}
+	}
+	return rc;
+}
+
+size_t cf_store_journal_backlog(cf_store *s)
+{
+	size_t n = 0;
+	if (s != NULL && lock_store(s, NULL) == CF_OK) {
+		n = s->backlog.n;
+		unlock_store(s);
+	}
+	return n;
 }
 
 /* ---- savepoints ---- */

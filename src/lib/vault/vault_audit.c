@@ -40,6 +40,18 @@ static cf_rc audited_read(cf_vault *v, cf_request *r, const char *action, const 
 	return cf_trail_submit(v->trail, e, NULL, NULL, NULL, err);
 }
 
+/* A read of the trail that failed before its answer was known is recorded too (outcome error); returns rc. */
+static cf_rc failed_read(cf_vault *v, cf_request *r, const char *action, cf_rc rc, cf_err *err)
+{
+	json_t *e = vault_entry(v, r, action);
+	cf_err aerr = {0};
+	cf_audit_set(e, "outcome", "error");
+	cf_audit_set(e, "reason", "the audit trail cannot be read");
+	if (cf_trail_submit(v->trail, e, NULL, NULL, NULL, &aerr) != CF_OK && err != NULL)
+		*err = aerr;
+	return rc;
+}
+
 static cf_rc parse_i64(const char *s, const char *name, int64_t dflt, int64_t *out, cf_err *err)
 {
 	char *end = NULL;
@@ -59,10 +71,19 @@ static cf_rc parse_i64(const char *s, const char *name, int64_t dflt, int64_t *o
 	return CF_OK;
 }
 
+/* Entries wait in the store's audit journal for a moment: reading the trail moves them to the tables first. */
+cf_rc vault_begin_trail_read(cf_vault *v, cf_tx **tx, cf_err *err)
+{
+	cf_rc rc = cf_store_flush_journal(v->store, CF_STORE_FLUSH_ALL, true, err);
+	if (rc != CF_OK)
+		return rc;
+	return cf_store_begin(v->store, false, tx, err);
+}
+
 static cf_rc trail_size(cf_vault *v, int64_t *size, cf_err *err)
 {
 	cf_tx *tx = NULL;
-	cf_rc rc = cf_store_begin(v->store, false, &tx, err);
+	cf_rc rc = vault_begin_trail_read(v, &tx, err);
 	if (rc != CF_OK)
 		return rc;
 	rc = cf_st_audit_count(tx, size, err);
@@ -108,7 +129,7 @@ cf_rc cf_vault_audit_entries(cf_vault *v, cf_request *r, const char *start_s, co
 	if ((rc = parse_i64(start_s, "start", 0, &start, err)) != CF_OK)
 		return rc;
 	if ((rc = trail_size(v, &size, err)) != CF_OK)
-		return rc;
+		return failed_read(v, r, "audit.entries", rc, err);
 	if ((rc = parse_i64(end_s, "end", size, &end, err)) != CF_OK)
 		return rc;
 	if (end > size)
@@ -121,7 +142,7 @@ cf_rc cf_vault_audit_entries(cf_vault *v, cf_request *r, const char *start_s, co
 	(void)snprintf(range, sizeof(range), "%lld-%lld", (long long)start, (long long)end);
 	if ((rc = audited_read(v, r, "audit.entries", range, err)) != CF_OK)
 		return rc;
-	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+	if ((rc = vault_begin_trail_read(v, &tx, err)) != CF_OK)
 		return rc;
 	rc = cf_st_audit_list(tx, start, end, r->who.org[0] ? r->who.org : NULL, MAX_ENTRIES_PER_CALL, &list, err);
 	cf_tx_rollback(tx);
@@ -160,7 +181,7 @@ static cf_rc inclusion_json(cf_vault *v, int64_t index, int64_t size, json_t **o
 	cf_rc rc;
 
 	*out = NULL;
-	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+	if ((rc = vault_begin_trail_read(v, &tx, err)) != CF_OK)
 		return rc;
 	rc = cf_merkle_inclusion_proof(index, size, tx_node_get, tx, proof, &n);
 	cf_tx_rollback(tx);
@@ -214,7 +235,7 @@ cf_rc cf_vault_audit_consistency(cf_vault *v, cf_request *r, const char *first_s
 	if (first < 1 || first > second || second > cur)
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "need 0 < first <= second <= %lld (the trail's size)",
 				  (long long)cur);
-	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+	if ((rc = vault_begin_trail_read(v, &tx, err)) != CF_OK)
 		return rc;
 	rc = cf_merkle_consistency_proof(first, second, tx_node_get, tx, proof, &n);
 	cf_tx_rollback(tx);
@@ -307,7 +328,7 @@ cf_rc cf_vault_subject_access_log(cf_vault *v, cf_request *r, const char *org, c
 	if ((rc = cf_trail_checkpoint(v->trail, &note, err)) != CF_OK)
 		goto out;
 	size = note_size(note);
-	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+	if ((rc = vault_begin_trail_read(v, &tx, err)) != CF_OK)
 		goto out;
 	rc = cf_st_audit_by_subject(tx, org, subject, MAX_ACCESS_LOG, &list, err);
 	cf_tx_rollback(tx);

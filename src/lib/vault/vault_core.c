@@ -78,6 +78,45 @@ cf_rc vault_new_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1])
 	return cf_snprintf(out, CF_ID_MAX + 1, "%s%s", prefix, tok);
 }
 
+/*
+ * Ids of records and subjects: the first two bytes are shared by every id
+ * made in the same 64-second window, a keyed hash of the window (so an id
+ * tells nothing of when it was made to anyone without the root key), and
+ * 14 random bytes follow (112 bits). The ids of one window sit side by side
+ * in every index keyed by them: a create dirties the same few pages as the
+ * creates just before it, rather than a random page of each index (which,
+ * at a million records, meant a read, a page written to the WAL and copied
+ * back, per index per create).
+ */
+#define ID_WINDOW_US (64 * 1000000LL)
+#define ID_SHARED_BYTES 2
+#define ID_BYTES 16
+
+cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1])
+{
+	char hex[CF_HEX256_LEN], label[40], tok[48];
+	uint8_t shared[ID_SHARED_BYTES];
+	cf_rc rc = CF_OK;
+
+	(void)snprintf(label, sizeof(label), "window:%lld", (long long)(cf_now_us(v->env) / ID_WINDOW_US));
+	pthread_mutex_lock(&v->mu);
+	if (v->user_key == NULL)
+		rc = CF_ESEALED;
+	else
+		cf_blind_index(v->user_key, "ids/window", label, strlen(label), hex);
+	pthread_mutex_unlock(&v->mu);
+	if (rc != CF_OK)
+		return rc;
+	for (size_t i = 0; i < ID_SHARED_BYTES; i++) {
+		char two[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+		shared[i] = (uint8_t)strtoul(two, NULL, 16);
+	}
+	rc = cf_prefixed_token(v->env, shared, sizeof(shared), ID_BYTES, tok, sizeof(tok));
+	if (rc != CF_OK)
+		return rc;
+	return cf_snprintf(out, CF_ID_MAX + 1, "%s%s", prefix, tok);
+}
+
 bool vault_has_role(const cf_principal *p, const char *role)
 {
 	size_t i;

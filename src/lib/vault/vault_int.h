@@ -67,6 +67,8 @@ cf_rc vault_deny(cf_vault *v, json_t *entry, cf_rc rc, cf_problem problem, const
 		 cf_err *err) CF_MUST_CHECK;
 /* Appends entry in tx (consumed). */
 cf_rc vault_audit(cf_tx *tx, json_t *entry, cf_err *err) CF_MUST_CHECK;
+/* A read transaction over the whole trail: the store's audit journal is moved to the tables first. */
+cf_rc vault_begin_trail_read(cf_vault *v, cf_tx **tx, cf_err *err) CF_MUST_CHECK;
 /* Commits; a commit failure of a transaction that holds an audit entry is audit-unavailable. */
 cf_rc vault_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
 
@@ -91,6 +93,8 @@ bool vault_org_id_valid(const char *s);
 bool vault_username_valid(const char *s);
 /* Opaque random identifier with a prefix, e.g. "r_" + 22 base64url chars. */
 cf_rc vault_new_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
+/* The same for records and subjects: ids made in the same minute share a keyed two-byte prefix (vault_core.c). */
+cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
 
 /* Collections and grants as stored (vault_admin.c). */
 #include "policy/policy.h"

@@ -404,7 +404,7 @@ static cf_rc subject_find_or_create(op *o, const char *nid_in, char pseudonym[CF
 	rc = cf_st_subject_find(o->tx, o->org, bidx_hex, pseudonym, err);
 	if (rc != CF_ENOTFOUND)
 		goto out;
-	if ((rc = vault_new_id(o->v, "s_", pseudonym)) != CF_OK)
+	if ((rc = vault_new_local_id(o->v, "s_", pseudonym)) != CF_OK)
 		goto out;
 	if ((rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, err)) != CF_OK)
 		goto out;
@@ -578,7 +578,7 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 	o->tx = tx;
 	if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK)
 		goto out;
-	if ((rc = vault_new_id(o->v, "r_", o->row.id)) != CF_OK)
+	if ((rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK)
 		goto out;
 	memcpy(o->row.org, o->org, strlen(o->org) + 1);
 	memcpy(o->row.collection, o->coll_name, strlen(o->coll_name) + 1);
@@ -624,7 +624,7 @@ cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_coll
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "identifier too long");
 	if ((rc = subject_find_or_create(&o, nid, row->subject, err)) != CF_OK)
 		goto out;
-	if ((rc = vault_new_id(v, "r_", row->id)) != CF_OK)
+	if ((rc = vault_new_local_id(v, "r_", row->id)) != CF_OK)
 		goto out;
 	memcpy(row->org, org, strlen(org) + 1);
 	memcpy(row->collection, name, strlen(name) + 1);

@@ -669,7 +669,7 @@ cf_rc cf_vault_report_flows(cf_vault *v, cf_request *r, const char *from, const 
 	f.from = from;
 	f.to = to;
 	f.counts = json_object();
-	if ((rc = cf_store_begin(v->store, false, &tx, err)) != CF_OK)
+	if ((rc = vault_begin_trail_read(v, &tx, err)) != CF_OK)
 		goto out;
 	if ((rc = cf_st_agreement_list(tx, NULL, NULL, NULL, NULL, &agreements, err)) != CF_OK)
 		goto out;
