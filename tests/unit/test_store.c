@@ -308,7 +308,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 	fx_close(f);
 
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 0); /* a per-connection setting, as expected */
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
@@ -328,7 +328,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 
 	db = raw_open(f, "vault.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -2164,6 +2164,67 @@ static void list_fixture(fx *f)
 	(void)append(tx, "{\"n\":5}", NULL, "o1", "p1");
 	(void)append(tx, "{\"n\":6}", "o1", NULL, NULL);
 	(void)append(tx, "{\"n\":7}", "o3", "o1", "p2");
+	commit(tx);
+}
+
+/* A version 1 vault (a subject's entries indexed without slices) is brought to version 2 at open. */
+static void test_schema_1_migrates_to_2(void **state)
+{
+	fx *f = *state;
+	cf_tx *tx;
+	json_t *list = NULL;
+	sqlite3 *db;
+
+	tx = begin(f, true);
+	(void)append(tx, "{\"n\":0}", "o1", "o1", "p1");
+	(void)append(tx, "{\"n\":1}", "o1", "o1", "p2");
+	(void)append(tx, "{\"n\":2}", "o2", "o1", "p1");
+	commit(tx);
+	fx_close(f);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "DROP INDEX audit_by_subject; "
+				      "CREATE INDEX audit_by_subject ON audit(resource_org, subject, idx); "
+				      "PRAGMA user_version = 1"),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f, NULL);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_by_subject'"
+				     " AND sql LIKE '%idx >> 12, subject, idx%'"),
+			 1);
+	sqlite3_close(db);
+	tx = begin(f, false);
+	OK(cf_st_audit_by_subject(tx, "o1", "p1", 100, &list, E_));
+	assert_list(list, "0,2");
+	commit(tx);
+}
+
+/* The by-subject index takes each entry by its slice of 4,096: found, in order, across slices. */
+static void test_audit_by_subject_across_slices(void **state)
+{
+	fx *f = *state;
+	json_t *list = NULL;
+	cf_tx *tx;
+
+	list_fixture(f);
+	tx = begin(f, true);
+	for (int i = 8; i < 9000; i++) {
+		char e[32];
+		bool mine = i == 4095 || i == 4096 || i == 8191 || i == 8192 || i == 8999;
+		assert_int_equal(cf_snprintf(e, sizeof(e), "{\"n\":%d}", i), CF_OK);
+		(void)append(tx, e, "o1", "o1", mine ? "p1" : "p3");
+	}
+	commit(tx);
+	tx = begin(f, false);
+	OK(cf_st_audit_by_subject(tx, "o1", "p1", 100, &list, E_));
+	assert_list(list, "1,5,4095,4096,8191,8192,8999");
+	OK(cf_st_audit_by_subject(tx, "o1", "p1", 4, &list, E_));
+	assert_list(list, "1,5,4095,4096");
+	OK(cf_st_audit_by_subject(tx, "o1", "p2", 100, &list, E_));
+	assert_list(list, "7");
+	OK(cf_st_audit_by_subject(tx, "o2", "p1", 100, &list, E_));
+	assert_list(list, "2");
 	commit(tx);
 }
 
@@ -5323,6 +5384,8 @@ int main(void)
 		T(test_open_close_reopen_keeps_data),
 		T(test_open_refused),
 		T(test_newer_schema_refused),
+		T(test_schema_1_migrates_to_2),
+		T(test_audit_by_subject_across_slices),
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
 		T(test_map_reads),

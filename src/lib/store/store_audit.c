@@ -639,6 +639,8 @@ cf_rc cf_st_audit_by_subject(cf_tx *tx, const char *org, const char *subject, si
 			     cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	json_t *all;
+	int64_t size;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -652,16 +654,42 @@ cf_rc cf_st_audit_by_subject(cf_tx *tx, const char *org, const char *subject, si
 		rc = check_limit(limit, err);
 	if (rc != CF_OK)
 		return rc;
-	rc = cf_sti_stmt(tx, STI_AUDIT_BY_SUBJECT, &st, err);
+	/* the tables' size (not the writer's cached edge): slices up to the last entry stored */
+	rc = cf_sti_stmt(tx, STI_AUDIT_COUNT, &st, err);
+	if (rc == CF_OK)
+		rc = cf_sti_returning(tx->s, st, "audit count", err);
+	size = rc == CF_OK ? sqlite3_column_int64(st, 0) : 0;
+	cf_sti_done(st);
 	if (rc != CF_OK)
 		return rc;
-	cf_sti_bind_text(st, &src, 1, org);
-	cf_sti_bind_text(st, &src, 2, subject);
-	cf_sti_bind_int(st, &src, 3, (int64_t)limit);
-	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit list", err)
-				: list_rows(tx, st, "audit list", out, err);
-	cf_sti_done(st);
-	return rc;
+	all = json_array();
+	if (all == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	/* the index is keyed by slice first: one lookup per slice, oldest first, until the limit */
+	for (int64_t slice = 0; size > 0 && slice <= (size - 1) >> CF_STI_AUDIT_SLICE_BITS && rc == CF_OK &&
+				json_array_size(all) < limit;
+	     slice++) {
+		json_t *part = NULL;
+		rc = cf_sti_stmt(tx, STI_AUDIT_BY_SUBJECT, &st, err);
+		if (rc != CF_OK)
+			break;
+		cf_sti_bind_text(st, &src, 1, org);
+		cf_sti_bind_text(st, &src, 2, subject);
+		cf_sti_bind_int(st, &src, 3, (int64_t)(limit - json_array_size(all)));
+		cf_sti_bind_int(st, &src, 4, slice);
+		rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit list", err)
+					: list_rows(tx, st, "audit list", &part, err);
+		cf_sti_done(st);
+		if (rc == CF_OK && json_array_extend(all, part) != 0)
+			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		json_decref(part);
+	}
+	if (rc != CF_OK) {
+		json_decref(all);
+		return rc;
+	}
+	*out = all;
+	return CF_OK;
 }
 
 /* ---- checkpoints ---- */

@@ -142,10 +142,23 @@ typedef enum cf_sti_id {
 
 /* SQL text of each statement (store_sql.c); every value is a bound parameter. */
 extern const char *const cf_sti_sql[STI__COUNT];
-/* The schema scripts of version CF_STI_SCHEMA_VERSION (constant text, no values). */
-#define CF_STI_SCHEMA_VERSION 1
+/*
+ * The schema scripts (constant text, no values): each file's version 1,
+ * then the steps from one version to the next. main is at version 2, ks
+ * at version 1.
+ */
+#define CF_STI_MAIN_VERSION 2
+#define CF_STI_KS_VERSION 1
 extern const char cf_sti_schema_main_v1[];
+extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
 extern const char cf_sti_schema_ks_v1[];
+/*
+ * Entries per slice of the audit trail in the by-subject index, as a shift
+ * (the index is keyed by idx >> this; changing it takes a schema version).
+ */
+#define CF_STI_AUDIT_SLICE_BITS 12
+#define CF_STI_STR(x) #x
+#define CF_STI_XSTR(x) CF_STI_STR(x)
 
 /*
  * The audit journal (store_journal.c): entries made durable by one write and

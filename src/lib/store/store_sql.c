@@ -444,6 +444,20 @@ const char cf_sti_schema_main_v1[] =
 
 	"PRAGMA main.user_version = 1;";
 
+/*
+ * Version 2: a subject's entries are found slice by slice (4,096 entries
+ * each, CF_STI_AUDIT_SLICE_BITS): keyed by (organization, subject, idx) the
+ * index took each new entry at a random place (its subject's), a random
+ * page read and written for every entry appended; keyed by the slice
+ * first, the entries of the current slice sit together, and a subject's
+ * entries are one lookup per slice.
+ */
+const char cf_sti_schema_main_v2[] =
+	"DROP INDEX main.audit_by_subject;"
+	"CREATE INDEX main.audit_by_subject ON audit(resource_org, idx >> " CF_STI_XSTR(CF_STI_AUDIT_SLICE_BITS)
+	", subject, idx);"
+	"PRAGMA main.user_version = 2;";
+
 /* One level's stored tree nodes in index order (verification keeps one open per level). */
 const char cf_sti_sql_node_cursor[] = "SELECT idx, hash FROM main.audit_nodes WHERE level = ?1 AND idx >= ?2 ORDER BY idx";
 
@@ -637,8 +651,10 @@ const char *const cf_sti_sql[STI__COUNT] = {
 			       " SELECT idx FROM (SELECT idx FROM main.audit"
 			       "  WHERE resource_org = ?4 AND idx >= ?1 AND idx < ?2 ORDER BY idx LIMIT ?3))"
 			       " ORDER BY idx LIMIT ?3",
-	[STI_AUDIT_BY_SUBJECT] = "SELECT idx, entry FROM main.audit WHERE resource_org = ?1 AND subject = ?2"
-				 " ORDER BY idx LIMIT ?3",
+	/* one slice of the trail at a time (?4), as the index is keyed */
+	[STI_AUDIT_BY_SUBJECT] = "SELECT idx, entry FROM main.audit WHERE resource_org = ?1"
+				 " AND (idx >> " CF_STI_XSTR(CF_STI_AUDIT_SLICE_BITS) ") = ?4"
+				 " AND subject = ?2 ORDER BY idx LIMIT ?3",
 
 	[STI_CHECKPOINT_PUT] = "INSERT INTO main.checkpoints (size, root, note, created_us) VALUES (?1, ?2, ?3, ?4)",
 	[STI_CHECKPOINT_LATEST] = "SELECT size, root, note FROM main.checkpoints ORDER BY size DESC LIMIT 1",

@@ -514,8 +514,9 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 	return CF_OK;
 }
 
-/* Brings one schema to CF_STI_SCHEMA_VERSION inside the caller's transaction. */
-static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_script, cf_err *err)
+/* Brings one schema to version `latest` inside the caller's transaction; steps[k] goes from k to k + 1. */
+static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_script, const char *const *steps,
+			    int64_t latest, cf_err *err)
 {
 	char sql[64];
 	int64_t version = -1;
@@ -527,7 +528,7 @@ static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_scri
 	rc = pragma_value(s, sql, &version, NULL, 0, err);
 	if (rc != CF_OK)
 		return rc;
-	if (version > CF_STI_SCHEMA_VERSION || version < 0)
+	if (version > latest || version < 0)
 		return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE,
 				  "store: %s schema version %lld is not known to this build", schema,
 				  (long long)version);
@@ -535,21 +536,28 @@ static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_scri
 		rc = exec_const(s, v1_script, "schema creation", err);
 		if (rc != CF_OK)
 			return rc;
+		version = 1;
 	}
-	/* Later versions: if (version < 2) { ALTER ...; PRAGMA user_version = 2; } and so on. */
+	for (; version < latest; version++) {
+		rc = exec_const(s, steps[version], "schema migration", err);
+		if (rc != CF_OK)
+			return rc;
+	}
 	return CF_OK;
 }
 
 static cf_rc migrate(cf_store *s, cf_err *err)
 {
+	static const char *const main_steps[CF_STI_MAIN_VERSION] = {NULL, cf_sti_schema_main_v2};
+	static const char *const ks_steps[CF_STI_KS_VERSION] = {NULL};
 	cf_rc rc;
 
 	rc = exec_const(s, "BEGIN IMMEDIATE", "begin migration", err);
 	if (rc != CF_OK)
 		return rc;
-	rc = migrate_schema(s, "main", cf_sti_schema_main_v1, err);
+	rc = migrate_schema(s, "main", cf_sti_schema_main_v1, main_steps, CF_STI_MAIN_VERSION, err);
 	if (rc == CF_OK)
-		rc = migrate_schema(s, "ks", cf_sti_schema_ks_v1, err);
+		rc = migrate_schema(s, "ks", cf_sti_schema_ks_v1, ks_steps, CF_STI_KS_VERSION, err);
 	if (rc == CF_OK)
 		rc = exec_const(s, "COMMIT", "commit migration", err);
 	if (rc != CF_OK && !sqlite3_get_autocommit(s->db))
