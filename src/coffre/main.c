@@ -343,7 +343,10 @@ static int cmd_audit_verify(int argc, char **argv)
 			       "elsewhere (--checkpoint, e.g. saved from `coffre audit checkpoint`), checks that the\n"
 			       "trail still extends it (a rolled-back database fails here). Signatures are checked\n"
 			       "with --key (from `coffre audit key`, kept elsewhere) or else the key stored in DIR.\n"
-			       "Names the first bad index. Exit 0 verified, 1 tampering detected, 5 I/O error.\n");
+			       "Names the first bad index. Entries left in DIR/audit.journal by a vault that\n"
+			       "stopped without closing are first replayed into the trail; beside a running vault\n"
+			       "it checks what the trail's tables hold (the vault keeps the journal).\n"
+			       "Exit 0 verified, 1 tampering detected, 5 I/O error.\n");
 			return 0;
 		default: return EXIT_USAGE;
 		}
