@@ -302,3 +302,16 @@ def test_a_torn_journal_tail_is_dropped(tmp_path, tear):
     finally:
         d.stop()
     verify_ok(d.data)
+
+
+def test_a_second_daemon_on_the_same_directory_is_refused(daemon):
+    """One daemon per data directory: a second one finds the audit journal locked and does not start
+    (it could not write the trail); the first one serves on."""
+    import subprocess
+    from conftest import COFFRE_BIN, START_TIMEOUT, daemon_env, free_port
+    r = subprocess.run([COFFRE_BIN, "serve", "--data", str(daemon.data), "--listen", f"127.0.0.1:{free_port()}"],
+                       capture_output=True, text=True, env=daemon_env(), timeout=START_TIMEOUT)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "another process has this data directory open" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert daemon.alive()
+    assert_status(daemon.client().get("/v1/sys/health"), 200)

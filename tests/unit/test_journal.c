@@ -459,6 +459,14 @@ static void test_a_second_opener_does_not_own_the_journal(void **state)
 	assert_int_equal(append_n(other, true, 0, 1, &err), CF_ESTORE);
 	assert_non_null(strstr(err.detail, "held by another process"));
 	cf_store_close(other);
+	/* one that must write the trail (a daemon) does not open at all */
+	{
+		cf_store_options own = {.own_trail = true};
+		other = (cf_store *)0x1;
+		assert_int_equal(cf_store_open(f->dir, cf_env_system(), &own, &other, &err), CF_ESTORE);
+		assert_null(other);
+		assert_non_null(strstr(err.detail, "another process has this data directory open"));
+	}
 	/* the owner is unaffected */
 	append_ok(f, true, 0, 2);
 	assert_int_equal(cf_store_flush_journal(f->s, CF_STORE_FLUSH_ALL, true, &err), CF_OK);

@@ -44,6 +44,12 @@ typedef struct cf_store_options {
 	 * another process while mapped ends the process with SIGBUS.
 	 */
 	bool map_reads;
+	/*
+	 * This process writes the audit trail: opening fails when another
+	 * process holds the store's audit journal (a second daemon on the same
+	 * directory). Without it, such an opener reads the tables only.
+	 */
+	bool own_trail;
 } cf_store_options;
 #define CF_STORE_MAX_READERS 64
 

@@ -242,7 +242,7 @@ struct cf_tx {
 };
 
 /* store_journal.c */
-cf_rc cf_sti_journal_open(cf_store *s, const char *dir, cf_err *err) CF_MUST_CHECK;
+cf_rc cf_sti_journal_open(cf_store *s, const char *dir, bool own, cf_err *err) CF_MUST_CHECK;
 void cf_sti_journal_close(cf_store *s);
 /* A row for the journal's pending list (copies everything). */
 cf_rc cf_sti_journal_add(cf_jlist *l, int64_t idx, const char *entry, size_t len, const uint8_t leaf[CF_HASH_LEN],

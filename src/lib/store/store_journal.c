@@ -28,9 +28,10 @@
  * take later), and a failed write leaves nothing behind that looks valid.
  *
  * One process owns the journal (an exclusive flock, held while the store
- * is open). Another process opening the same store (`coffre audit verify`
- * beside a running vault) reads the tables only, and its journal
- * appends are refused.
+ * is open). Another process opening the same store fails when it must
+ * write the trail (cf_store_options.own_trail: a second daemon), else
+ * (`coffre audit verify` beside a running vault) reads the tables only,
+ * and its journal appends are refused.
  */
 #include "common/cf.h"
 #include "store/store.h"
@@ -484,7 +485,7 @@ out:
 	return rc;
 }
 
-cf_rc cf_sti_journal_open(cf_store *s, const char *dir, cf_err *err)
+cf_rc cf_sti_journal_open(cf_store *s, const char *dir, bool own, cf_err *err)
 {
 	uint8_t *buf = NULL;
 	size_t n = 0;
@@ -501,6 +502,9 @@ cf_rc cf_sti_journal_open(cf_store *s, const char *dir, cf_err *err)
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		(void)close(fd);
+		if (e == EWOULDBLOCK && own)
+			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE,
+					  "store: another process has this data directory open (its audit journal is locked)");
 		if (e == EWOULDBLOCK)
 			return CF_OK; /* another process writes this store's trail: this one reads the tables */
 		return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE, "store: the audit journal cannot be locked: %s",

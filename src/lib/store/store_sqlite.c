@@ -668,7 +668,7 @@ cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *
 	if (rc != CF_OK)
 		return rc;
 	/* the writer's connection replays and then owns the audit journal (store_journal.c) */
-	rc = cf_sti_journal_open(s, dir, err);
+	rc = cf_sti_journal_open(s, dir, opts != NULL && opts->own_trail, err);
 	if (rc != CF_OK) {
 		cf_store_close(s);
 		return rc;

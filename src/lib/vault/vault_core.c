@@ -596,6 +596,7 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 	}
 	so.busy_timeout_ms = (int)cfg->store_busy_timeout_ms;
 	so.sync_full = true;
+	so.own_trail = true; /* one daemon per data directory */
 	/* one reader per request thread: reads never wait for the audit writer's commit and sync */
 	so.readers = cfg->threads < CF_STORE_MAX_READERS ? (int)cfg->threads : CF_STORE_MAX_READERS;
 	rc = cf_store_open(dir, env, &so, &v->store, err);
