@@ -632,6 +632,20 @@ def audit_table_count(daemon):
         con.close()
 
 
+def table_entries(daemon):
+    """[(idx, raw_text, parsed)] of the audit table alone (what the journal has been moved into)."""
+    con = daemon.db()
+    try:
+        rows = con.execute("SELECT idx, entry FROM audit ORDER BY idx").fetchall()
+    finally:
+        con.close()
+    out = []
+    for idx, raw in rows:
+        raw = bytes(raw).decode() if isinstance(raw, (bytes, bytearray)) else raw
+        out.append((idx, raw, json.loads(raw)))
+    return out
+
+
 def journal_entries(daemon):
     """[(idx, raw_text, parsed)] of the frames in the journal file now (whether or not the table has them)."""
     return [(f.index, f.text, json.loads(f.text)) for f in read_journal(daemon.journal)]

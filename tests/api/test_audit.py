@@ -14,7 +14,7 @@ import pytest
 from conftest import (PROBLEM_PREFIX, SOCIAL_AID, SOCIAL_AID_LEGAL_BASIS, assert_problem, assert_status,
                       audit_count, audit_entries, audit_next_idx, audit_table_count, audit_verify, canonical,
                       create_user, entry_by_trace, format_nid, journal_entries, next_nid, password_for,
-                      record_fields, records_path)
+                      record_fields, records_path, table_entries)
 
 P = "social-aid"
 ENTRY_KEYS = {"action", "actor", "fields", "index", "legal_basis", "outcome", "purpose", "reason", "resource",
@@ -578,16 +578,7 @@ def _count(daemon, sql):
 
 def _table_entry(daemon, trace_id):
     """(idx, raw, parsed) of the audit table's row (the table alone) with this trace id, or None."""
-    con = daemon.db()
-    try:
-        rows = con.execute("SELECT idx, entry FROM audit ORDER BY idx").fetchall()
-    finally:
-        con.close()
-    entries = []
-    for idx, raw in rows:
-        raw = bytes(raw).decode() if isinstance(raw, (bytes, bytearray)) else raw
-        entries.append((idx, raw, json.loads(raw)))
-    return entry_by_trace(entries, trace_id)
+    return entry_by_trace(table_entries(daemon), trace_id)
 
 
 def _journaled(daemon, r, action, outcome):

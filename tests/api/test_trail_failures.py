@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (Daemon, World, assert_problem, assert_status, audit_entries, audit_verify, create_user,
-                      entry_by_trace, journal_entries, next_nid, password_for, record_fields, records_path)
+                      entry_by_trace, journal_entries, next_nid, password_for, record_fields, records_path,
+                      table_entries)
 
 P = "social-aid"
 
@@ -53,20 +54,6 @@ def count(daemon, table):
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         con.close()
-
-
-def table_entries(daemon):
-    """[(idx, raw, parsed)] of the audit table alone."""
-    con = daemon.db()
-    try:
-        rows = con.execute("SELECT idx, entry FROM audit ORDER BY idx").fetchall()
-    finally:
-        con.close()
-    out = []
-    for idx, raw in rows:
-        raw = bytes(raw).decode() if isinstance(raw, (bytes, bytearray)) else raw
-        out.append((idx, raw, json.loads(raw)))
-    return out
 
 
 def assert_health_unavailable(daemon):

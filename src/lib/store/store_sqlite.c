@@ -830,6 +830,16 @@ static void unlock_store(cf_store *s)
 		CF_BUG("store transaction finished by another thread");
 }
 
+/* A failure to move the journal into the tables is the trail's: CF_EAUDIT, the detail kept. */
+static cf_rc trail_unwritable(cf_err *err)
+{
+	if (err != NULL) {
+		err->rc = CF_EAUDIT;
+		err->problem = CF_P_AUDIT_UNAVAILABLE;
+	}
+	return CF_EAUDIT;
+}
+
 /*
  * A write transaction first inserts up to flush_max entries of the
  * journal's backlog. nowait: fail at once rather than wait for another
@@ -886,11 +896,7 @@ static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf
 	if (write && s->backlog.n > 0 && (rc = cf_sti_journal_flush(tx, flush_max, err)) != CF_OK) {
 		(void)control(s, STI_ROLLBACK, "rollback", NULL);
 		unlock_store(s);
-		rc = CF_EAUDIT;
-		if (err != NULL) {
-			err->rc = CF_EAUDIT;
-			err->problem = CF_P_AUDIT_UNAVAILABLE;
-		}
+		rc = trail_unwritable(err);
 		goto out;
 	}
 	*out = tx;
@@ -1019,14 +1025,7 @@ cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err)
 	if (rc == CF_OK)
 		rc = cf_tx_commit(tx, err);
 	/* whatever stopped it (a lock, a full disk, damage), what cannot be written is the trail */
-	if (rc != CF_OK) {
-		rc = CF_EAUDIT;
-		if (err != NULL) {
-			err->rc = CF_EAUDIT;
-			err->problem = CF_P_AUDIT_UNAVAILABLE;
-		}
-	}
-	return rc;
+	return rc == CF_OK ? CF_OK : trail_unwritable(err);
 }
 
 size_t cf_store_journal_backlog(cf_store *s)
