@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -177,6 +178,22 @@ static int64_t shifted_now(void *ctx)
 	return cf_now_us(cf_env_system()) + *offset_us;
 }
 
+/*
+ * The daemon's allocator keeps what it freed. By default glibc gives a
+ * thread arena's free top back to the kernel as soon as it passes 128 KiB
+ * and maps blocks over an adaptive threshold on their own: each request
+ * (and each reset of a reader's page cache) then faults its memory in
+ * again, page by page. Measured on the read path: about a tenth of the
+ * CPU. Values are wiped before they are freed, so keeping the pages keeps
+ * no plaintext.
+ */
+static void tune_allocator(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	(void)mallopt(M_TOP_PAD, 16 << 20);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -242,6 +259,7 @@ static int cmd_serve(int argc, char **argv)
 		       cfg.debug_clock_offset_seconds, cf_environment_name(cfg.environment));
 	}
 
+	tune_allocator();
 	/* Signals are taken synchronously by this thread only; the server's threads inherit the mask. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

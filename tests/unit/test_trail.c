@@ -1146,6 +1146,51 @@ static void test_journal_moves_that_fail_show_in_health(void **state)
 	assert_null(meta_of(f, "trail.test.moves"));
 }
 
+static void run_bursts(burst *b, cf_trail *t)
+{
+	pthread_t th[N_THREADS];
+
+	for (int i = 0; i < N_THREADS; i++) {
+		b[i].t = t;
+		b[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, burst_main, &b[i]), 0);
+	}
+	for (int i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < N_THREADS; i++)
+		for (int k = 0; k < N_PER_THREAD; k++)
+			assert_int_equal(b[i].rc[k], CF_OK);
+}
+
+/*
+ * The writer moves the journal into the tables in rounds: a round takes
+ * what the journal held when the threshold (4096 entries) was crossed and
+ * leaves what came after for the next round, instead of moving every
+ * batch right after it is appended.
+ */
+static void test_journal_moves_in_rounds(void **state)
+{
+	fx *f = *state;
+	static burst b[N_THREADS];
+	const size_t total = 2 * N_THREADS * N_PER_THREAD; /* 6400: one round, and what follows it */
+	size_t left;
+
+	open_store(f, 0);
+	start_trail(f, 0, 600000); /* no round for age during the test */
+	run_bursts(b, f->t);
+	sleep_ms(200);
+	/* under the threshold: the journal keeps it all */
+	assert_int_equal(cf_store_journal_backlog(f->s), N_THREADS * N_PER_THREAD);
+	run_bursts(b, f->t);
+	sleep_ms(300); /* the writer, idle, ends its round */
+	left = cf_store_journal_backlog(f->s);
+	/* the round began at 4096 entries, or a batch later (at most one entry per thread) */
+	assert_in_range(left, total - 4096 - N_THREADS, total - 4096);
+	assert_int_equal(stored_count(f), total);
+	assert_int_equal(cf_store_journal_backlog(f->s), 0);
+	assert_true(cf_trail_healthy(f->t, NULL, 0));
+}
+
 static void test_start_stop_defaults(void **state)
 {
 	fx *f = *state;
@@ -1179,6 +1224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_null_entry_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_store_times_out_then_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_not_taken_in_time_is_withdrawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_moves_in_rounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_signed_periodically, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_signed_at_stop, setup, teardown),

@@ -63,7 +63,8 @@ struct cf_trail {
 	int64_t signed_size;  /* size of the last checkpoint signed, -1 before the first */
 	int64_t signed_at_us; /* monotonic time of that signature */
 	int64_t flushed_at_us; /* the writer's last move of the journal into the tables */
-	bool flushing;         /* the writer moves a chunk between batches until the journal is in */
+	bool flushing;         /* the writer moves a chunk between batches until the round is in */
+	size_t round_left;     /* entries of the current round not moved yet */
 	bool moves_ok;         /* the journal's last move into the tables worked (guarded by mu) */
 	char move_detail[256];
 };
@@ -188,25 +189,40 @@ static void set_moves(cf_trail *t, bool ok, const char *detail)
 /*
  * The journal into the tables when it is large or old, a chunk at a time
  * between batches (the writer's thread only); force: all of it now.
+ *
+ * A round moves the entries the journal held when it began, not those
+ * that arrive meanwhile: chasing them would move every batch right after
+ * its append, a database commit per batch, each one emptying the
+ * readers' page caches.
  */
 static void maybe_flush(cf_trail *t, bool force)
 {
-	size_t n = cf_store_journal_backlog(t->store);
+	size_t n = cf_store_journal_backlog(t->store), after, chunk;
 	cf_err err = {0};
 
-	if (n == 0) {
+	if (n == 0 || (t->flushing && t->round_left == 0)) {
 		t->flushing = false;
-		return;
+		if (n == 0)
+			return;
 	}
 	if (!t->flushing && !force && n < JOURNAL_FLUSH_ENTRIES &&
 	    mono_us() - t->flushed_at_us < (int64_t)t->o.checkpoint_interval_ms * 1000)
 		return;
-	t->flushing = true;
-	if (cf_store_flush_journal(t->store, force ? CF_STORE_FLUSH_ALL : JOURNAL_FLUSH_CHUNK, force, &err) != CF_OK) {
+	if (!t->flushing) {
+		t->flushing = true;
+		t->round_left = n;
+	}
+	chunk = t->round_left < JOURNAL_FLUSH_CHUNK ? t->round_left : JOURNAL_FLUSH_CHUNK;
+	if (cf_store_flush_journal(t->store, force ? CF_STORE_FLUSH_ALL : chunk, force, &err) != CF_OK) {
 		set_moves(t, false, err.detail[0] ? err.detail : "store unavailable");
 		t->flushing = false; /* tried again after the interval */
 	} else {
 		set_moves(t, true, NULL);
+		/* only this thread appends: what left the backlog was moved, by this call or by a write */
+		after = cf_store_journal_backlog(t->store);
+		t->round_left = n - after >= t->round_left ? 0 : t->round_left - (n - after);
+		if (t->round_left == 0)
+			t->flushing = false;
 	}
 	t->flushed_at_us = mono_us();
 }
