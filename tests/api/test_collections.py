@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import (AGENT_GRANTS, RECEPTION_GRANTS, SOCIAL_AID, assert_problem, assert_status)
+from conftest import (AGENT_GRANTS, RECEPTION_GRANTS, SOCIAL_AID, assert_problem, assert_status, next_nid)
 
 COLL = "/v1/orgs/cpas/collections"
 
@@ -191,3 +191,42 @@ def test_only_security_manager_sets_grants(world):
     assert_problem(world.alice.get(f"{GRANTS}/agent/grants"), 403, "forbidden")
     assert_problem(world.admin.put(f"{GRANTS}/agent/grants", AGENT_GRANTS), 403, "forbidden")
     assert_problem(world.sm["ville"].get(f"{GRANTS}/agent/grants"), 403, "wrong-organization")
+
+
+def test_changes_apply_to_the_very_next_request(world):
+    """Definitions and grants are parsed once and shared between requests:
+    a change must still decide the next request, every time."""
+    sm, alice = world.sm["cpas"], world.alice
+    small = {"fields": {"label": {"type": "string", "category": "other"}},
+             "purposes": {"social-aid": {"legal_basis": "organic law on welfare centres, art. 60"}},
+             "retention": "P30D"}
+    extra = {"collection": "shared_parse", "actions": ["read", "write"], "purposes": ["social-aid"],
+             "fields": ["*"]}
+    records = "/v1/orgs/cpas/collections/shared_parse/records"
+    assert_status(sm.put(f"{COLL}/shared_parse", small), 200)
+    try:
+        assert_status(sm.put(f"{GRANTS}/agent/grants", AGENT_GRANTS + [extra]), 200)
+        r = alice.post(records, {"subject": {"national_id": next_nid()}, "fields": {"label": "a"}},
+                       purpose="social-aid")
+        assert_status(r, 201)
+        rid = r.json()["id"]
+        for _ in range(3):
+            assert_status(alice.get(f"{records}/{rid}", purpose="social-aid"), 200)
+            assert_status(sm.put(f"{GRANTS}/agent/grants", AGENT_GRANTS), 200)
+            assert_problem(alice.get(f"{records}/{rid}", purpose="social-aid"), 403, "forbidden")
+            assert_status(sm.put(f"{GRANTS}/agent/grants", AGENT_GRANTS + [extra]), 200)
+        # a field the definition does not have yet is refused, and accepted once it has it
+        body = {"subject": {"national_id": next_nid()}, "fields": {"label": "b", "note": "n"}}
+        assert_status(alice.post(records, body, purpose="social-aid"), 400)
+        with_note = copy.deepcopy(small)
+        with_note["fields"]["note"] = {"type": "string", "category": "other"}
+        assert_status(sm.put(f"{COLL}/shared_parse", with_note), 200)
+        r = alice.post(records, body, purpose="social-aid")
+        assert_status(r, 201)
+        assert alice.get(f"{records}/{r.json()['id']}", purpose="social-aid").json()["fields"]["note"] == "n"
+        # and the change back is seen as well
+        assert_status(sm.put(f"{COLL}/shared_parse", small), 200)
+        assert_status(alice.post(records, dict(body, subject={"national_id": next_nid()}), purpose="social-aid"),
+                      400)
+    finally:
+        assert_status(sm.put(f"{GRANTS}/agent/grants", AGENT_GRANTS), 200)

@@ -14,48 +14,68 @@
 #define MIN_PASSWORD 12
 #define MAX_PASSWORD 1024
 
-cf_rc vault_load_collection(cf_tx *tx, const char *org, const char *name, cf_collection **out, cf_err *err)
+cf_rc vault_collection_text(cf_tx *tx, const char *org, const char *name, char **def, cf_err *err)
 {
-	char *def = NULL;
 	int64_t version = 0;
-	json_t *j = NULL;
+	cf_rc rc = cf_st_collection_get(tx, org, name, def, &version, err);
+
+	if (rc == CF_ENOTFOUND)
+		return cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no collection '%s' in this organization", name);
+	return rc;
+}
+
+cf_rc vault_grants_text(cf_tx *tx, const char *org, const char *role, char **text, cf_err *err)
+{
+	cf_rc rc = cf_st_grants_get(tx, org, role, text, err);
+
+	if (rc != CF_ENOTFOUND)
+		return rc;
+	/* none declared: the empty set */
+	*text = cf_strdup("[]");
+	return *text != NULL ? CF_OK : cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+}
+
+/* Parses a stored definition: a collection (name != NULL) or grants. */
+cf_rc vault_parse_def(const char *name, const char *text, void **out, cf_err *err)
+{
+	json_t *j = json_loads(text, 0, NULL);
 	cf_rc rc;
 
 	*out = NULL;
-	rc = cf_st_collection_get(tx, org, name, &def, &version, err);
-	if (rc == CF_ENOTFOUND)
-		return cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "no collection '%s' in this organization", name);
-	if (rc != CF_OK)
-		return rc;
-	j = json_loads(def, 0, NULL);
-	free(def);
 	if (j == NULL)
-		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "stored collection unreadable");
-	rc = cf_collection_parse(name, j, out, err);
+		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "stored %s unreadable",
+				  name != NULL ? "collection" : "grants");
+	if (name != NULL)
+		rc = cf_collection_parse(name, j, (cf_collection **)out, err);
+	else
+		rc = cf_grants_parse(j, (cf_grant_set **)out, err);
 	json_decref(j);
+	return rc;
+}
+
+cf_rc vault_load_collection(cf_tx *tx, const char *org, const char *name, cf_collection **out, cf_err *err)
+{
+	char *def = NULL;
+	cf_rc rc;
+
+	*out = NULL;
+	rc = vault_collection_text(tx, org, name, &def, err);
+	if (rc == CF_OK)
+		rc = vault_parse_def(name, def, (void **)out, err);
+	free(def);
 	return rc;
 }
 
 cf_rc vault_load_grants(cf_tx *tx, const char *org, const char *role, cf_grant_set **out, cf_err *err)
 {
 	char *text = NULL;
-	json_t *j;
 	cf_rc rc;
 
 	*out = NULL;
-	rc = cf_st_grants_get(tx, org, role, &text, err);
-	if (rc == CF_ENOTFOUND) {
-		j = json_array();
-	} else if (rc != CF_OK) {
-		return rc;
-	} else {
-		j = json_loads(text, 0, NULL);
-		free(text);
-	}
-	if (j == NULL)
-		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "stored grants unreadable");
-	rc = cf_grants_parse(j, out, err);
-	json_decref(j);
+	rc = vault_grants_text(tx, org, role, &text, err);
+	if (rc == CF_OK)
+		rc = vault_parse_def(NULL, text, (void **)out, err);
+	free(text);
 	return rc;
 }
 

@@ -589,6 +589,10 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_mutex_init(&v->sweep_mu, NULL);
 	pthread_cond_init(&v->sweep_cv, NULL);
+	if ((v->defs = vault_defs_new()) == NULL) {
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+		goto fail;
+	}
 
 	if ((rc = cf_vault_path(dir, "vault.db", path, sizeof(path))) != CF_OK || access(path, F_OK) != 0) {
 		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_INTERNAL, "%s holds no vault (run coffre init)", dir);
@@ -678,6 +682,7 @@ void cf_vault_close(cf_vault *v)
 	drop_keys(v);
 	pthread_mutex_unlock(&v->mu);
 	cf_store_close(v->store);
+	vault_defs_free(v->defs);
 	pthread_mutex_destroy(&v->mu);
 	pthread_mutex_destroy(&v->sweep_mu);
 	pthread_cond_destroy(&v->sweep_cv);

@@ -32,6 +32,7 @@ struct cf_vault {
 	cf_key *user_key;   /* derived from root: pseudonymous user ids in the trail */
 	org_keys *keys;
 	cf_trail *trail;    /* group-commit writer and checkpoint signer */
+	struct vault_defs *defs; /* parsed collections and grants (vault_defs.c) */
 	char origin[96];    /* the log's name in checkpoints */
 	/* the retention sweeper (vault_retention.c) */
 	pthread_t sweeper;
@@ -103,6 +104,26 @@ cf_rc vault_load_collection(cf_tx *tx, const char *org, const char *name, cf_col
 			    cf_err *err) CF_MUST_CHECK;
 /* The grants of one role (empty set when none were declared). */
 cf_rc vault_load_grants(cf_tx *tx, const char *org, const char *role, cf_grant_set **out, cf_err *err) CF_MUST_CHECK;
+
+/* What they are made from: the stored text (caller frees), and its parse (name NULL: grants). */
+cf_rc vault_collection_text(cf_tx *tx, const char *org, const char *name, char **def, cf_err *err) CF_MUST_CHECK;
+cf_rc vault_grants_text(cf_tx *tx, const char *org, const char *role, char **text, cf_err *err) CF_MUST_CHECK;
+cf_rc vault_parse_def(const char *name, const char *text, void **out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * The same, parsed once and shared between requests (vault_defs.c): the
+ * stored text is read in tx, and a parse is reused only for that exact
+ * text. *out stays valid until vault_def_release(c, *hold).
+ */
+typedef struct vault_defs vault_defs;
+typedef struct vault_def vault_def;
+vault_defs *vault_defs_new(void);
+void vault_defs_free(vault_defs *c);
+cf_rc vault_collection_get(vault_defs *c, cf_tx *tx, const char *org, const char *name, const cf_collection **out,
+			   vault_def **hold, cf_err *err) CF_MUST_CHECK;
+cf_rc vault_grants_get(vault_defs *c, cf_tx *tx, const char *org, const char *role, const cf_grant_set **out,
+		       vault_def **hold, cf_err *err) CF_MUST_CHECK;
+void vault_def_release(vault_defs *c, vault_def *d);
 
 /*
  * Checks that the caller may act on organization `org`: a member of `org`

@@ -30,8 +30,10 @@ typedef struct op {
 	const char *org;
 	cf_tx *tx;
 	json_t *entry;
-	cf_collection *coll;
-	cf_grant_set **grants;
+	const cf_collection *coll;
+	vault_def *coll_def;   /* holds coll */
+	const cf_grant_set **grants;
+	vault_def **grant_defs; /* hold grants */
 	size_t n_roles;
 	const char **roles;
 	cf_decision dec;
@@ -48,21 +50,30 @@ typedef struct op {
 	char agreement[CF_ID_MAX + 1]; /* the agreement used, when shared */
 } op;
 
+/* Lets go of what op_load took: the collection and the roles' grants. */
+static void op_unload(op *o)
+{
+	vault_def_release(o->v->defs, o->coll_def);
+	o->coll = NULL;
+	o->coll_def = NULL;
+	for (size_t i = 0; i < o->n_roles; i++)
+		vault_def_release(o->v->defs, o->grant_defs ? o->grant_defs[i] : NULL);
+	free(o->grants);
+	free(o->grant_defs);
+	free(o->roles);
+	o->grants = NULL;
+	o->grant_defs = NULL;
+	o->roles = NULL;
+	o->n_roles = 0;
+}
+
 static void op_release(op *o)
 {
 	cf_tx_rollback(o->tx);
 	o->tx = NULL;
 	json_decref(o->entry);
 	o->entry = NULL;
-	cf_collection_free(o->coll);
-	o->coll = NULL;
-	for (size_t i = 0; i < o->n_roles; i++)
-		cf_grants_free(o->grants ? o->grants[i] : NULL);
-	free(o->grants);
-	free(o->roles);
-	o->grants = NULL;
-	o->roles = NULL;
-	o->n_roles = 0;
+	op_unload(o);
 	cf_decision_release(&o->dec);
 }
 
@@ -142,7 +153,7 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 				       "the token acts for another organization and no agreement exists between them", err);
 		}
 		json_decref(any);
-		if (!cf_name_valid(coll_name) || vault_load_collection(o->tx, o->org, coll_name, &o->coll, NULL) != CF_OK) {
+		if (!cf_name_valid(coll_name) || vault_collection_get(o->v->defs, o->tx, o->org, coll_name, &o->coll, &o->coll_def, NULL) != CF_OK) {
 			char reason[200];
 			(void)snprintf(reason, sizeof(reason), "no agreement lets '%s' read collection '%.64s' of '%s'",
 				       o->r->who.org, cf_name_valid(coll_name) ? coll_name : "?", o->org);
@@ -152,7 +163,7 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 	} else {
 		if (!cf_name_valid(coll_name))
 			return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
-		rc = vault_load_collection(o->tx, o->org, coll_name, &o->coll, err);
+		rc = vault_collection_get(o->v->defs, o->tx, o->org, coll_name, &o->coll, &o->coll_def, err);
 	}
 	if (rc == CF_ENOTFOUND)
 		return op_deny(o, CF_ENOTFOUND, CF_P_NOT_FOUND, "no such collection", err);
@@ -205,14 +216,15 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 	}
 	o->n_roles = json_array_size(o->r->who.roles);
 	o->grants = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->grants));
+	o->grant_defs = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->grant_defs));
 	o->roles = calloc(o->n_roles ? o->n_roles : 1, sizeof(*o->roles));
-	if (o->grants == NULL || o->roles == NULL)
+	if (o->grants == NULL || o->grant_defs == NULL || o->roles == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	json_array_foreach(o->r->who.roles, i, role)
 	{
 		o->roles[i] = json_string_value(role);
 		/* grants are always the caller's own organization's */
-		rc = vault_load_grants(o->tx, o->r->who.org, o->roles[i], &o->grants[i], err);
+		rc = vault_grants_get(o->v->defs, o->tx, o->r->who.org, o->roles[i], &o->grants[i], &o->grant_defs[i], err);
 		if (rc != CF_OK)
 			return rc;
 	}
@@ -938,15 +950,7 @@ cf_rc cf_vault_subject_lookup(cf_vault *v, cf_request *r, const char *org, json_
 
 		if (name == NULL)
 			continue;
-		cf_collection_free(o.coll);
-		o.coll = NULL;
-		for (size_t k = 0; k < o.n_roles; k++)
-			cf_grants_free(o.grants[k]);
-		free(o.grants);
-		free(o.roles);
-		o.grants = NULL;
-		o.roles = NULL;
-		o.n_roles = 0;
+		op_unload(&o);
 		o.lookup = true;
 		o.skipped = false;
 		if ((rc = op_load(&o, name, err)) != CF_OK) {
@@ -1125,9 +1129,10 @@ static json_t *export_record(op *o, const cf_key *dek, const char *coll, const c
 	json_t *val;
 	char c[CF_TIME_STR_LEN], u[CF_TIME_STR_LEN];
 
-	cf_collection_free(o->coll);
+	vault_def_release(o->v->defs, o->coll_def);
 	o->coll = NULL;
-	if (vault_load_collection(o->tx, o->org, coll, &o->coll, err) != CF_OK ||
+	o->coll_def = NULL;
+	if (vault_collection_get(o->v->defs, o->tx, o->org, coll, &o->coll, &o->coll_def, err) != CF_OK ||
 	    cf_st_record_get(o->tx, o->org, coll, id, &row, &cts, &n, err) != CF_OK ||
 	    open_fields(o, dek, &row, cts, n, NULL, &fields, err) != CF_OK ||
 	    (history = record_history(o, dek, &row, err)) == NULL)
