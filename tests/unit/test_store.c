@@ -1872,6 +1872,69 @@ static void test_readers(void **state)
 	fx_open(f, NULL);
 }
 
+static off_t file_size(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/*
+ * With readers (a daemon), the write-ahead log is checkpointed by a
+ * thread of the store's own: the writer's commits only signal it. Past
+ * SQLite's threshold (1,000 pages) the pages reach the database file
+ * without the writer copying them. Without readers, SQLite does it.
+ */
+static void test_checkpoints_off_the_writer(void **state)
+{
+	fx *f = *state;
+	cf_store_options o = {.readers = 2};
+	char *pad = malloc(64 * 1024);
+	off_t before;
+	int64_t version = 0;
+
+	assert_non_null(pad);
+	assert_int_equal(cf_store_checkpoints(f->s), -1);
+	fx_close(f);
+	fx_open(f, &o);
+	assert_int_equal(cf_store_checkpoints(f->s), 0);
+	make_org(f, "o1");
+	before = file_size(f->dir, "vault.db");
+	/* about 1,600 pages of the log, in 100 commits */
+	for (int i = 0; i < 100; i++) {
+		cf_tx *tx = begin(f, true);
+		char name[32];
+		int n = snprintf(pad, 64 * 1024, "{\"pad\": \"");
+		memset(pad + n, 'a' + i % 26, 64 * 1024 - (size_t)n - 4);
+		memcpy(pad + 64 * 1024 - 4, "\"}", 3);
+		(void)snprintf(name, sizeof(name), "c%d", i);
+		OK(cf_st_collection_put(tx, "o1", name, pad, f->clock, &version, E_));
+		commit(tx);
+	}
+	/*
+	 * In WAL mode only a checkpoint writes the database file, and the
+	 * writer would only at 16,000 pages: its growth is the thread's work.
+	 */
+	for (int i = 0; i < 300 && (file_size(f->dir, "vault.db") < before + 2 * 1024 * 1024 || cf_store_checkpoints(f->s) < 1); i++)
+		sleep_ms(10);
+	assert_true(file_size(f->dir, "vault.db") >= before + 2 * 1024 * 1024);
+	assert_true(cf_store_checkpoints(f->s) >= 1);
+	free(pad);
+	/* closing stops the thread; the data is all there after */
+	fx_close(f);
+	fx_open(f, NULL);
+	{
+		cf_tx *tx = begin(f, false);
+		char *def = NULL;
+		OK(cf_st_collection_get(tx, "o1", "c99", &def, &version, E_));
+		assert_int_equal(strlen(def), 64 * 1024 - 2);
+		free(def);
+		cf_tx_rollback(tx);
+	}
+}
+
 static void test_audit_nodes(void **state)
 {
 	fx *f = *state;
@@ -5389,6 +5452,7 @@ int main(void)
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
 		T(test_map_reads),
+		T(test_checkpoints_off_the_writer),
 		T(test_check),
 		T(test_rollback_leaves_nothing),
 		T(test_statement_error_keeps_tx_usable),

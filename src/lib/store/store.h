@@ -83,6 +83,8 @@ cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err) CF_MUST_CHECK
 cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err) CF_MUST_CHECK;
 /* Entries in the journal not yet in the tables. */
 size_t cf_store_journal_backlog(cf_store *s);
+/* Checkpoints of the write-ahead log the store's own thread completed (-1: no such thread: no readers). */
+int64_t cf_store_checkpoints(cf_store *s);
 /* Commit; the tx is freed whatever the result. On failure, everything is rolled back. */
 cf_rc cf_tx_commit(cf_tx *tx, cf_err *err) CF_MUST_CHECK;
 /* Roll back and free; NULL is fine. */

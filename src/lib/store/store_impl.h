@@ -215,6 +215,7 @@ struct cf_store {
 	 * journal and not yet in the tables, inserted by the next write
 	 * transaction before anything else. joff: where the next frame goes.
 	 */
+	struct cf_sti_ckpt *ckpt; /* the checkpoint thread (store_checkpoint.c), writer's connection with readers only */
 	int jfd;
 	int64_t joff;
 	bool jcut; /* a failed write may have left frames after joff: cut them off before the next */
@@ -242,6 +243,11 @@ struct cf_tx {
 };
 
 /* store_journal.c */
+/* The log's checkpoints on their own thread and connection conn (consumed, even on failure). */
+typedef struct cf_sti_ckpt cf_sti_ckpt;
+cf_rc cf_sti_ckpt_start(cf_store *s, cf_store *conn, cf_err *err) CF_MUST_CHECK;
+void cf_sti_ckpt_stop(cf_store *s);
+
 cf_rc cf_sti_journal_open(cf_store *s, const char *dir, bool own, cf_err *err) CF_MUST_CHECK;
 void cf_sti_journal_close(cf_store *s);
 /* A row for the journal's pending list (copies everything). */

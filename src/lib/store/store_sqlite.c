@@ -687,6 +687,15 @@ cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *
 			}
 			s->n_readers++;
 		}
+		/* with readers (a daemon), the log is checkpointed off the writer's path */
+		cf_store *conn = NULL;
+		rc = open_one(dir, env, opts, true, &conn, err);
+		if (rc == CF_OK)
+			rc = cf_sti_ckpt_start(s, conn, err);
+		if (rc != CF_OK) {
+			cf_store_close(s);
+			return rc;
+		}
 	}
 	*out = s;
 	return CF_OK;
@@ -773,6 +782,7 @@ void cf_store_close(cf_store *s)
 
 	if (s == NULL)
 		return;
+	cf_sti_ckpt_stop(s);
 	/* what the journal holds beyond the tables goes in now; if it cannot, the next open replays it */
 	if (s->jfd >= 0 && s->backlog.n > 0) {
 		cf_rc frc = cf_store_flush_journal(s, CF_STORE_FLUSH_ALL, true, NULL);
