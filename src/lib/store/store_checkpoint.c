@@ -30,7 +30,7 @@ struct cf_sti_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool wanted, stop;
-	int signalled_at; /* the log's size at the last signal (the writer's thread only) */
+	int signalled_at[2]; /* each log's size at its last signal: main, ks (the writer's thread only) */
 	int64_t done; /* checkpoints that completed (guarded by mu) */
 };
 
@@ -38,6 +38,7 @@ struct cf_sti_ckpt {
 static int wal_hook(void *arg, sqlite3 *db, const char *schema, int pages)
 {
 	cf_sti_ckpt *c = arg;
+	int *at = &c->signalled_at[strcmp(schema, "main") == 0 ? 0 : 1];
 
 	if (pages >= CKPT_BEHIND) {
 		/* the thread is failing or behind: the writer does it, as SQLite would */
@@ -45,14 +46,15 @@ static int wal_hook(void *arg, sqlite3 *db, const char *schema, int pages)
 		return SQLITE_OK;
 	}
 	/*
-	 * Once per CKPT_PAGES pages: until the log restarts (the writer does
-	 * when a checkpoint has copied it all and no reader still uses it),
-	 * its size counts the pages already copied too.
+	 * Once per CKPT_PAGES pages of either log (the vault's, the attached
+	 * keystore's): until a log restarts (the writer restarts it once a
+	 * checkpoint has copied it all and no reader still uses it), its size
+	 * counts the pages already copied too.
 	 */
-	if (pages < c->signalled_at)
-		c->signalled_at = 0; /* it restarted */
-	if (pages - c->signalled_at >= CKPT_PAGES) {
-		c->signalled_at = pages;
+	if (pages < *at)
+		*at = 0; /* it restarted */
+	if (pages - *at >= CKPT_PAGES) {
+		*at = pages;
 		pthread_mutex_lock(&c->mu);
 		c->wanted = true;
 		pthread_cond_signal(&c->cv);

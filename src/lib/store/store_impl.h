@@ -220,6 +220,7 @@ struct cf_store {
 	int64_t joff;
 	bool jcut; /* a failed write may have left frames after joff: cut them off before the next */
 	cf_jlist backlog;
+	size_t backlog_count; /* backlog.n, published after each change for readers without the lock */
 	char jpath[PATH_MAX];
 };
 

@@ -143,6 +143,16 @@ void cf_sti_journal_free(cf_jlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/*
+ * The backlog's size for cf_store_journal_backlog, which reads it without
+ * the store's lock: the audit writer asks between batches, and must not
+ * wait a busy timeout behind a transaction another thread holds.
+ */
+static void publish_backlog(cf_store *s)
+{
+	__atomic_store_n(&s->backlog_count, s->backlog.n, __ATOMIC_RELEASE);
+}
+
 /* Moves every row and node of from to the end of to (from is left empty). */
 static cf_rc list_move(cf_jlist *to, cf_jlist *from, cf_err *err)
 {
@@ -325,7 +335,9 @@ cf_rc cf_sti_journal_commit(cf_tx *tx, cf_err *err)
 		return rc;
 	}
 	s->joff += (int64_t)tx->pending.bytes;
-	return list_move(&s->backlog, &tx->pending, err);
+	rc = list_move(&s->backlog, &tx->pending, err);
+	publish_backlog(s);
+	return rc;
 }
 
 /* The last leaf under node (level, idx): the node can be stored once that leaf is. */
@@ -374,6 +386,7 @@ void cf_sti_journal_flushed(cf_tx *tx)
 	if (b->nodes != NULL)
 		memmove(b->nodes, b->nodes + tx->flushed_nodes, (b->n_nodes - tx->flushed_nodes) * sizeof(*b->nodes));
 	b->n_nodes -= tx->flushed_nodes;
+	publish_backlog(s);
 	if (b->n > 0)
 		return; /* the journal still holds entries the tables lack */
 	cf_sti_journal_free(b);
@@ -538,4 +551,5 @@ void cf_sti_journal_close(cf_store *s)
 		(void)close(s->jfd);
 	s->jfd = -1;
 	cf_sti_journal_free(&s->backlog);
+	publish_backlog(s);
 }
