@@ -19,11 +19,13 @@
 #define OK(x) assert_int_equal((x), CF_OK)
 #define N_WORKERS 4 /* threads of the last test, and the store's readers */
 
-static const char PEOPLE_V1[] = "{\"fields\": {\"first_name\": {\"type\": \"string\", \"category\": \"identity\"}},"
-				" \"purposes\": {\"social-aid\": {\"legal_basis\": \"art. 60\"}}, \"retention\": \"P10Y\"}";
-static const char PEOPLE_V2[] = "{\"fields\": {\"first_name\": {\"type\": \"string\", \"category\": \"identity\"},"
-				" \"iban\": {\"type\": \"string\", \"category\": \"financial\"}},"
-				" \"purposes\": {\"social-aid\": {\"legal_basis\": \"art. 60\"}}, \"retention\": \"P10Y\"}";
+static const char PEOPLE_V1[] =
+	"{\"fields\": {\"first_name\": {\"type\": \"string\", \"category\": \"identity\"}},"
+	" \"purposes\": {\"social-aid\": {\"legal_basis\": \"art. 60\"}}, \"retention\": \"P10Y\"}";
+static const char PEOPLE_V2[] =
+	"{\"fields\": {\"first_name\": {\"type\": \"string\", \"category\": \"identity\"},"
+	" \"iban\": {\"type\": \"string\", \"category\": \"financial\"}},"
+	" \"purposes\": {\"social-aid\": {\"legal_basis\": \"art. 60\"}}, \"retention\": \"P10Y\"}";
 static const char READ_ALL[] =
 	"[{\"collection\": \"people\", \"actions\": [\"read\"], \"purposes\": [\"social-aid\"], \"fields\": [\"*\"]}]";
 
@@ -68,7 +70,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	memcpy(f->dir, "/tmp/cf_defs_test_XXXXXX", sizeof("/tmp/cf_defs_test_XXXXXX"));
 	assert_non_null(mkdtemp(f->dir));
-	OK(cf_store_open(f->dir, cf_env_system(), &(cf_store_options){.busy_timeout_ms = 2000, .readers = N_WORKERS}, &f->s, NULL));
+	OK(cf_store_open(f->dir, cf_env_system(), &(cf_store_options){.busy_timeout_ms = 2000, .readers = N_WORKERS},
+			 &f->s, NULL));
 	f->c = vault_defs_new();
 	assert_non_null(f->c);
 	tx = begin(f, true);

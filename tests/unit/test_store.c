@@ -1917,8 +1917,11 @@ static void test_checkpoints_off_the_writer(void **state)
 	 * In WAL mode only a checkpoint writes the database file, and the
 	 * writer would only at 16,000 pages: its growth is the thread's work.
 	 */
-	for (int i = 0; i < 300 && (file_size(f->dir, "vault.db") < before + 2 * 1024 * 1024 || cf_store_checkpoints(f->s) < 1); i++)
+	for (int i = 0; i < 300; i++) {
+		if (file_size(f->dir, "vault.db") >= before + 2 * 1024 * 1024 && cf_store_checkpoints(f->s) >= 1)
+			break;
 		sleep_ms(10);
+	}
 	assert_true(file_size(f->dir, "vault.db") >= before + 2 * 1024 * 1024);
 	assert_true(cf_store_checkpoints(f->s) >= 1);
 	free(pad);

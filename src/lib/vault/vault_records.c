@@ -153,7 +153,8 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 				       "the token acts for another organization and no agreement exists between them", err);
 		}
 		json_decref(any);
-		if (!cf_name_valid(coll_name) || vault_collection_get(o->v->defs, o->tx, o->org, coll_name, &o->coll, &o->coll_def, NULL) != CF_OK) {
+		if (!cf_name_valid(coll_name) ||
+		    vault_collection_get(o->v->defs, o->tx, o->org, coll_name, &o->coll, &o->coll_def, NULL) != CF_OK) {
 			char reason[200];
 			(void)snprintf(reason, sizeof(reason), "no agreement lets '%s' read collection '%.64s' of '%s'",
 				       o->r->who.org, cf_name_valid(coll_name) ? coll_name : "?", o->org);
@@ -224,7 +225,8 @@ static cf_rc op_load(op *o, const char *coll_name, cf_err *err)
 	{
 		o->roles[i] = json_string_value(role);
 		/* grants are always the caller's own organization's */
-		rc = vault_grants_get(o->v->defs, o->tx, o->r->who.org, o->roles[i], &o->grants[i], &o->grant_defs[i], err);
+		rc = vault_grants_get(o->v->defs, o->tx, o->r->who.org, o->roles[i], &o->grants[i], &o->grant_defs[i],
+				      err);
 		if (rc != CF_OK)
 			return rc;
 	}
