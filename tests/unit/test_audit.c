@@ -21,6 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 /* ---- helpers ---------------------------------------------------------- */
 
 /* 2023-11-14T22:13:20.123456Z */
@@ -50,24 +52,6 @@ typedef struct fx {
 	json_t *roles;
 	cf_actor actor;
 } fx;
-
-static void remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (cf_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) == CF_OK)
-			(void)unlink(path);
-	}
-	closedir(d);
-	(void)rmdir(dir);
-}
 
 static int setup(void **state)
 {

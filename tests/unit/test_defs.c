@@ -9,10 +9,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "common/cf.h"
 #include "vault/vault_int.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -86,21 +87,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(f->dir);
 
 	vault_defs_free(f->c);
 	cf_store_close(f->s);
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		(void)snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-		(void)unlink(path);
-	}
-	if (d != NULL)
-		closedir(d);
-	(void)rmdir(f->dir);
+	remove_dir(f->dir);
 	free(f);
 	return 0;
 }

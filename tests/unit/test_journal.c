@@ -32,6 +32,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 typedef struct fx {
 	char dir[64];
 	char journal[PATH_MAX];
@@ -63,20 +65,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx *f = *state;
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
 
 	cf_store_close(f->s);
-	d = opendir(f->dir);
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-		    cf_snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name) == CF_OK)
-			(void)unlink(path);
-	}
-	if (d != NULL)
-		closedir(d);
-	(void)rmdir(f->dir);
+	remove_dir(f->dir);
 	free(f);
 	return 0;
 }

@@ -42,6 +42,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 /* ---- helpers ---------------------------------------------------------- */
 
 static int64_t fake_now(void *ctx)
@@ -95,24 +97,6 @@ static int setup(void **state)
 	fx_open(f, NULL);
 	*state = f;
 	return 0;
-}
-
-static void remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (cf_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) == CF_OK)
-			(void)unlink(path);
-	}
-	closedir(d);
-	(void)rmdir(dir);
 }
 
 static int teardown(void **state)

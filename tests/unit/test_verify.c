@@ -41,6 +41,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #define ORIGIN "coffre.test/verify"
 #define N_ENTRIES 300
 #define PER_TX 25
@@ -58,24 +60,6 @@ typedef struct fx {
 } fx;
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (cf_snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) == CF_OK)
-			(void)unlink(path);
-	}
-	closedir(d);
-	(void)rmdir(dir);
-}
 
 static void open_store(fx *f)
 {
