@@ -619,7 +619,7 @@ def test_fail_closed(daemon, world, readers):
     rec, nid = world.create_record(alice, fields=record_fields(notes=secret_value, aid_amount=321))
     rid, subject = rec["id"], rec["subject"]
     new_nid = next_nid()
-    fields_before = _count(daemon, "SELECT count(*) FROM record_fields")
+    fields_before = _count(daemon, "SELECT count(*) FROM record_cts")
     records_before = _count(daemon, "SELECT count(*) FROM records")
     refused, journaled = [], []
 
@@ -679,7 +679,7 @@ def test_fail_closed(daemon, world, readers):
         refused.append(r)
 
     # nothing of the refused writes was stored, in the records or the trail
-    assert _count(daemon, "SELECT count(*) FROM record_fields") == fields_before
+    assert _count(daemon, "SELECT count(*) FROM record_cts") == fields_before
     assert _count(daemon, "SELECT count(*) FROM records") == records_before
     durable = audit_entries(daemon)
     for r in refused:

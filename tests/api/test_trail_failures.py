@@ -317,7 +317,7 @@ def test_disk_full_refuses_without_leaking(small_disk):
         # the write moved the journal into the tables: it is empty, and stays so without reads
         assert d.journal.stat().st_size == 0
         fill(small_disk / "filler")
-        fields_before, records_before = count(d, "record_fields"), count(d, "records")
+        fields_before, records_before = count(d, "record_cts"), count(d, "records")
         durable_before = audit_entries(d)
         refused = []
 
@@ -356,7 +356,7 @@ def test_disk_full_refuses_without_leaking(small_disk):
         assert_health_unavailable(d)
 
         # nothing was written
-        assert count(d, "record_fields") == fields_before and count(d, "records") == records_before
+        assert count(d, "record_cts") == fields_before and count(d, "records") == records_before
         assert audit_entries(d) == durable_before
         os.unlink(small_disk / "filler")
         # service resumes by itself

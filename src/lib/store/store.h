@@ -255,9 +255,8 @@ void cf_record_versions_free(cf_record_version *v, size_t n);
  * Every stored version of a live record, ascending by version, each with its
  * field ciphertexts (fields ordered by name). At most the LAST 1000
  * versions are returned (still ascending): older ones are left out.
- * CF_ENOTFOUND when the record does not exist. A version with no
- * record_versions row (cannot happen through the API) gets written_us 0.
- * *out is malloc'd (cf_record_versions_free); NULL and *n 0 on failure.
+ * CF_ENOTFOUND when the record does not exist; CF_EINTEGRITY when a
+ * version's stored ciphertexts are malformed. *out is malloc'd (cf_record_versions_free); NULL and *n 0 on failure.
  */
 #define CF_RECORD_HISTORY_MAX 1000
 cf_rc cf_st_record_history(cf_tx *tx, const char *org, const char *collection, const char *id,

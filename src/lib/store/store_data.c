@@ -387,41 +387,205 @@ static cf_rc check_fields(const cf_field_ct *fields, size_t n, cf_err *err)
 	return CF_OK;
 }
 
-/* Inserts the field ciphertexts of one record version. */
-static cf_rc insert_fields(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	size_t i;
-	int src;
-	cf_rc rc;
+/*
+ * A version's field ciphertexts are stored packed, one blob per version
+ * (record_cts.cts, named by record_versions.cts_id; a version without
+ * fields has none). For each field, in ascending byte order of the names,
+ * no name twice:
+ *   1 byte   the name's length k, 1 .. CF_ID_MAX
+ *   k bytes  the name (no NUL)
+ *   4 bytes  the ciphertext's length m, big-endian, at most CF_STI_BLOB_MAX
+ *   m bytes  the ciphertext
+ * and nothing after the last field. Unpacking refuses anything else as
+ * damage. The blob holds ciphertexts and field names, never a plaintext.
+ */
+#define PACK_NAME_LEN 1
+#define PACK_CT_LEN 4
 
-	rc = cf_sti_stmt(tx, STI_FIELD_INSERT, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		src = SQLITE_OK;
-		cf_sti_bind_text(st, &src, 1, row->org);
-		cf_sti_bind_text(st, &src, 2, row->collection);
-		cf_sti_bind_text(st, &src, 3, row->id);
-		cf_sti_bind_int(st, &src, 4, row->version);
-		cf_sti_bind_text(st, &src, 5, fields[i].name);
-		cf_sti_bind_blob(st, &src, 6, fields[i].ct, fields[i].len);
-		rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record field", err)
-					: cf_sti_exec(tx->s, st, "record field", err);
-		cf_sti_done(st);
-		if (rc != CF_OK)
-			return rc;
+static int cmp_field_name(const void *a, const void *b)
+{
+	return strcmp((*(const cf_field_ct *const *)a)->name, (*(const cf_field_ct *const *)b)->name);
+}
+
+/*
+ * The packed form of fields[0..n) (n >= 1, names checked by check_fields)
+ * into a malloc'd *out. CF_EEXIST for a name given twice, CF_EINVAL past
+ * CF_STI_CTS_MAX bytes.
+ */
+static cf_rc pack_fields(const cf_field_ct *fields, size_t n, uint8_t **out, size_t *len, cf_err *err)
+{
+	const cf_field_ct **order;
+	size_t total = 0, bytes;
+	uint8_t *buf, *p;
+	cf_rc rc = CF_OK;
+
+	*out = NULL;
+	*len = 0;
+	if (!cf_size_mul(n, sizeof(*order), &bytes))
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	order = malloc(bytes);
+	if (order == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	for (size_t i = 0; i < n; i++)
+		order[i] = &fields[i];
+	qsort(order, n, sizeof(*order), cmp_field_name);
+	for (size_t i = 0; i < n && rc == CF_OK; i++) {
+		size_t one = PACK_NAME_LEN + strlen(order[i]->name) + PACK_CT_LEN + order[i]->len;
+		if (i > 0 && strcmp(order[i - 1]->name, order[i]->name) == 0)
+			rc = cf_err_set(err, CF_EEXIST, CF_P_CONFLICT, "store: a field is given twice");
+		else if (!cf_size_add(total, one, &total) || total > CF_STI_CTS_MAX)
+			rc = cf_err_set(err, CF_EINVAL, CF_P_TOO_LONG,
+					"store: a record's ciphertexts are larger than %u bytes", CF_STI_CTS_MAX);
 	}
+	buf = rc == CF_OK ? malloc(total) : NULL;
+	if (rc == CF_OK && buf == NULL)
+		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	if (rc != CF_OK) {
+		free(order);
+		return rc;
+	}
+	p = buf;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(order[i]->name), m = order[i]->len;
+		*p++ = (uint8_t)k;
+		memcpy(p, order[i]->name, k);
+		p += k;
+		*p++ = (uint8_t)(m >> 24);
+		*p++ = (uint8_t)(m >> 16);
+		*p++ = (uint8_t)(m >> 8);
+		*p++ = (uint8_t)m;
+		if (m > 0)
+			memcpy(p, order[i]->ct, m);
+		p += m;
+	}
+	free(order);
+	*out = buf;
+	*len = total;
 	return CF_OK;
 }
 
-/* Records when row->version was written (the history's time of that version). */
-static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written_us, cf_err *err)
+static cf_rc damaged(cf_err *err)
+{
+	return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: a record's stored ciphertexts are malformed");
+}
+
+/* The fields of a packed blob into a malloc'd array (cf_field_cts_free); CF_EINTEGRITY when malformed. */
+static cf_rc unpack_fields(const uint8_t *b, size_t len, cf_field_ct **out, size_t *n_out, cf_err *err)
+{
+	cf_field_ct *f = NULL;
+	size_t n = 0, pos = 0, bytes;
+	cf_rc rc = CF_OK;
+
+	*out = NULL;
+	*n_out = 0;
+	while (pos < len && rc == CF_OK) {
+		size_t k = b[pos], m;
+
+		if (n == CF_STI_FIELDS_MAX || k == 0 || k > CF_ID_MAX || len - pos - PACK_NAME_LEN < k + PACK_CT_LEN ||
+		    memchr(b + pos + PACK_NAME_LEN, 0, k) != NULL) {
+			rc = damaged(err);
+			break;
+		}
+		pos += PACK_NAME_LEN;
+		m = (size_t)b[pos + k] << 24 | (size_t)b[pos + k + 1] << 16 | (size_t)b[pos + k + 2] << 8 |
+		    (size_t)b[pos + k + 3];
+		if (m > CF_STI_BLOB_MAX || len - pos - k - PACK_CT_LEN < m) {
+			rc = damaged(err);
+			break;
+		}
+		if (n % 8 == 0) {
+			cf_field_ct *grown;
+			if (!cf_size_mul(n + 8, sizeof(*f), &bytes) || (grown = realloc(f, bytes)) == NULL) {
+				rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+				break;
+			}
+			f = grown;
+		}
+		memset(&f[n], 0, sizeof(f[n]));
+		f[n].name = malloc(k + 1);
+		f[n].ct = malloc(m + 1); /* one extra byte: malloc(0) is avoided */
+		n++;
+		if (f[n - 1].name == NULL || f[n - 1].ct == NULL) {
+			rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+			break;
+		}
+		memcpy(f[n - 1].name, b + pos, k);
+		f[n - 1].name[k] = '\0';
+		if (m > 0)
+			memcpy(f[n - 1].ct, b + pos + k + PACK_CT_LEN, m);
+		f[n - 1].len = m;
+		pos += k + PACK_CT_LEN + m;
+		/* ascending, no name twice: what pack_fields writes */
+		if (n > 1 && strcmp(f[n - 2].name, f[n - 1].name) >= 0)
+			rc = damaged(err);
+	}
+	if (rc != CF_OK) {
+		cf_field_cts_free(f, n);
+		return rc;
+	}
+	*out = f;
+	*n_out = n;
+	return CF_OK;
+}
+
+/* The fields of a stored blob column (NULL: none). */
+static cf_rc col_fields(sqlite3_stmt *st, int i, cf_field_ct **out, size_t *n, cf_err *err)
+{
+	const void *p;
+	size_t len;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return CF_OK;
+	if (sqlite3_column_type(st, i) != SQLITE_BLOB)
+		return damaged(err);
+	p = sqlite3_column_blob(st, i);
+	len = (size_t)sqlite3_column_bytes(st, i);
+	if (p == NULL && len > 0)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory reading a column");
+	return len == 0 ? CF_OK : unpack_fields(p, len, out, n, err);
+}
+
+/* Stores fields[0..n) packed; *id is the blob's row, 0 when there is no field. */
+static cf_rc insert_cts(cf_tx *tx, const cf_field_ct *fields, size_t n, int64_t *id, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	uint8_t *blob = NULL;
+	size_t len = 0;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
+	*id = 0;
+	if (n == 0)
+		return CF_OK;
+	rc = pack_fields(fields, n, &blob, &len, err);
+	if (rc == CF_OK)
+		rc = cf_sti_stmt(tx, STI_CTS_INSERT, &st, err);
+	if (rc == CF_OK) {
+		cf_sti_bind_blob(st, &src, 1, blob, len);
+		rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record ciphertexts", err)
+					: cf_sti_exec(tx->s, st, "record ciphertexts", err);
+		if (rc == CF_OK)
+			*id = sqlite3_last_insert_rowid(tx->s->db);
+		cf_sti_done(st);
+	}
+	free(blob);
+	return rc;
+}
+
+/* Records row->version: when it was written (the history's time of that version) and its fields. */
+static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written_us, const cf_field_ct *fields,
+			    size_t n, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t cts_id;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = insert_cts(tx, fields, n, &cts_id, err);
+	if (rc != CF_OK)
+		return rc;
 	rc = cf_sti_stmt(tx, STI_VERSION_INSERT, &st, err);
 	if (rc != CF_OK)
 		return rc;
@@ -430,6 +594,10 @@ static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written
 	cf_sti_bind_text(st, &src, 3, row->id);
 	cf_sti_bind_int(st, &src, 4, row->version);
 	cf_sti_bind_int(st, &src, 5, written_us);
+	if (cts_id != 0)
+		cf_sti_bind_int(st, &src, 6, cts_id);
+	else
+		cf_sti_bind_text(st, &src, 6, NULL);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record version", err)
 				: cf_sti_exec(tx->s, st, "record version", err);
 	cf_sti_done(st);
@@ -465,22 +633,20 @@ cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 	cf_sti_bind_int(st, &src, 7, row->updated_us);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
 	cf_sti_done(st);
-	if (rc == CF_OK)
-		rc = insert_version(tx, row, row->created_us, err);
 	if (rc != CF_OK)
 		return rc;
-	return insert_fields(tx, row, fields, n, err);
+	return insert_version(tx, row, row->created_us, fields, n, err);
 }
 
 /* Reads the field ciphertexts of one version into a malloc'd array. */
 static cf_rc read_fields(cf_tx *tx, const cf_record_row *row, cf_field_ct **out, size_t *n_out, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	cf_field_ct *f = NULL, *grown;
-	size_t n = 0, cap = 0, bytes;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
+	*out = NULL;
+	*n_out = 0;
 	rc = cf_sti_stmt(tx, STI_FIELDS_GET, &st, err);
 	if (rc != CF_OK)
 		return rc;
@@ -490,47 +656,13 @@ static cf_rc read_fields(cf_tx *tx, const cf_record_row *row, cf_field_ct **out,
 	cf_sti_bind_int(st, &src, 4, row->version);
 	if (src != SQLITE_OK) {
 		rc = cf_sti_fail(tx->s, src, "record fields", err);
-		goto out;
+	} else {
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			rc = col_fields(st, 0, out, n_out, err);
+		else if (src != SQLITE_DONE) /* done: a version without fields */
+			rc = cf_sti_fail(tx->s, src, "record fields", err);
 	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 8 : cap * 2;
-
-			if (n >= CF_STI_FIELDS_MAX) {
-				rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: a record has too many fields");
-				goto out;
-			}
-			if (!cf_size_mul(ncap, sizeof(*f), &bytes)) {
-				rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-				goto out;
-			}
-			grown = realloc(f, bytes);
-			if (grown == NULL) {
-				rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
-				goto out;
-			}
-			f = grown;
-			cap = ncap;
-		}
-		memset(&f[n], 0, sizeof(f[n]));
-		n++;
-		rc = cf_sti_col_dup(st, 0, false, &f[n - 1].name, err);
-		if (rc == CF_OK)
-			rc = cf_sti_col_blob(st, 1, &f[n - 1].ct, &f[n - 1].len, err);
-		if (rc != CF_OK)
-			goto out;
-	}
-	if (src != SQLITE_DONE) {
-		rc = cf_sti_fail(tx->s, src, "record fields", err);
-		goto out;
-	}
-	*out = f;
-	*n_out = n;
-	f = NULL;
-	n = 0;
-	rc = CF_OK;
-out:
-	cf_field_cts_free(f, n);
 	cf_sti_done(st);
 	return rc;
 }
@@ -633,60 +765,175 @@ cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 		return rc;
 	if (sqlite3_changes64(tx->s->db) == 0)
 		return why_no_bump(tx, row, err);
-	rc = insert_version(tx, row, row->updated_us, err);
+	return insert_version(tx, row, row->updated_us, fields, n, err);
+}
+
+/* Runs one of a record's deletes (statement id, keyed ?1 org, ?2 collection, ?3 id). */
+static cf_rc delete_of_record(cf_tx *tx, cf_sti_id id, const char *what, const char *org, const char *collection,
+			      const char *rid, int64_t *changed, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	rc = cf_sti_stmt(tx, id, &st, err);
 	if (rc != CF_OK)
 		return rc;
-	return insert_fields(tx, row, fields, n, err);
+	cf_sti_bind_text(st, &src, 1, org);
+	cf_sti_bind_text(st, &src, 2, collection);
+	cf_sti_bind_text(st, &src, 3, rid);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, what, err) : cf_sti_exec(tx->s, st, what, err);
+	*changed = sqlite3_changes64(tx->s->db);
+	cf_sti_done(st);
+	return rc;
 }
 
 cf_rc cf_st_record_delete(cf_tx *tx, const char *org, const char *collection, const char *id, cf_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int src = SQLITE_OK;
+	int64_t changed = 0;
 	cf_rc rc;
 
 	rc = check_record_key(org, collection, id, err);
 	if (rc != CF_OK)
 		return rc;
 	/*
-	 * Children first: the foreign keys refuse a record row removed before
-	 * its ciphertexts or its version times.
+	 * Children first: the ciphertexts are found through the versions that
+	 * name them, and the foreign keys refuse a record row removed before
+	 * its versions.
 	 */
-	rc = cf_sti_stmt(tx, STI_FIELDS_DELETE, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_text(st, &src, 1, org);
-	cf_sti_bind_text(st, &src, 2, collection);
-	cf_sti_bind_text(st, &src, 3, id);
-	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record fields", err)
-				: cf_sti_exec(tx->s, st, "record fields", err);
-	cf_sti_done(st);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_sti_stmt(tx, STI_VERSIONS_DELETE, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_text(st, &src, 1, org);
-	cf_sti_bind_text(st, &src, 2, collection);
-	cf_sti_bind_text(st, &src, 3, id);
-	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record versions", err)
-				: cf_sti_exec(tx->s, st, "record versions", err);
-	cf_sti_done(st);
-	if (rc != CF_OK)
-		return rc;
-	rc = cf_sti_stmt(tx, STI_RECORD_DELETE, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_text(st, &src, 1, org);
-	cf_sti_bind_text(st, &src, 2, collection);
-	cf_sti_bind_text(st, &src, 3, id);
-	if (src != SQLITE_OK)
-		rc = cf_sti_fail(tx->s, src, "record", err);
-	else
-		rc = cf_sti_exec(tx->s, st, "record", err);
-	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0)
+	rc = delete_of_record(tx, STI_CTS_DELETE, "record ciphertexts", org, collection, id, &changed, err);
+	if (rc == CF_OK)
+		rc = delete_of_record(tx, STI_VERSIONS_DELETE, "record versions", org, collection, id, &changed, err);
+	if (rc == CF_OK)
+		rc = delete_of_record(tx, STI_RECORD_DELETE, "record", org, collection, id, &changed, err);
+	if (rc == CF_OK && changed == 0)
 		rc = cf_err_set(err, CF_ENOTFOUND, CF_P_NOT_FOUND, "store: no such record");
-	cf_sti_done(st);
+	return rc;
+}
+
+/* ---- schema version 3: one blob per version ---- */
+
+/* The version being gathered by the migration: its key and its fields so far. */
+typedef struct gather {
+	char org[CF_ID_MAX + 1], collection[CF_ID_MAX + 1], id[CF_ID_MAX + 1];
+	int64_t version;
+	cf_field_ct *f;
+	size_t n, cap;
+} gather;
+
+/* Stores the gathered version's blob and names it from its version row (the step's "before" made one). */
+static cf_rc flush_gathered(cf_store *s, sqlite3_stmt *ins, sqlite3_stmt *upd, gather *g, cf_err *err)
+{
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (g->n == 0)
+		return CF_OK;
+	rc = pack_fields(g->f, g->n, &blob, &len, err);
+	if (rc != CF_OK)
+		return rc == CF_EEXIST ? damaged(err) : rc;
+	cf_sti_bind_blob(ins, &src, 1, blob, len);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(s, src, "schema migration", err) : cf_sti_exec(s, ins, "schema migration", err);
+	free(blob);
+	sqlite3_reset(ins);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_text(upd, &src, 1, g->org);
+	cf_sti_bind_text(upd, &src, 2, g->collection);
+	cf_sti_bind_text(upd, &src, 3, g->id);
+	cf_sti_bind_int(upd, &src, 4, g->version);
+	cf_sti_bind_int(upd, &src, 5, sqlite3_last_insert_rowid(s->db));
+	rc = (src != SQLITE_OK) ? cf_sti_fail(s, src, "schema migration", err) : cf_sti_exec(s, upd, "schema migration", err);
+	if (rc == CF_OK && sqlite3_changes64(s->db) != 1)
+		rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: migration: a version row is missing");
+	sqlite3_reset(upd);
+	cf_field_cts_free(g->f, g->n);
+	g->f = NULL;
+	g->n = g->cap = 0;
+	return rc;
+}
+
+/* Appends the current row's field (columns 4 and 5) to the gathered version. */
+static cf_rc gather_field(sqlite3_stmt *sel, gather *g, cf_err *err)
+{
+	cf_field_ct *f;
+	size_t bytes;
+	cf_rc rc;
+
+	if (g->n == CF_STI_FIELDS_MAX)
+		return cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "store: a record has too many fields");
+	if (g->n == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 8;
+		if (!cf_size_mul(ncap, sizeof(*f), &bytes) || (f = realloc(g->f, bytes)) == NULL)
+			return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+		g->f = f;
+		g->cap = ncap;
+	}
+	f = &g->f[g->n];
+	memset(f, 0, sizeof(*f));
+	g->n++;
+	rc = cf_sti_col_dup(sel, 4, false, &f->name, err);
+	if (rc == CF_OK)
+		rc = cf_sti_col_blob(sel, 5, &f->ct, &f->len, err);
+	if (rc == CF_OK)
+		rc = cf_sti_check_id(f->name, "field name", err) == CF_OK ? CF_OK : damaged(err);
+	return rc;
+}
+
+cf_rc cf_sti_migrate_fields_v3(cf_store *s, cf_err *err)
+{
+	static const char sel_sql[] = "SELECT org, collection, record_id, version, field, ct FROM main.record_fields"
+				      " ORDER BY org, collection, record_id, version";
+	static const char ins_sql[] = "INSERT INTO main.record_cts (cts) VALUES (?1)";
+	static const char upd_sql[] = "UPDATE main.record_versions SET cts_id = ?5"
+				      " WHERE org = ?1 AND collection = ?2 AND record_id = ?3 AND version = ?4";
+	sqlite3_stmt *sel = NULL, *ins = NULL, *upd = NULL;
+	gather g;
+	int src;
+	cf_rc rc = CF_OK;
+
+	memset(&g, 0, sizeof(g));
+	src = sqlite3_prepare_v2(s->db, sel_sql, -1, &sel, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db, ins_sql, -1, &ins, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db, upd_sql, -1, &upd, NULL);
+	if (src != SQLITE_OK)
+		rc = cf_sti_fail(s, src, "schema migration", err);
+	while (rc == CF_OK && (src = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *org = (const char *)sqlite3_column_text(sel, 0);
+		const char *col = (const char *)sqlite3_column_text(sel, 1);
+		const char *rid = (const char *)sqlite3_column_text(sel, 2);
+		int64_t version = sqlite3_column_int64(sel, 3);
+
+		if (org == NULL || col == NULL || rid == NULL || strlen(org) > CF_ID_MAX || strlen(col) > CF_ID_MAX ||
+		    strlen(rid) > CF_ID_MAX) {
+			rc = damaged(err);
+			break;
+		}
+		if (g.n > 0 && (strcmp(g.org, org) != 0 || strcmp(g.collection, col) != 0 || strcmp(g.id, rid) != 0 ||
+				g.version != version))
+			rc = flush_gathered(s, ins, upd, &g, err);
+		if (rc != CF_OK)
+			break;
+		if (g.n == 0) {
+			memcpy(g.org, org, strlen(org) + 1);
+			memcpy(g.collection, col, strlen(col) + 1);
+			memcpy(g.id, rid, strlen(rid) + 1);
+			g.version = version;
+		}
+		rc = gather_field(sel, &g, err);
+	}
+	if (rc == CF_OK && src != SQLITE_DONE)
+		rc = cf_sti_fail(s, src, "schema migration", err);
+	if (rc == CF_OK)
+		rc = flush_gathered(s, ins, upd, &g, err);
+	cf_field_cts_free(g.f, g.n);
+	sqlite3_finalize(upd);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
 	return rc;
 }
 
@@ -704,9 +951,10 @@ void cf_record_versions_free(cf_record_version *v, size_t n)
 }
 
 /*
- * Fills v[0..*n) with the newest CF_RECORD_HISTORY_MAX versions and their
- * times, oldest first (the statement answers newest first). v has room for
- * CF_RECORD_HISTORY_MAX; fields are left NULL.
+ * Fills v[0..*n) with the newest CF_RECORD_HISTORY_MAX versions, their
+ * times and their fields, oldest first (the statement answers newest
+ * first). v has room for CF_RECORD_HISTORY_MAX. On failure too, *n counts
+ * the entries filled, whose fields the caller frees.
  */
 static cf_rc read_versions(cf_tx *tx, const char *org, const char *collection, const char *id, cf_record_version *v,
 			   size_t *n, cf_err *err)
@@ -739,6 +987,9 @@ static cf_rc read_versions(cf_tx *tx, const char *org, const char *collection, c
 		v[count].version = sqlite3_column_int64(st, 0);
 		v[count].written_us = sqlite3_column_int64(st, 1);
 		count++;
+		rc = col_fields(st, 2, &v[count - 1].fields, &v[count - 1].n, err);
+		if (rc != CF_OK)
+			goto out;
 	}
 	if (src != SQLITE_DONE) {
 		rc = cf_sti_fail(tx->s, src, "record history", err);
@@ -749,9 +1000,9 @@ static cf_rc read_versions(cf_tx *tx, const char *org, const char *collection, c
 		v[i] = v[count - 1 - i];
 		v[count - 1 - i] = tmp;
 	}
-	*n = count;
 	rc = CF_OK;
 out:
+	*n = count;
 	cf_sti_done(st);
 	return rc;
 }
@@ -761,8 +1012,7 @@ cf_rc cf_st_record_history(cf_tx *tx, const char *org, const char *collection, c
 			   cf_record_version **out, size_t *n, cf_err *err)
 {
 	cf_record_version *v = NULL;
-	cf_record_row row;
-	size_t count = 0, i, bytes;
+	size_t count = 0, bytes;
 	sqlite3_stmt *st = NULL;
 	int src = SQLITE_OK;
 	cf_rc rc;
@@ -794,17 +1044,6 @@ cf_rc cf_st_record_history(cf_tx *tx, const char *org, const char *collection, c
 	rc = read_versions(tx, org, collection, id, v, &count, err);
 	if (rc != CF_OK)
 		goto out;
-	/* The key was checked against CF_ID_MAX above: these copies fit. read_fields needs only the key. */
-	memset(&row, 0, sizeof(row));
-	memcpy(row.org, org, strlen(org) + 1);
-	memcpy(row.collection, collection, strlen(collection) + 1);
-	memcpy(row.id, id, strlen(id) + 1);
-	for (i = 0; i < count; i++) {
-		row.version = v[i].version;
-		rc = read_fields(tx, &row, &v[i].fields, &v[i].n, err);
-		if (rc != CF_OK)
-			goto out;
-	}
 	if (count == 0) {
 		free(v);
 		v = NULL;

@@ -66,9 +66,9 @@ typedef enum cf_sti_id {
 	STI_RECORD_BUMP,
 	STI_RECORD_DELETE,
 	STI_RECORD_LIST_BY_SUBJECT,
-	STI_FIELD_INSERT,
 	STI_FIELDS_GET,
-	STI_FIELDS_DELETE,
+	STI_CTS_INSERT,
+	STI_CTS_DELETE,
 	STI_VERSION_INSERT,
 	STI_VERSIONS_DELETE,
 	STI_RECORD_HISTORY,
@@ -144,13 +144,18 @@ typedef enum cf_sti_id {
 extern const char *const cf_sti_sql[STI__COUNT];
 /*
  * The schema scripts (constant text, no values): each file's version 1,
- * then the steps from one version to the next. main is at version 2, ks
+ * then the steps from one version to the next. main is at version 3, ks
  * at version 1.
  */
-#define CF_STI_MAIN_VERSION 2
+#define CF_STI_MAIN_VERSION 3
 #define CF_STI_KS_VERSION 1
 extern const char cf_sti_schema_main_v1[];
 extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
+/* from 2 to 3: before, cf_sti_migrate_fields_v3, after */
+extern const char cf_sti_schema_main_v3_before[];
+extern const char cf_sti_schema_main_v3_after[];
+/* Packs each version's rows of record_fields into a record_cts blob (the migration's transaction, on s->db). */
+cf_rc cf_sti_migrate_fields_v3(cf_store *s, cf_err *err) CF_MUST_CHECK;
 extern const char cf_sti_schema_ks_v1[];
 /*
  * Entries per slice of the audit trail in the by-subject index, as a shift
@@ -276,6 +281,7 @@ extern const char cf_sti_sql_node_cursor[];
 #define CF_STI_JSON_MAX (1u << 20)    /* roles, definitions, grants, meta values */
 #define CF_STI_BLOB_MAX (16u << 20)   /* one ciphertext, one audit entry, one wrapped key */
 #define CF_STI_FIELDS_MAX 1024        /* fields in one record version */
+#define CF_STI_CTS_MAX (128u << 20)   /* one version's ciphertexts, packed */
 #define CF_STI_NOTE_MAX (64u << 10)   /* one signed checkpoint note */
 #define CF_STI_LIST_MAX 10000         /* rows in one audit list answer (it is held in memory) */
 

@@ -185,7 +185,10 @@ const char cf_sti_schema_main_v1[] =
 	 */
 	"CREATE INDEX main.records_by_subject ON records(org, subject, collection, id);"
 
-	/* Ciphertexts can be large: a rowid table keeps them out of the key b-tree. */
+	/*
+	 * Ciphertexts can be large: a rowid table keeps them out of the key
+	 * b-tree. Replaced by record_cts in version 3.
+	 */
 	"CREATE TABLE main.record_fields ("
 	"  org TEXT NOT NULL,"
 	"  collection TEXT NOT NULL,"
@@ -458,6 +461,33 @@ const char cf_sti_schema_main_v2[] =
 	", subject, idx);"
 	"PRAGMA main.user_version = 2;";
 
+/*
+ * Version 3: a version's field ciphertexts in one row of record_cts (one
+ * blob, store_data.c's packed form), named by its record_versions row,
+ * instead of a row per field in record_fields: a create inserted a row and
+ * an index entry per field, a read looked each up. record_cts is a rowid
+ * table (ciphertexts can be large: a WITHOUT ROWID table would copy them
+ * into its interior pages) appended at its end. No foreign key: deleting a
+ * blob would then scan record_versions for a reference; the store removes
+ * a record's blobs with its versions, and a blob under another version's
+ * name fails to decrypt (its ciphertexts' associated data name their
+ * record and version). The step runs in three parts around a data move in
+ * C (cf_sti_migrate_fields_v3), all in the migration's transaction.
+ */
+const char cf_sti_schema_main_v3_before[] =
+	"CREATE TABLE main.record_cts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  cts BLOB NOT NULL"
+	") STRICT;"
+	"ALTER TABLE main.record_versions ADD COLUMN cts_id INTEGER NULL;"
+	/* ciphertexts of a version without a time row (not made through the store) keep their version */
+	"INSERT INTO main.record_versions (org, collection, record_id, version, written_us)"
+	"  SELECT DISTINCT org, collection, record_id, version, 0 FROM main.record_fields WHERE true"
+	"  ON CONFLICT DO NOTHING;";
+const char cf_sti_schema_main_v3_after[] =
+	"DROP TABLE main.record_fields;"
+	"PRAGMA main.user_version = 3;";
+
 /* One level's stored tree nodes in index order (verification keeps one open per level). */
 const char cf_sti_sql_node_cursor[] = "SELECT idx, hash FROM main.audit_nodes WHERE level = ?1 AND idx >= ?2 ORDER BY idx";
 
@@ -595,29 +625,22 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_RECORD_LIST_BY_SUBJECT] = "SELECT collection, id, version, created_us, updated_us FROM main.records"
 				       " INDEXED BY records_by_subject WHERE org = ?1 AND subject = ?2"
 				       " ORDER BY collection, id",
-	[STI_FIELD_INSERT] = "INSERT INTO main.record_fields (org, collection, record_id, version, field, ct)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[STI_FIELDS_GET] = "SELECT field, ct FROM main.record_fields"
-			   " WHERE org = ?1 AND collection = ?2 AND record_id = ?3 AND version = ?4"
-			   " ORDER BY field",
-	[STI_FIELDS_DELETE] = "DELETE FROM main.record_fields WHERE org = ?1 AND collection = ?2 AND record_id = ?3",
-	[STI_VERSION_INSERT] = "INSERT INTO main.record_versions (org, collection, record_id, version, written_us)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* no row, or no blob: a version without fields */
+	[STI_FIELDS_GET] = "SELECT c.cts FROM main.record_versions AS v JOIN main.record_cts AS c ON c.id = v.cts_id"
+			   " WHERE v.org = ?1 AND v.collection = ?2 AND v.record_id = ?3 AND v.version = ?4",
+	[STI_CTS_INSERT] = "INSERT INTO main.record_cts (cts) VALUES (?1)",
+	/* a record's blobs, before its versions (nothing else names them) */
+	[STI_CTS_DELETE] = "DELETE FROM main.record_cts WHERE id IN (SELECT cts_id FROM main.record_versions"
+			   " WHERE org = ?1 AND collection = ?2 AND record_id = ?3)",
+	[STI_VERSION_INSERT] = "INSERT INTO main.record_versions (org, collection, record_id, version, written_us,"
+			       " cts_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[STI_VERSIONS_DELETE] = "DELETE FROM main.record_versions WHERE org = ?1 AND collection = ?2"
 				" AND record_id = ?3",
-	/*
-	 * The newest ?4 versions, newest first: every version with a time row
-	 * or with ciphertexts (a version without fields has only its time row;
-	 * one without a time row cannot be made through the store and reads 0).
-	 */
-	[STI_RECORD_HISTORY] = "SELECT u.version, coalesce((SELECT w.written_us FROM main.record_versions AS w"
-			       "  WHERE w.org = ?1 AND w.collection = ?2 AND w.record_id = ?3"
-			       "  AND w.version = u.version), 0)"
-			       " FROM (SELECT version FROM main.record_versions"
-			       "  WHERE org = ?1 AND collection = ?2 AND record_id = ?3"
-			       "  UNION SELECT version FROM main.record_fields"
-			       "  WHERE org = ?1 AND collection = ?2 AND record_id = ?3) AS u"
-			       " ORDER BY u.version DESC LIMIT ?4",
+	/* The newest ?4 versions, newest first, each with its blob (NULL: no fields). */
+	[STI_RECORD_HISTORY] = "SELECT v.version, v.written_us, c.cts FROM main.record_versions AS v"
+			       " LEFT JOIN main.record_cts AS c ON c.id = v.cts_id"
+			       " WHERE v.org = ?1 AND v.collection = ?2 AND v.record_id = ?3"
+			       " ORDER BY v.version DESC LIMIT ?4",
 
 	[STI_KEY_PUT] = "INSERT INTO ks.keys (kind, org, name, wrapped, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STI_KEY_GET] = "SELECT wrapped FROM ks.keys WHERE kind = ?1 AND org = ?2 AND name = ?3",

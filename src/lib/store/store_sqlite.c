@@ -514,8 +514,18 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 	return CF_OK;
 }
 
+/*
+ * One step from a schema version to the next: a script, and where data must
+ * be reshaped in C, a function and a script after it.
+ */
+typedef struct migration_step {
+	const char *sql;
+	cf_rc (*data)(cf_store *s, cf_err *err);
+	const char *sql_after;
+} migration_step;
+
 /* Brings one schema to version `latest` inside the caller's transaction; steps[k] goes from k to k + 1. */
-static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_script, const char *const *steps,
+static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_script, const migration_step *steps,
 			    int64_t latest, cf_err *err)
 {
 	char sql[64];
@@ -539,7 +549,13 @@ static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_scri
 		version = 1;
 	}
 	for (; version < latest; version++) {
-		rc = exec_const(s, steps[version], "schema migration", err);
+		const migration_step *m = &steps[version];
+
+		rc = exec_const(s, m->sql, "schema migration", err);
+		if (rc == CF_OK && m->data != NULL)
+			rc = m->data(s, err);
+		if (rc == CF_OK && m->sql_after != NULL)
+			rc = exec_const(s, m->sql_after, "schema migration", err);
 		if (rc != CF_OK)
 			return rc;
 	}
@@ -548,8 +564,12 @@ static cf_rc migrate_schema(cf_store *s, const char *schema, const char *v1_scri
 
 static cf_rc migrate(cf_store *s, cf_err *err)
 {
-	static const char *const main_steps[CF_STI_MAIN_VERSION] = {NULL, cf_sti_schema_main_v2};
-	static const char *const ks_steps[CF_STI_KS_VERSION] = {NULL};
+	static const migration_step main_steps[CF_STI_MAIN_VERSION] = {
+		{NULL, NULL, NULL},
+		{cf_sti_schema_main_v2, NULL, NULL},
+		{cf_sti_schema_main_v3_before, cf_sti_migrate_fields_v3, cf_sti_schema_main_v3_after},
+	};
+	static const migration_step ks_steps[CF_STI_KS_VERSION] = {{NULL, NULL, NULL}};
 	cf_rc rc;
 
 	rc = exec_const(s, "BEGIN IMMEDIATE", "begin migration", err);
