@@ -1,7 +1,9 @@
 """Record ids and subject pseudonyms: opaque, 16 bytes of base64url after
 their prefix, the first two bytes shared by every id the vault makes in the
-same 64-second window (a keyed hash of the window, so that new rows sit
-side by side in the indexes), the other 14 random; other ids stay random."""
+same 64-second window (a keyed hash of the window), the next two the
+millisecond in the window plus a keyed offset (so that new rows sit side
+by side in the indexes, in the order they were made), the other 12 random;
+other ids stay random."""
 
 import base64
 import re
@@ -37,8 +39,15 @@ def test_ids_of_one_window_share_a_keyed_prefix(world):
     most = max(prefixes, key=lambda p: sum(raw(i)[:2] == p for i in rids + subjects))
     sharing = [i for i in rids + subjects if raw(i)[:2] == most]
     assert len(sharing) >= 8
-    # the rest is random: no two share their next bytes
-    assert len({raw(i)[2:] for i in rids + subjects}) == 16
+    # the rest is random: no two share their last twelve bytes
+    assert len({raw(i)[4:] for i in rids + subjects}) == 16
+    # within the window, ids ascend in the order they were made (the tick wraps at most once)
+    for ids in (rids, subjects):
+        ticks = [int.from_bytes(raw(i)[2:4], "big") for i in ids if raw(i)[:2] == most]
+        drops = [b for a, b in zip(ticks, ticks[1:]) if b < a]
+        assert len(drops) <= 1 and all(b < 1000 for b in drops), ticks
+        # made within a few seconds: a few thousand milliseconds apart at most (modulo the wrap)
+        assert (ticks[-1] - ticks[0]) % 65536 < 30000, ticks
     # the prefix is keyed, not the time: not the window's number, nor the seconds, around now
     now = int(time.time())
     for t in range(now - 20, now + 1):
