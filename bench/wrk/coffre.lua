@@ -36,8 +36,11 @@ local function headers(purpose, body)
   return h
 end
 
+-- setup runs in wrk's main state: seeded there, or every run would draw the same threads' ranges
+math.randomseed(os.time())
+
 function setup(thread)
-  thread:set("tid", tostring(math.random(1, 1000000)))
+  thread:set("tid", tostring(math.random(0, 115)))
 end
 
 function init(args)
@@ -45,8 +48,9 @@ function init(args)
   local f = assert(io.open(os.getenv("BENCH_IDS"), "r"))
   for line in f:lines() do ids[#ids + 1] = line end
   f:close()
-  -- new subjects for writes: far beyond the generated ones, a distinct range per thread
-  next_subject = 30000000 + tonumber(tid or "0") * 1000
+  -- new subjects for writes: bench_nid(30,000,000 ..) to bench_nid(33,480,000) are distinct from
+  -- the generated subjects' (below 29,000,000), in 116 ranges of 30,000; each thread draws one
+  next_subject = 30000000 + tonumber(tid or "0") * 30000
 end
 
 local function read(purpose)
