@@ -292,7 +292,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 	fx_close(f);
 
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 0); /* a per-connection setting, as expected */
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
@@ -312,7 +312,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 
 	db = raw_open(f, "vault.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -365,7 +365,7 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err.detail, "main schema version 7"));
 
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_exec(db, "PRAGMA user_version = 3"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 4"), SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f, NULL);
 }
@@ -1946,8 +1946,8 @@ static void test_audit_nodes(void **state)
 	OK(cf_st_audit_node_put(tx, 1, 1, want, E_));
 	fake_hash(0x11, 0, want);
 	OK(cf_st_audit_node_put(tx, 1, 0, want, E_));
-	fake_hash(0x11, (INT64_MAX >> 1) - 1, want);
-	OK(cf_st_audit_node_put(tx, 1, (INT64_MAX >> 1) - 1, want, E_)); /* the last subtree that fits */
+	fake_hash(0x11, ((int64_t)1 << 56) - 1, want);
+	OK(cf_st_audit_node_put(tx, 1, ((int64_t)1 << 56) - 1, want, E_)); /* the last subtree that fits */
 
 	OK(cf_st_audit_node_get(tx, 1, 0, h, E_));
 	fake_hash(0x11, 0, want);
@@ -1979,11 +1979,15 @@ static void test_audit_nodes(void **state)
 	assert_int_equal(cf_st_audit_node_put(tx, 64, 0, want, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_put(tx, -1, 0, want, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_put(tx, 1, -1, want, &err), CF_EINVAL);
-	assert_int_equal(cf_st_audit_node_put(tx, 1, INT64_MAX >> 1, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 1, (int64_t)1 << 56, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 56, 2, want, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_put(tx, 57, 0, want, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_put(tx, 63, 0, want, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_put(tx, 1, 5, NULL, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_get(tx, -1, 0, h, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_get(tx, 64, 0, h, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_get(tx, 57, 0, h, &err), CF_EINVAL);
+	assert_int_equal(cf_st_audit_node_get(tx, 1, -1, h, &err), CF_EINVAL);
 	assert_int_equal(cf_st_audit_node_get(tx, 1, 0, NULL, &err), CF_EINTERNAL);
 
 	/* The scan: level then index; early stop returns the callback's result. */
@@ -1996,7 +2000,7 @@ static void test_audit_nodes(void **state)
 	fake_hash(0x11, 1, want);
 	assert_memory_equal(seen.hash[1], want, CF_HASH_LEN);
 	assert_int_equal(seen.level[2], 1);
-	assert_int_equal(seen.index[2], (INT64_MAX >> 1) - 1);
+	assert_int_equal(seen.index[2], ((int64_t)1 << 56) - 1);
 	assert_int_equal(seen.level[3], 2);
 	assert_int_equal(seen.index[3], 0);
 	fake_hash(0x21, 0, want);
@@ -2026,17 +2030,22 @@ static void test_audit_nodes(void **state)
 	assert_int_not_equal(raw_exec(db, "DELETE FROM audit_nodes WHERE level = 2"), SQLITE_OK);
 	assert_non_null(strstr(sqlite3_errmsg(db), "audit nodes cannot be deleted"));
 	assert_int_not_equal(raw_exec(db, "DELETE FROM audit_nodes"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit_nodes VALUES (1, 0, zeroblob(32))"), SQLITE_OK);
+	/* (pos, level, idx, hash); node (1, 0) is at pos 65, (1, 1) at 193, (1, 9) at 1217 */
+	assert_int_not_equal(raw_exec(db, "INSERT OR REPLACE INTO audit_nodes VALUES (65, 1, 0, zeroblob(32))"),
+			     SQLITE_OK);
 	assert_non_null(strstr(sqlite3_errmsg(db), "written once"));
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 1, zeroblob(32))"
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (193, 1, 1, zeroblob(32))"
 					  " ON CONFLICT DO UPDATE SET hash = excluded.hash"),
 			     SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (0, 9, zeroblob(32))"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (64, 9, zeroblob(32))"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, -1, zeroblob(32))"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, zeroblob(31))"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, 'text')"), SQLITE_OK);
-	assert_int_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (576, 0, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1000, 64, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (-63, 1, -1, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1217, 1, 9, zeroblob(31))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1217, 1, 9, 'text')"), SQLITE_OK);
+	/* a position that is not the node's */
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1218, 1, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1281, 1, 9, zeroblob(32))"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "INSERT INTO audit_nodes VALUES (1217, 1, 9, zeroblob(32))"), SQLITE_OK);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 5);
 	fake_hash(0x11, 0, want);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes WHERE level = 1 AND idx = 0 AND"
@@ -2223,12 +2232,25 @@ static void list_fixture(fx *f)
 	commit(tx);
 }
 
+/* Gives a closed vault the shape of schema version 3: the tree's nodes keyed (level, idx), kept. */
+static void reshape_to_v3(sqlite3 *db)
+{
+	assert_int_equal(raw_exec(db, "CREATE TABLE audit_nodes_v3 (level INTEGER NOT NULL CHECK (level >= 1 AND"
+				      " level < 64), idx INTEGER NOT NULL CHECK (idx >= 0), hash BLOB NOT NULL"
+				      " CHECK (length(hash) = 32), PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;"
+				      " INSERT INTO audit_nodes_v3 SELECT level, idx, hash FROM audit_nodes;"
+				      " DROP TABLE audit_nodes; ALTER TABLE audit_nodes_v3 RENAME TO audit_nodes;"
+				      " PRAGMA user_version = 3"),
+			 SQLITE_OK);
+}
+
 /*
  * Gives a closed vault the shape of schema version 2: a row per field in
  * record_fields (empty), no record_cts, no cts_id (the blobs are dropped).
  */
 static void reshape_to_v2(sqlite3 *db)
 {
+	reshape_to_v3(db);
 	assert_int_equal(raw_exec(db, "DROP TABLE record_cts; ALTER TABLE record_versions DROP COLUMN cts_id; "
 				      "CREATE TABLE record_fields (org TEXT NOT NULL, collection TEXT NOT NULL,"
 				      " record_id TEXT NOT NULL, version INTEGER NOT NULL CHECK (version >= 1),"
@@ -2240,7 +2262,7 @@ static void reshape_to_v2(sqlite3 *db)
 }
 
 /* A version 1 vault (a subject's entries indexed without slices) is brought to version 2 at open. */
-static void test_schema_1_migrates_to_3(void **state)
+static void test_schema_1_migrates_to_4(void **state)
 {
 	fx *f = *state;
 	cf_tx *tx;
@@ -2262,7 +2284,7 @@ static void test_schema_1_migrates_to_3(void **state)
 	sqlite3_close(db);
 	fx_open(f, NULL);
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_by_subject'"
 				     " AND sql LIKE '%idx >> 12, subject, idx%'"),
 			 1);
@@ -4775,8 +4797,60 @@ static void fixture_with_r1(fx *f, const cf_field_ct *fields, size_t n)
 	commit(tx);
 }
 
+/* Version 3 keyed the tree's nodes (level, idx); at open they move to completion order, every hash kept. */
+static void test_schema_3_migrates_to_4(void **state)
+{
+	fx *f = *state;
+	static uint8_t before[7][64][CF_HASH_LEN];
+	uint8_t h[CF_HASH_LEN];
+	cf_err err = {0};
+	sqlite3 *db;
+	cf_tx *tx;
+
+	tx = begin(f, true);
+	for (int i = 0; i < 100; i++)
+		(void)append(tx, "{\"n\":1}", "o1", "o1", "p1");
+	for (int l = 1; l <= 6; l++)
+		for (int64_t i = 0; i < (100 >> l); i++)
+			OK(cf_st_audit_node_get(tx, l, i, before[l][i], E_));
+	commit(tx);
+	fx_close(f);
+	db = raw_open(f, "vault.db");
+	reshape_to_v3(db);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 97);
+	sqlite3_close(db);
+
+	fx_open(f, NULL);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 97);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"
+				     " WHERE pos = ((((idx + 1) << level) - 1) << 6) + level"),
+			 97);
+	/* in completion order: the entry that completes a node never decreases along the table */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM (SELECT pos >> 6 AS p, lag(pos >> 6) OVER (ORDER BY pos)"
+				     " AS q FROM audit_nodes) WHERE p < q"),
+			 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"
+				     " AND tbl_name = 'audit_nodes'"),
+			 3);
+	sqlite3_close(db);
+	tx = begin(f, true);
+	for (int l = 1; l <= 6; l++)
+		for (int64_t i = 0; i < (100 >> l); i++) {
+			OK(cf_st_audit_node_get(tx, l, i, h, E_));
+			assert_memory_equal(h, before[l][i], CF_HASH_LEN);
+		}
+	assert_int_equal(cf_st_audit_node_get(tx, 1, 50, h, &err), CF_ENOTFOUND);
+	/* the tree goes on from the migrated edge: entries 100 and 101 complete node (1, 50) */
+	(void)append(tx, "{\"n\":2}", "o1", "o1", "p1");
+	(void)append(tx, "{\"n\":3}", "o1", "o1", "p1");
+	OK(cf_st_audit_node_get(tx, 1, 50, h, E_));
+	commit(tx);
+}
+
 /* Version 2 stored a row per field; at open, each version's rows become one blob, nothing lost. */
-static void test_schema_2_migrates_to_3(void **state)
+static void test_schema_2_migrates_to_4(void **state)
 {
 	fx *f = *state;
 	static const uint8_t ct_a1[] = {3}, ct_b1[] = {1, 2}, ct_z1[] = {0xaa}, ct_q2[] = {0xbb, 0};
@@ -4808,7 +4882,7 @@ static void test_schema_2_migrates_to_3(void **state)
 
 	fx_open(f, NULL);
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'record_fields'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_cts"), 4);
 	sqlite3_close(db);
@@ -5657,8 +5731,9 @@ int main(void)
 		T(test_open_close_reopen_keeps_data),
 		T(test_open_refused),
 		T(test_newer_schema_refused),
-		T(test_schema_1_migrates_to_3),
-		T(test_schema_2_migrates_to_3),
+		T(test_schema_1_migrates_to_4),
+		T(test_schema_3_migrates_to_4),
+		T(test_schema_2_migrates_to_4),
 		T(test_schema_3_migration_refuses_damage),
 		T(test_stored_ciphertexts_malformed),
 		T(test_audit_by_subject_across_slices),

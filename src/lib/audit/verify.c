@@ -12,8 +12,9 @@
  * is opened without SQLite's mutexes, so the calling thread alone touches
  * the transaction: it reads the entries in chunks (their indexes, a copy of
  * their bytes and their stored leaves) and, for each chunk, the stored
- * tree nodes that the chunk's leaves complete (one forward-only cursor per
- * level), then hands the chunk to a hashing thread through a ring of
+ * tree nodes that the chunk's leaves complete (one forward-only cursor: the
+ * store keeps nodes in the order appends complete them, the order this
+ * pass recomputes them), then hands the chunk to a hashing thread through a ring of
  * NBUF buffers. The hashing thread recomputes leaves and nodes, compares
  * them and checks the checkpoint roots in push order, exactly as a single
  * pass would, so the first problem and its index do not depend on the
@@ -81,10 +82,10 @@ typedef struct reader {
 	cf_err *err;
 	int64_t pos; /* entries read so far: the builder's pushes */
 	chunk *c;    /* the chunk being filled, NULL between chunks */
-	/* one cursor per level over the stored nodes, and the node it last read */
-	cf_audit_node_cursor *cur[MAX_LEVEL + 1];
-	int64_t next_idx[MAX_LEVEL + 1]; /* -1: none read yet; INT64_MAX: past the last */
-	uint8_t next_hash[MAX_LEVEL + 1][32];
+	/* one cursor over the stored nodes in completion order, and the node it last read */
+	cf_audit_node_cursor *cur;
+	int64_t next_pos; /* -1: none read yet; INT64_MAX: past the last */
+	uint8_t next_hash[32];
 } reader;
 
 /* The hashing stage: the hashing thread during the pass, the caller before and after it. */
@@ -331,27 +332,27 @@ static void *hash_main(void *arg)
 /* ---- the reading stage (the transaction's thread) --------------------- */
 
 /*
- * The stored node (level, index) into out, from that level's cursor: the
- * builder completes a level's nodes in index order, so each cursor only
+ * The stored node at position pos (cf_audit_node_pos) into out, from the
+ * one cursor: the builder completes nodes in position order, so it only
  * moves forward. A node that is absent, or whose stored hash is malformed,
- * is not found (a verdict, as before the pipeline); any other failure of
- * the store is an error that stops the pass.
+ * is not found (a verdict); any other failure of the store is an error
+ * that stops the pass.
  */
-static cf_rc stored_node(reader *r, int level, int64_t index, snode *out)
+static cf_rc stored_node(reader *r, int64_t pos, snode *out)
 {
 	cf_rc rc;
 
-	if (r->cur[level] == NULL) {
-		rc = cf_st_audit_node_cursor_open(r->tx, level, index, &r->cur[level], r->err);
+	if (r->cur == NULL) {
+		rc = cf_st_audit_node_cursor_open(r->tx, pos, &r->cur, r->err);
 		if (rc != CF_OK)
 			return rc;
-		r->next_idx[level] = -1;
+		r->next_pos = -1;
 	}
-	while (r->next_idx[level] < index) {
+	while (r->next_pos < pos) {
 		cf_err e = {0};
-		rc = cf_st_audit_node_cursor_next(r->cur[level], &r->next_idx[level], r->next_hash[level], &e);
+		rc = cf_st_audit_node_cursor_next(r->cur, &r->next_pos, r->next_hash, &e);
 		if (rc != CF_OK) {
-			r->next_idx[level] = INT64_MAX; /* past the last: every later node of the level is missing */
+			r->next_pos = INT64_MAX; /* past the last: every later node is missing */
 			if (rc == CF_ENOTFOUND || rc == CF_EINTEGRITY)
 				break;
 			if (r->err != NULL)
@@ -359,13 +360,18 @@ static cf_rc stored_node(reader *r, int level, int64_t index, snode *out)
 			return rc;
 		}
 	}
-	out->found = r->next_idx[level] == index;
+	out->found = r->next_pos == pos;
 	if (out->found)
-		memcpy(out->hash, r->next_hash[level], 32);
+		memcpy(out->hash, r->next_hash, 32);
 	return CF_OK;
 }
 
-/* Reads the stored nodes completed by the chunk's pushes, level by level (fails only as stored_node). */
+/*
+ * Reads the stored nodes completed by the chunk's pushes into their slots
+ * (level by level, as the hasher looks them up), in completion order: push
+ * p completes the nodes of levels 1 .. t where 2^t divides p + 1 (fails
+ * only as stored_node).
+ */
 static cf_rc fetch_nodes(reader *r, chunk *c)
 {
 	int64_t last = c->first + (int64_t)c->n - 1;
@@ -381,13 +387,23 @@ static cf_rc fetch_nodes(reader *r, chunk *c)
 		c->lo[l] = lo;
 		c->base[l] = k;
 		c->cnt[l] = (size_t)(hi - lo + 1);
-		for (int64_t i = lo; i <= hi; i++, k++) {
-			CF_ASSERT(k < c->node_cap);
-			rc = stored_node(r, l, i, &c->nodes[k]);
+		k += c->cnt[l];
+		CF_ASSERT(k <= c->node_cap);
+		c->top = l;
+	}
+	for (int64_t p = c->first; p <= last; p++) {
+		for (int l = 1; l <= c->top && ((p + 1) & (((int64_t)1 << l) - 1)) == 0; l++) {
+			int64_t i = ((p + 1) >> l) - 1, pos;
+			snode *sn = &c->nodes[c->base[l] + (size_t)(i - c->lo[l])];
+
+			if (!cf_audit_node_pos(l, i, &pos)) {
+				sn->found = false; /* beyond what the store can hold: missing */
+				continue;
+			}
+			rc = stored_node(r, pos, sn);
 			if (rc != CF_OK)
 				return rc;
 		}
-		c->top = l;
 	}
 	return CF_OK;
 }
@@ -637,8 +653,7 @@ cf_rc cf_audit_verify(cf_store *s, const cf_note_verifier *key, const char *exte
 		     "truncated; entries from %lld on are gone",
 		     (long long)rep->entries, (long long)ext_size, (long long)rep->entries);
 out:
-	for (int l = 0; l <= MAX_LEVEL; l++)
-		cf_st_audit_node_cursor_close(st.rd.cur[l]);
+	cf_st_audit_node_cursor_close(st.rd.cur);
 	cf_tx_rollback(st.rd.tx);
 	for (size_t i = 0; i < NBUF; i++)
 		chunk_free(&st.q.buf[i]);

@@ -316,16 +316,24 @@ typedef cf_rc (*cf_audit_scan_fn)(void *ctx, int64_t index, const char *entry, s
 cf_rc cf_st_audit_scan(cf_tx *tx, int64_t start, int64_t end, cf_audit_scan_fn fn, void *ctx,
 		       cf_err *err) CF_MUST_CHECK;
 /*
- * A cursor over the stored nodes of one level, in index order from index
- * `from`: verification walks one per level beside the entries instead of
- * searching the node table for every node it recomputes. Close every cursor
- * before the transaction ends.
+ * Nodes are stored in the order appends complete them: node (level, index)
+ * is completed by entry (index + 1) * 2^level - 1, and its position is
+ * that entry's index * 64 + level. False when level is outside
+ * 1 .. CF_AUDIT_NODE_LEVEL_MAX or the subtree's leaves would pass 2^57.
+ */
+#define CF_AUDIT_NODE_LEVEL_MAX 56
+bool cf_audit_node_pos(int level, int64_t index, int64_t *pos);
+/*
+ * A cursor over the stored nodes in position order from from_pos (at or
+ * after it), for verification's one pass: it reads the nodes in the order
+ * its recomputation completes them instead of searching for each. Close
+ * every cursor before its transaction ends.
  */
 typedef struct cf_audit_node_cursor cf_audit_node_cursor;
-cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int level, int64_t from, cf_audit_node_cursor **out,
+cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int64_t from_pos, cf_audit_node_cursor **out,
 				   cf_err *err) CF_MUST_CHECK;
-/* CF_OK with the next stored node of the level; CF_ENOTFOUND past the last. */
-cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *index, uint8_t hash[CF_HASH_LEN],
+/* CF_OK with the next stored node's position and hash; CF_ENOTFOUND past the last. */
+cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *pos, uint8_t hash[CF_HASH_LEN],
 				   cf_err *err) CF_MUST_CHECK;
 void cf_st_audit_node_cursor_close(cf_audit_node_cursor *c);
 /* Streams every stored node (level >= 1) to fn, ordered by level then index. */

@@ -16,7 +16,7 @@
 
 #include <limits.h>
 
-#define NODE_LEVEL_MAX 63 /* as the schema's CHECK: a level-64 subtree would span more than int64 leaves */
+#define NODE_LEVEL_MAX CF_AUDIT_NODE_LEVEL_MAX
 
 /* ---- helpers ---- */
 
@@ -355,27 +355,32 @@ cf_rc cf_st_audit_root(cf_tx *tx, int64_t *size, uint8_t root[CF_HASH_LEN], cf_e
 	return CF_OK;
 }
 
+bool cf_audit_node_pos(int level, int64_t index, int64_t *pos)
+{
+	if (level < 1 || level > CF_AUDIT_NODE_LEVEL_MAX || index < 0 ||
+	    index >= ((int64_t)1 << (CF_AUDIT_NODE_LEVEL_MAX + 1 - level)))
+		return false;
+	*pos = ((((index + 1) << level) - 1) << 6) + level;
+	return true;
+}
+
 cf_rc cf_st_audit_node_get(cf_tx *tx, int level, int64_t index, uint8_t hash[CF_HASH_LEN], cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t pos = 0;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
 	if (hash == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
 	memset(hash, 0, CF_HASH_LEN);
-	if (level < 0 || level > NODE_LEVEL_MAX)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level is out of range");
 	/* Level 0 is the leaf hash column of the entries, not a stored node. */
+	if (level != 0 && !cf_audit_node_pos(level, index, &pos))
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level or index is out of range");
 	rc = cf_sti_stmt(tx, level == 0 ? STI_AUDIT_LEAF_GET : STI_AUDIT_NODE_GET, &st, err);
 	if (rc != CF_OK)
 		return rc;
-	if (level == 0) {
-		cf_sti_bind_int(st, &src, 1, index);
-	} else {
-		cf_sti_bind_int(st, &src, 1, level);
-		cf_sti_bind_int(st, &src, 2, index);
-	}
+	cf_sti_bind_int(st, &src, 1, level == 0 ? index : pos);
 	if (src != SQLITE_OK) {
 		rc = cf_sti_fail(tx->s, src, "audit node", err);
 		goto out;
@@ -394,29 +399,28 @@ out:
 cf_rc cf_st_audit_node_put(cf_tx *tx, int level, int64_t index, const uint8_t hash[CF_HASH_LEN], cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t pos;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
 	if (hash == NULL)
 		return cf_err_set(err, CF_EINVAL, CF_P_MISSING_KEY, "store: audit node hash is missing");
-	if (level < 1 || level > NODE_LEVEL_MAX)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level is out of range");
-	/* The subtree's leaves [index * 2^level, (index + 1) * 2^level) must be int64 indexes. */
-	if (index < 0 || index >= (INT64_MAX >> level))
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node index is out of range");
+	if (!cf_audit_node_pos(level, index, &pos))
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level or index is out of range");
 	rc = cf_sti_stmt(tx, STI_AUDIT_NODE_PUT, &st, err);
 	if (rc != CF_OK)
 		return rc;
-	cf_sti_bind_int(st, &src, 1, level);
-	cf_sti_bind_int(st, &src, 2, index);
-	cf_sti_bind_blob(st, &src, 3, hash, CF_HASH_LEN);
+	cf_sti_bind_int(st, &src, 1, pos);
+	cf_sti_bind_int(st, &src, 2, level);
+	cf_sti_bind_int(st, &src, 3, index);
+	cf_sti_bind_blob(st, &src, 4, hash, CF_HASH_LEN);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "audit node", err)
 				: insert_once(tx->s, st, "audit node", err);
 	cf_sti_done(st);
 	return rc;
 }
 
-/* ---- node cursors ---- */
+/* ---- node cursor ---- */
 
 struct cf_audit_node_cursor {
 	cf_store *s;
@@ -424,7 +428,7 @@ struct cf_audit_node_cursor {
 };
 
 /* *out is the caller's, closed with cf_st_audit_node_cursor_close. */
-cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int level, int64_t from, cf_audit_node_cursor **out, cf_err *err)
+cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int64_t from_pos, cf_audit_node_cursor **out, cf_err *err)
 {
 	cf_audit_node_cursor *c;
 	int src;
@@ -432,17 +436,15 @@ cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int level, int64_t from, cf_audit_
 	if (out == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
 	*out = NULL;
-	if (level < 1 || level > NODE_LEVEL_MAX || from < 0)
-		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node level or index out of range");
+	if (from_pos < 0)
+		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: audit node position out of range");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
 	c->s = tx->s;
 	src = sqlite3_prepare_v2(tx->s->db, cf_sti_sql_node_cursor, -1, &c->st, NULL);
 	if (src == SQLITE_OK)
-		src = sqlite3_bind_int(c->st, 1, level);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(c->st, 2, from);
+		src = sqlite3_bind_int64(c->st, 1, from_pos);
 	if (src != SQLITE_OK) {
 		cf_rc rc = cf_sti_fail(tx->s, src, "audit node cursor", err);
 		cf_st_audit_node_cursor_close(c);
@@ -452,18 +454,18 @@ cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int level, int64_t from, cf_audit_
 	return CF_OK;
 }
 
-cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *index, uint8_t hash[CF_HASH_LEN], cf_err *err)
+cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *pos, uint8_t hash[CF_HASH_LEN], cf_err *err)
 {
 	int src;
 
-	if (c == NULL || index == NULL || hash == NULL)
+	if (c == NULL || pos == NULL || hash == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no cursor");
 	src = sqlite3_step(c->st);
 	if (src == SQLITE_DONE)
 		return CF_ENOTFOUND;
 	if (src != SQLITE_ROW)
 		return cf_sti_fail(c->s, src, "audit node cursor", err);
-	*index = sqlite3_column_int64(c->st, 0);
+	*pos = sqlite3_column_int64(c->st, 0);
 	return col_hash(c->st, 1, hash, err);
 }
 

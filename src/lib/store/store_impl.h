@@ -144,16 +144,17 @@ typedef enum cf_sti_id {
 extern const char *const cf_sti_sql[STI__COUNT];
 /*
  * The schema scripts (constant text, no values): each file's version 1,
- * then the steps from one version to the next. main is at version 3, ks
+ * then the steps from one version to the next. main is at version 4, ks
  * at version 1.
  */
-#define CF_STI_MAIN_VERSION 3
+#define CF_STI_MAIN_VERSION 4
 #define CF_STI_KS_VERSION 1
 extern const char cf_sti_schema_main_v1[];
 extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
 /* from 2 to 3: before, cf_sti_migrate_fields_v3, after */
 extern const char cf_sti_schema_main_v3_before[];
 extern const char cf_sti_schema_main_v3_after[];
+extern const char cf_sti_schema_main_v4[]; /* from 3 to 4 */
 /* Packs each version's rows of record_fields into a record_cts blob (the migration's transaction, on s->db). */
 cf_rc cf_sti_migrate_fields_v3(cf_store *s, cf_err *err) CF_MUST_CHECK;
 extern const char cf_sti_schema_ks_v1[];

@@ -488,8 +488,42 @@ const char cf_sti_schema_main_v3_after[] =
 	"DROP TABLE main.record_fields;"
 	"PRAGMA main.user_version = 3;";
 
-/* One level's stored tree nodes in index order (verification keeps one open per level). */
-const char cf_sti_sql_node_cursor[] = "SELECT idx, hash FROM main.audit_nodes WHERE level = ?1 AND idx >= ?2 ORDER BY idx";
+/*
+ * Version 4: the tree's nodes keyed by the order in which appends complete
+ * them, pos = (p << 6) + level where p is the index of the entry that
+ * completes the node ((index + 1) * 2^level - 1). Keyed (level, index),
+ * an append wrote each level's nodes into a page of that level's own
+ * part of the table (ten pages or so per batch of entries); in this order
+ * the nodes a batch completes sit together at the table's end, and
+ * verification reads them in one forward scan in the order it recomputes
+ * them. level and idx stay, tied to pos by a CHECK, for whoever inspects
+ * the table; the store reads pos and hash. A trail reaches 2^56 entries
+ * before pos would leave int64: levels above 56 are refused.
+ */
+const char cf_sti_schema_main_v4[] =
+	"CREATE TABLE main.audit_nodes_by_pos ("
+	"  pos INTEGER PRIMARY KEY,"
+	"  level INTEGER NOT NULL CHECK (level >= 1 AND level <= 56),"
+	"  idx INTEGER NOT NULL CHECK (idx >= 0 AND idx < (1 << (57 - level))),"
+	"  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  CHECK (pos = ((((idx + 1) << level) - 1) << 6) + level)"
+	") STRICT;"
+	"INSERT INTO main.audit_nodes_by_pos (pos, level, idx, hash)"
+	"  SELECT ((((idx + 1) << level) - 1) << 6) + level, level, idx, hash FROM main.audit_nodes ORDER BY 1;"
+	"DROP TABLE main.audit_nodes;"
+	"ALTER TABLE main.audit_nodes_by_pos RENAME TO audit_nodes;"
+	/* written once, as before: see version 1 */
+	"CREATE TRIGGER main.audit_nodes_written_once BEFORE INSERT ON audit_nodes"
+	"  WHEN EXISTS (SELECT 1 FROM audit_nodes WHERE pos = NEW.pos)"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes are written once'); END;"
+	"CREATE TRIGGER main.audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes cannot be changed'); END;"
+	"CREATE TRIGGER main.audit_nodes_no_delete BEFORE DELETE ON audit_nodes"
+	"  BEGIN SELECT RAISE(ABORT, 'audit nodes cannot be deleted'); END;"
+	"PRAGMA main.user_version = 4;";
+
+/* The stored nodes in completion order from a position (verification keeps one open). */
+const char cf_sti_sql_node_cursor[] = "SELECT pos, hash FROM main.audit_nodes WHERE pos >= ?1 ORDER BY pos";
 
 /* keys.db, version 1: the keystore and nothing else. */
 const char cf_sti_schema_ks_v1[] =
@@ -653,8 +687,8 @@ const char *const cf_sti_sql[STI__COUNT] = {
 	[STI_AUDIT_COUNT] = "SELECT coalesce(max(idx) + 1, 0) FROM main.audit",
 	[STI_AUDIT_GET] = "SELECT entry, leaf FROM main.audit WHERE idx = ?1",
 	[STI_AUDIT_LEAF_GET] = "SELECT leaf FROM main.audit WHERE idx = ?1",
-	[STI_AUDIT_NODE_GET] = "SELECT hash FROM main.audit_nodes WHERE level = ?1 AND idx = ?2",
-	[STI_AUDIT_NODE_PUT] = "INSERT INTO main.audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
+	[STI_AUDIT_NODE_GET] = "SELECT hash FROM main.audit_nodes WHERE pos = ?1",
+	[STI_AUDIT_NODE_PUT] = "INSERT INTO main.audit_nodes (pos, level, idx, hash) VALUES (?1, ?2, ?3, ?4)",
 	/* Streamed: the rowid range is walked in order, nothing is sorted or collected. */
 	[STI_AUDIT_SCAN] = "SELECT idx, entry, leaf FROM main.audit WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
 	[STI_AUDIT_NODES_SCAN] = "SELECT level, idx, hash FROM main.audit_nodes ORDER BY level, idx",
