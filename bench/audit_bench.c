@@ -66,9 +66,9 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-static cf_rc open_store(const char *dir, cf_store **s, bool map_reads)
+static cf_rc open_store(const char *dir, cf_store **s, bool scan_reads)
 {
-	cf_store_options o = {.busy_timeout_ms = 10000, .sync_full = true, .map_reads = map_reads};
+	cf_store_options o = {.busy_timeout_ms = 10000, .sync_full = true, .scan_reads = scan_reads};
 	cf_err err = {0};
 	mkdir(dir, 0700);
 	if (cf_store_open(dir, cf_env_system(), &o, s, &err) != CF_OK) {

@@ -381,8 +381,8 @@ static int cmd_audit_verify(int argc, char **argv)
 		fprintf(stderr, "coffre audit verify: cannot read %s\n", ckpath);
 		return EXIT_IO;
 	}
-	/* one long sequential scan: read through a memory map rather than a system call per page */
-	if (cf_store_open(dir, cf_env_system(), &(cf_store_options){.map_reads = true}, &st, &err) != CF_OK) {
+	/* one long sequential scan: read ahead in blocks rather than a system call per page */
+	if (cf_store_open(dir, cf_env_system(), &(cf_store_options){.scan_reads = true}, &st, &err) != CF_OK) {
 		fprintf(stderr, "coffre audit verify: %s\n", err.detail);
 		rc = EXIT_IO;
 		goto out;

@@ -426,12 +426,28 @@ static void test_sync_full_and_timeout_options(void **state)
 	commit(tx);
 }
 
-/* Reading through a memory map (offline verification) sees what was written, before and after a reopen. */
-static void test_map_reads(void **state)
+/*
+ * Reading ahead (offline verification) sees what was written, before and
+ * after a reopen, and never a block kept from before another connection
+ * changed the file: the next transaction reads the file again.
+ */
+static long raw_file_size(fx *f, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	assert_int_equal(cf_snprintf(path, sizeof(path), "%s/%s", f->dir, name), CF_OK);
+	assert_int_equal(stat(path, &sb), 0);
+	return (long)sb.st_size;
+}
+
+static void test_scan_reads(void **state)
 {
 	fx *f = *state;
-	cf_store_options opts = {.map_reads = true};
+	cf_store_options opts = {.scan_reads = true};
 	char name[16], *got = NULL;
+	cf_err err = {0};
+	sqlite3 *db;
 	cf_tx *tx;
 	int64_t idx = -1, n = -1;
 
@@ -445,6 +461,13 @@ static void test_map_reads(void **state)
 	}
 	commit(tx);
 	fx_close(f);
+	/* a file of a few blocks: a file smaller than one is read a page at a time */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 9999)"
+				      " INSERT INTO orgs (id, name, created_us) SELECT printf('filler%05d', i),"
+				      " printf('%.100c', 'x'), 1 FROM k; PRAGMA wal_checkpoint(TRUNCATE)"),
+			 SQLITE_OK);
+	sqlite3_close(db);
 	fx_open(f, &opts);
 	tx = begin(f, false);
 	OK(cf_st_org_get(tx, "org299", &got, E_));
@@ -452,6 +475,36 @@ static void test_map_reads(void **state)
 	free(got);
 	OK(cf_st_audit_count(tx, &n, E_));
 	assert_int_equal(n, 300);
+	/* the last page read is the first table's, in the file's first block, the block kept */
+	assert_int_equal(cf_st_meta_get(tx, "marker", &got, &err), CF_ENOTFOUND);
+	commit(tx);
+
+	/*
+	 * Another connection rewrites pages of that block (a row in the first
+	 * table, the header) and of others (its commit, then a checkpoint into
+	 * the file).
+	 */
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "INSERT INTO meta (key, value) VALUES ('marker', 'set behind the reader''s back');"
+				      " WITH RECURSIVE k(i) AS (SELECT 300 UNION ALL SELECT i + 1 FROM k WHERE i < 599)"
+				      " INSERT INTO orgs (id, name, created_us) SELECT printf('org%03d', i),"
+				      " 'Another long name, written behind the reader''s back', 2 FROM k;"
+				      " UPDATE orgs SET name = 'Renamed' WHERE id = 'org000';"
+				      " PRAGMA wal_checkpoint(TRUNCATE)"),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	tx = begin(f, false);
+	assert_true(raw_file_size(f, "vault.db") > 4 * 256 * 1024);
+	OK(cf_st_meta_get(tx, "marker", &got, E_));
+	assert_string_equal(got, "set behind the reader's back");
+	free(got);
+	OK(cf_st_org_get(tx, "org599", &got, E_));
+	assert_string_equal(got, "Another long name, written behind the reader's back");
+	free(got);
+	OK(cf_st_org_get(tx, "org000", &got, E_));
+	assert_string_equal(got, "Renamed");
+	free(got);
+	assert_int_equal(cf_st_org_get(tx, "org600", &got, &err), CF_ENOTFOUND);
 	commit(tx);
 	fx_close(f);
 	fx_open(f, NULL);
@@ -5739,7 +5792,7 @@ int main(void)
 		T(test_audit_by_subject_across_slices),
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
-		T(test_map_reads),
+		T(test_scan_reads),
 		T(test_checkpoints_off_the_writer),
 		T(test_check),
 		T(test_rollback_leaves_nothing),

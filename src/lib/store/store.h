@@ -38,12 +38,12 @@ typedef struct cf_store_options {
 	 */
 	int readers;
 	/*
-	 * Memory-map the files for reading (up to SQLite's limit, about 2 GiB
-	 * per file): pages are read without a system call each. For one
-	 * process's long scans (offline verification); a file truncated by
-	 * another process while mapped ends the process with SIGBUS.
+	 * This connection reads whole tables in order (offline verification):
+	 * the database files are read ahead, 256 KiB per system call instead
+	 * of a page, each block kept until the transaction ends
+	 * (store_readahead.c says why that cannot serve a stale page).
 	 */
-	bool map_reads;
+	bool scan_reads;
 	/*
 	 * This process writes the audit trail: opening fails when another
 	 * process holds the store's audit journal (a second daemon on the same

@@ -23,8 +23,6 @@
 #define MAX_BUSY_TIMEOUT_MS 600000
 #define VAULT_FILE "vault.db"
 #define KEYS_FILE "keys.db"
-/* map_reads: SQLite's own ceiling on a memory map (SQLITE_MAX_MMAP_SIZE, 0x7fff0000) */
-#define MAP_READS_BYTES "2147418112"
 
 /* ---- error mapping, binding, stepping, columns ---- */
 
@@ -616,10 +614,16 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 {
 	const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	sqlite3_stmt *st = NULL;
+	const char *vfs = NULL;
 	int src;
 	cf_rc rc;
 
-	src = sqlite3_open_v2(vault_path, &s->db, flags, NULL);
+	if (opts != NULL && opts->scan_reads) {
+		vfs = cf_sti_readahead_vfs();
+		if (vfs == NULL)
+			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE, "store: cannot set up reading ahead");
+	}
+	src = sqlite3_open_v2(vault_path, &s->db, flags, vfs);
 	if (src != SQLITE_OK) {
 		rc = cf_sti_fail(s, src, "open", err);
 		goto out;
@@ -650,9 +654,6 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	if (rc != CF_OK)
 		goto out;
 	rc = set_pragmas(s, opts != NULL && opts->sync_full, err);
-	if (rc == CF_OK && opts != NULL && opts->map_reads)
-		rc = exec_const(s, "PRAGMA main.mmap_size = " MAP_READS_BYTES "; PRAGMA ks.mmap_size = " MAP_READS_BYTES,
-				"pragma", err);
 	if (rc != CF_OK)
 		goto out;
 	/* the writer's connection creates and migrates the schema; a reader only reads, and says so */
