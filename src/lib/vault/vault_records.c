@@ -48,6 +48,7 @@ typedef struct op {
 	bool lookup;          /* a lookup: a collection out of reach is skipped, not refused */
 	bool skipped;         /* set by op_load when it skipped the collection */
 	char agreement[CF_ID_MAX + 1]; /* the agreement used, when shared */
+	struct create_prep *prep;      /* create: what the request prepared for a new subject, or NULL */
 } op;
 
 /* Lets go of what op_load took: the collection and the roles' grants. */
@@ -402,10 +403,43 @@ static cf_rc blind_index(op *o, const char *nid_in, char nid[CF_NID_LEN], char b
 	return CF_OK;
 }
 
+/*
+ * A new subject's keys, made outside any transaction: a data key, wrapped by
+ * the organization key (AD names the organization and the pseudonym), and
+ * the normalized identifier sealed under it. *dek, *wrapped and *enc are the
+ * caller's (cf_key_free, free).
+ */
+static cf_rc new_subject_keys(cf_vault *v, const cf_key *kek, const char *org, const char *pseudonym, const char *nid,
+			      cf_key **dek, uint8_t **wrapped, size_t *wlen, uint8_t **enc, size_t *elen, cf_err *err)
+{
+	char ad[256];
+
+	*dek = cf_key_new_random(v->env);
+	if (*dek == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
+	if (cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", org, pseudonym) != CF_OK ||
+	    cf_key_wrap(v->env, kek, *dek, ad, wrapped, wlen) != CF_OK ||
+	    cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", org, pseudonym) != CF_OK ||
+	    cf_aead_seal(v->env, *dek, (const uint8_t *)nid, strlen(nid), (const uint8_t *)ad, strlen(ad), enc, elen) !=
+		    CF_OK)
+		return cf_err_set(err, CF_ECRYPTO, CF_P_INTERNAL, "cannot protect the subject's key");
+	return CF_OK;
+}
+
+/* Stores a new subject: its wrapped key in the keystore, its row. */
+static cf_rc store_subject(op *o, const char *pseudonym, const char *bidx_hex, const uint8_t *wrapped, size_t wlen,
+			   const uint8_t *enc, size_t elen, cf_err *err)
+{
+	cf_rc rc = cf_st_key_put(o->tx, "subject", o->org, pseudonym, wrapped, wlen, cf_now_us(o->v->env), err);
+	if (rc == CF_OK)
+		rc = cf_st_subject_insert(o->tx, o->org, pseudonym, bidx_hex, enc, elen, cf_now_us(o->v->env), err);
+	return rc;
+}
+
 /* Finds the subject of a national identifier in this organization, or creates it with a fresh data key. */
 static cf_rc subject_find_or_create(op *o, const char *nid_in, char pseudonym[CF_ID_MAX + 1], cf_err *err)
 {
-	char nid[CF_NID_LEN], bidx_hex[CF_HEX256_LEN], ad[256];
+	char nid[CF_NID_LEN], bidx_hex[CF_HEX256_LEN];
 	const cf_key *kek = NULL, *bk = NULL;
 	cf_key *dek = NULL;
 	uint8_t *wrapped = NULL, *enc = NULL;
@@ -422,22 +456,9 @@ static cf_rc subject_find_or_create(op *o, const char *nid_in, char pseudonym[CF
 		goto out;
 	if ((rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, err)) != CF_OK)
 		goto out;
-	dek = cf_key_new_random(o->v->env);
-	if (dek == NULL) {
-		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
-		goto out;
-	}
-	if ((rc = cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", o->org, pseudonym)) != CF_OK ||
-	    (rc = cf_key_wrap(o->v->env, kek, dek, ad, &wrapped, &wlen)) != CF_OK ||
-	    (rc = cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", o->org, pseudonym)) != CF_OK ||
-	    (rc = cf_aead_seal(o->v->env, dek, (const uint8_t *)nid, strlen(nid), (const uint8_t *)ad, strlen(ad), &enc,
-			       &elen)) != CF_OK) {
-		rc = cf_err_set(err, CF_ECRYPTO, CF_P_INTERNAL, "cannot protect the subject's key");
-		goto out;
-	}
-	rc = cf_st_key_put(o->tx, "subject", o->org, pseudonym, wrapped, wlen, cf_now_us(o->v->env), err);
+	rc = new_subject_keys(o->v, kek, o->org, pseudonym, nid, &dek, &wrapped, &wlen, &enc, &elen, err);
 	if (rc == CF_OK)
-		rc = cf_st_subject_insert(o->tx, o->org, pseudonym, bidx_hex, enc, elen, cf_now_us(o->v->env), err);
+		rc = store_subject(o, pseudonym, bidx_hex, wrapped, wlen, enc, elen, err);
 out:
 	cf_wipe(nid, sizeof(nid));
 	cf_key_free(dek);
@@ -581,6 +602,102 @@ static json_t *record_answer(const cf_record_row *row, json_t *fields)
 }
 
 /* Phase 2 of a create, in the writer's transaction: subject, key, ciphertexts, row. */
+/*
+ * A create prepared on the request's thread, before the writer takes it:
+ * everything a new subject and its first record need that is not a store
+ * write (the blind index, a pseudonym, a data key wrapped by the
+ * organization key, the identifier sealed under it, the record's id and
+ * its fields sealed under that key for version 1). The writer, the one
+ * thread every write waits for, then only looks the blind index up and
+ * inserts. When the identifier already has a subject (found in the
+ * writer's transaction, which decides), the preparation is dropped (its
+ * key wiped) and the writer seals the fields under the subject's own key,
+ * as it always did.
+ */
+typedef struct create_prep {
+	char bidx_hex[CF_HEX256_LEN];
+	char pseudonym[CF_ID_MAX + 1];
+	cf_key *dek;
+	uint8_t *wrapped, *enc;
+	size_t wlen, elen;
+	cf_record_row row; /* without its subject until the writer knows which */
+	cf_field_ct *cts;
+	size_t n_cts;
+} create_prep;
+
+static void create_prep_free(create_prep *p)
+{
+	if (p == NULL)
+		return;
+	cf_key_free(p->dek);
+	free(p->wrapped);
+	free(p->enc);
+	cf_field_cts_free(p->cts, p->n_cts);
+	free(p);
+}
+
+/*
+ * Prepares o's create in the request's read transaction (o->tx). NULL when
+ * it cannot (the organization's keys not at hand, memory): the writer then
+ * does all of it, as before.
+ */
+static create_prep *prepare_create(op *o)
+{
+	char nid[CF_NID_LEN];
+	const cf_key *kek = NULL, *bk = NULL;
+	create_prep *p = calloc(1, sizeof(*p));
+	cf_err e = {0};
+	bool ok;
+
+	if (p == NULL)
+		return NULL;
+	ok = blind_index(o, o->nid, nid, p->bidx_hex, &e) == CF_OK &&
+	     vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, &e) == CF_OK &&
+	     vault_new_local_id(o->v, "s_", p->pseudonym) == CF_OK &&
+	     new_subject_keys(o->v, kek, o->org, p->pseudonym, nid, &p->dek, &p->wrapped, &p->wlen, &p->enc, &p->elen,
+			      &e) == CF_OK &&
+	     vault_new_local_id(o->v, "r_", p->row.id) == CF_OK;
+	cf_wipe(nid, sizeof(nid));
+	if (ok) {
+		memcpy(p->row.org, o->org, strlen(o->org) + 1);
+		memcpy(p->row.collection, o->coll_name, strlen(o->coll_name) + 1);
+		p->row.version = 1;
+		p->row.created_us = p->row.updated_us = cf_now_us(o->v->env);
+		ok = seal_fields(o, p->dek, &p->row, o->values, &p->cts, &p->n_cts, &e) == CF_OK;
+	}
+	if (!ok) {
+		create_prep_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * The writer's side of a prepared create: CF_OK with *used when the
+ * identifier had no subject (the prepared one and its record are
+ * stored), CF_OK without *used when it had one (the caller seals for
+ * it), or the store's error.
+ */
+static cf_rc apply_prepared(op *o, cf_tx *tx, bool *used, cf_err *err)
+{
+	create_prep *p = o->prep;
+	char found[CF_ID_MAX + 1];
+	cf_rc rc;
+
+	*used = false;
+	rc = cf_st_subject_find(tx, o->org, p->bidx_hex, found, err);
+	if (rc == CF_OK || rc != CF_ENOTFOUND)
+		return rc;
+	rc = store_subject(o, p->pseudonym, p->bidx_hex, p->wrapped, p->wlen, p->enc, p->elen, err);
+	if (rc != CF_OK)
+		return rc;
+	o->row = p->row;
+	memcpy(o->row.subject, p->pseudonym, strlen(p->pseudonym) + 1);
+	rc = cf_st_record_insert(tx, &o->row, p->cts, p->n_cts, err);
+	*used = rc == CF_OK;
+	return rc;
+}
+
 static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 {
 	op *o = ctx;
@@ -590,6 +707,13 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 	cf_rc rc;
 
 	o->tx = tx;
+	if (o->prep != NULL) {
+		bool used = false;
+		if ((rc = apply_prepared(o, tx, &used, err)) != CF_OK)
+			goto out;
+		if (used)
+			goto audited;
+	}
 	if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK)
 		goto out;
 	if ((rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK)
@@ -604,6 +728,7 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 		goto out;
 	if ((rc = cf_st_record_insert(tx, &o->row, cts, n_cts, err)) != CF_OK)
 		goto out;
+audited:
 	cf_audit_set_resource(entry, o->org, o->coll_name, o->row.id, o->row.subject);
 	json_object_set_new(entry, "fields", names_array(o->values));
 	cf_audit_outcome(entry, true, NULL);
@@ -723,12 +848,15 @@ cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const 
 	o.coll_name = coll;
 	o.nid = nid;
 	o.values = fields;
+	o.prep = prepare_create(&o);
 	if ((rc = op_submit(&o, apply_create, err)) != CF_OK)
 		goto out;
 	*answer = record_answer(&o.row, NULL);
 out:
 	cf_json_wipe(body);
 	free(names);
+	create_prep_free(o.prep);
+	o.prep = NULL;
 	op_release(&o);
 	return rc;
 }
