@@ -85,6 +85,7 @@ typedef struct reader {
 	/* one cursor over the stored nodes in completion order, and the node it last read */
 	cf_audit_node_cursor *cur;
 	int64_t next_pos; /* -1: none read yet; INT64_MAX: past the last */
+	bool next_ok;     /* that node's stored hash is well formed */
 	uint8_t next_hash[32];
 } reader;
 
@@ -351,16 +352,19 @@ static cf_rc stored_node(reader *r, int64_t pos, snode *out)
 	while (r->next_pos < pos) {
 		cf_err e = {0};
 		rc = cf_st_audit_node_cursor_next(r->cur, &r->next_pos, r->next_hash, &e);
-		if (rc != CF_OK) {
+		r->next_ok = rc == CF_OK;
+		if (rc == CF_ENOTFOUND) {
 			r->next_pos = INT64_MAX; /* past the last: every later node is missing */
-			if (rc == CF_ENOTFOUND || rc == CF_EINTEGRITY)
-				break;
+			break;
+		}
+		/* a malformed hash is that node's verdict (next_ok); the cursor goes on past it */
+		if (rc != CF_OK && rc != CF_EINTEGRITY) {
 			if (r->err != NULL)
 				*r->err = e;
 			return rc;
 		}
 	}
-	out->found = r->next_pos == pos;
+	out->found = r->next_pos == pos && r->next_ok;
 	if (out->found)
 		memcpy(out->hash, r->next_hash, 32);
 	return CF_OK;

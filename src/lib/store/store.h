@@ -332,7 +332,11 @@ bool cf_audit_node_pos(int level, int64_t index, int64_t *pos);
 typedef struct cf_audit_node_cursor cf_audit_node_cursor;
 cf_rc cf_st_audit_node_cursor_open(cf_tx *tx, int64_t from_pos, cf_audit_node_cursor **out,
 				   cf_err *err) CF_MUST_CHECK;
-/* CF_OK with the next stored node's position and hash; CF_ENOTFOUND past the last. */
+/*
+ * CF_OK with the next stored node's position and hash; CF_EINTEGRITY, with
+ * *pos set, when that node's stored hash is malformed (the cursor can go on
+ * past it); CF_ENOTFOUND past the last.
+ */
 cf_rc cf_st_audit_node_cursor_next(cf_audit_node_cursor *c, int64_t *pos, uint8_t hash[CF_HASH_LEN],
 				   cf_err *err) CF_MUST_CHECK;
 void cf_st_audit_node_cursor_close(cf_audit_node_cursor *c);
