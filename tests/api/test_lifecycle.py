@@ -328,9 +328,11 @@ def dataset_source(life):
     L.login()
     a, b, c = next_nid(), next_nid(), next_nid()
     values = []
+    # one birth date and one postal code for the three: a synthetic value differs from its own source by
+    # construction, but may by chance equal another person's (a date within three years, one of 9,000 codes)
     for i, (nid, partner) in enumerate(((a, b), (b, a), (c, a))):
-        f = {"first_name": f"Zorglubette{i}", "file_ref": f"AB-{1200 + i}", "birth_date": f"198{i}-03-1{i}",
-             "email": f"person{i}@mail.example.be", "phone": f"+32 470 12 34 5{i}", "postal_code": f"40{i}0",
+        f = {"first_name": f"Zorglubette{i}", "file_ref": f"AB-{1200 + i}", "birth_date": "1980-03-10",
+             "email": f"person{i}@mail.example.be", "phone": f"+32 470 12 34 5{i}", "postal_code": "4000",
              "partner_nid": partner, "own_nid": nid, "income": 21000 + i, "aid_kind": "ris", "housed": True}
         L.create("people", f, nid=nid)
         values.append(f)

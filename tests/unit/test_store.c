@@ -431,6 +431,64 @@ static void test_sync_full_and_timeout_options(void **state)
  * after a reopen, and never a block kept from before another connection
  * changed the file: the next transaction reads the file again.
  */
+/*
+ * The writer's connection, syncing its commits, gathers each commit's log
+ * writes into one call: every commit is in the log file when it returns,
+ * whole, for any other connection (a second process's, the store's
+ * readers), including commits larger than the buffer and a log restarted
+ * after a checkpoint.
+ */
+static void test_sync_full_log_writes_gathered(void **state)
+{
+	fx *f = *state;
+	cf_store_options opts = {.sync_full = true, .readers = 2};
+	char name[32], *got = NULL;
+	cf_tx *tx;
+	sqlite3 *db;
+
+	fx_close(f);
+	fx_open(f, &opts);
+	for (int round = 0; round < 3; round++) {
+		tx = begin(f, true);
+		/* about 3 MiB of pages in one commit: three times the buffer */
+		for (int i = 0; i < 2500; i++) {
+			char long_name[1100];
+			assert_int_equal(cf_snprintf(name, sizeof(name), "r%d-%04d", round, i), CF_OK);
+			memset(long_name, 'a' + round, sizeof(long_name) - 1);
+			long_name[sizeof(long_name) - 1] = '\0';
+			OK(cf_st_org_insert(tx, name, long_name, 1, E_));
+		}
+		commit(tx);
+		/* another process's view: the log's frames are all in the file */
+		db = raw_open(f, "vault.db");
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM orgs"), 2500 * (round + 1));
+		assert_int_equal(raw_int(db, "SELECT sum(length(name)) FROM orgs"), 1099LL * 2500 * (round + 1));
+		if (round == 1) /* the next commit restarts the log from its start */
+			assert_int_equal(raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), SQLITE_OK);
+		sqlite3_close(db);
+		/* the store's own readers */
+		tx = begin(f, false);
+		assert_int_equal(cf_snprintf(name, sizeof(name), "r%d-2499", round), CF_OK);
+		OK(cf_st_org_get(tx, name, &got, E_));
+		assert_int_equal(strlen(got), 1099);
+		free(got);
+		commit(tx);
+	}
+	/* a small commit after the large ones, and a reopen */
+	tx = begin(f, true);
+	OK(cf_st_org_insert(tx, "last", "Last", 1, E_));
+	commit(tx);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM orgs WHERE id = 'last'"), 1);
+	sqlite3_close(db);
+	fx_close(f);
+	fx_open(f, NULL);
+	tx = begin(f, false);
+	OK(cf_st_org_get(tx, "r2-0000", &got, E_));
+	free(got);
+	commit(tx);
+}
+
 static long raw_file_size(fx *f, const char *name)
 {
 	char path[PATH_MAX];
@@ -5793,6 +5851,7 @@ int main(void)
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
 		T(test_scan_reads),
+		T(test_sync_full_log_writes_gathered),
 		T(test_checkpoints_off_the_writer),
 		T(test_check),
 		T(test_rollback_leaves_nothing),

@@ -29,7 +29,12 @@ typedef struct cf_tx cf_tx;
 
 typedef struct cf_store_options {
 	int busy_timeout_ms; /* bounded wait for locks; default 5000 when 0 */
-	bool sync_full;      /* PRAGMA synchronous=FULL (durable commit); default NORMAL when false */
+	/*
+	 * PRAGMA synchronous=FULL (durable commit; the writer's connection then
+	 * writes each commit's log pages in one call, store_vfs.c); NORMAL when
+	 * false.
+	 */
+	bool sync_full;
 	/*
 	 * Read-only connections beside the writer's (0 to CF_STORE_MAX_READERS):
 	 * read transactions then run on one of them and never wait for a write
@@ -39,9 +44,9 @@ typedef struct cf_store_options {
 	int readers;
 	/*
 	 * This connection reads whole tables in order (offline verification):
-	 * the database files are read ahead, 256 KiB per system call instead
+	 * the database files are read ahead, 64 KiB per system call instead
 	 * of a page, each block kept until the transaction ends
-	 * (store_readahead.c says why that cannot serve a stale page).
+	 * (store_vfs.c says why that cannot serve a stale page).
 	 */
 	bool scan_reads;
 	/*

@@ -155,8 +155,12 @@ extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
 extern const char cf_sti_schema_main_v3_before[];
 extern const char cf_sti_schema_main_v3_after[];
 extern const char cf_sti_schema_main_v4[]; /* from 3 to 4 */
-/* The name of the read-ahead VFS (store_readahead.c), registered on first use; NULL if it cannot be. */
-const char *cf_sti_readahead_vfs(void);
+/*
+ * The name of coffre's VFS (store_vfs.c) reading database files ahead, or
+ * gathering each commit's log writes into one call (exactly one of the
+ * two); registered on first use. NULL if it cannot be.
+ */
+const char *cf_sti_vfs(bool scan_reads, bool batch_log_writes);
 /* Packs each version's rows of record_fields into a record_cts blob (the migration's transaction, on s->db). */
 cf_rc cf_sti_migrate_fields_v3(cf_store *s, cf_err *err) CF_MUST_CHECK;
 extern const char cf_sti_schema_ks_v1[];

@@ -618,10 +618,15 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	int src;
 	cf_rc rc;
 
-	if (opts != NULL && opts->scan_reads) {
-		vfs = cf_sti_readahead_vfs();
+	/*
+	 * A scanning connection reads ahead; the writer's connection, when its
+	 * commits sync (store_vfs.c says why that matters), writes each
+	 * commit's log pages in one call.
+	 */
+	if (opts != NULL && (opts->scan_reads || (opts->sync_full && !s->is_reader))) {
+		vfs = cf_sti_vfs(opts->scan_reads, !opts->scan_reads);
 		if (vfs == NULL)
-			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE, "store: cannot set up reading ahead");
+			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE, "store: cannot set up the file layer");
 	}
 	src = sqlite3_open_v2(vault_path, &s->db, flags, vfs);
 	if (src != SQLITE_OK) {
