@@ -675,8 +675,9 @@ static create_prep *prepare_create(op *o)
 /*
  * The writer's side of a prepared create: CF_OK with *used when the
  * identifier had no subject (the prepared one and its record are
- * stored), CF_OK without *used when it had one (the caller seals for
- * it), or the store's error.
+ * stored), CF_OK without *used when it had one (o->row then names that
+ * subject and the prepared record id; the caller seals for it), or the
+ * store's error.
  */
 static cf_rc apply_prepared(op *o, cf_tx *tx, bool *used, cf_err *err)
 {
@@ -686,7 +687,11 @@ static cf_rc apply_prepared(op *o, cf_tx *tx, bool *used, cf_err *err)
 
 	*used = false;
 	rc = cf_st_subject_find(tx, o->org, p->bidx_hex, found, err);
-	if (rc == CF_OK || rc != CF_ENOTFOUND)
+	if (rc == CF_OK) {
+		memcpy(o->row.subject, found, strlen(found) + 1);
+		memcpy(o->row.id, p->row.id, strlen(p->row.id) + 1);
+	}
+	if (rc != CF_ENOTFOUND)
 		return rc;
 	rc = store_subject(o, p->pseudonym, p->bidx_hex, p->wrapped, p->wlen, p->enc, p->elen, err);
 	if (rc != CF_OK)
@@ -713,11 +718,10 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 			goto out;
 		if (used)
 			goto audited;
+	} else if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK ||
+		   (rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK) {
+		goto out;
 	}
-	if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK)
-		goto out;
-	if ((rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK)
-		goto out;
 	memcpy(o->row.org, o->org, strlen(o->org) + 1);
 	memcpy(o->row.collection, o->coll_name, strlen(o->coll_name) + 1);
 	o->row.version = 1;
