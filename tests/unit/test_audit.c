@@ -457,6 +457,128 @@ static void test_append_refused(void **state)
 	json_decref(e);
 }
 
+/* Reads entry idx back and compares it with the canonical text of e stating that index. */
+static void assert_stored_as(fx *f, int64_t idx, json_t *e)
+{
+	cf_err err = {0};
+	char *got = NULL, *want;
+	size_t len = 0;
+	cf_tx *tx = begin(f, false);
+
+	assert_int_equal(json_object_set_new(e, "index", json_integer(idx)), 0);
+	want = dump(e);
+	if (audit_get(tx, idx, &got, &len, &err) != CF_OK)
+		fail_msg("cf_st_audit_get %lld: %s", (long long)idx, err.detail);
+	cf_tx_rollback(tx);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(got, want, len);
+	free(got);
+	free(want);
+}
+
+static void test_append_encoded(void **state)
+{
+	fx *f = *state;
+	cf_audit_encoded enc[3];
+	json_t *e[3];
+	char *long_reason = malloc(5000);
+	cf_err err = {0};
+	cf_tx *tx;
+
+	/* eleven entries first: the encoded ones take positions of two digits */
+	tx = begin(f, true);
+	for (int i = 0; i < 11; i++) {
+		json_t *x = cf_audit_entry_new(&f->env, &f->actor, "auth.login");
+		assert_int_equal(cf_audit_append(tx, x, NULL, &err), CF_OK);
+		json_decref(x);
+	}
+	commit(tx);
+
+	/* encoded off the transaction, appended in it: the bytes are the canonical text with the position */
+	memset(long_reason, 'r', 4999);
+	long_reason[4999] = '\0';
+	for (int i = 0; i < 3; i++) {
+		e[i] = cf_audit_entry_new(&f->env, &f->actor, "record.read");
+		cf_audit_set_resource(e[i], "acme", "patients", "rec-1", "psn-9f2c");
+		/* a member sorted before "index" whose text quotes it: escaped, so it is not the slot */
+		cf_audit_set(e[i], "action", i == 1 ? "x\"index\":0" : "record.read");
+		cf_audit_outcome(e[i], i != 2, i == 2 ? long_reason : NULL); /* past the append's stack buffer */
+		if (cf_audit_encode(e[i], &enc[i], &err) != CF_OK)
+			fail_msg("cf_audit_encode: %s", err.detail);
+		assert_int_equal(enc[i].bytes[enc[i].slot], '0');
+		assert_string_equal(enc[i].meta.resource_org, "acme");
+		assert_string_equal(enc[i].meta.subject, "psn-9f2c");
+	}
+	tx = begin(f, true);
+	for (int i = 0; i < 3; i++) {
+		int64_t idx = -1;
+		if (cf_audit_append_encoded(tx, &enc[i], &idx, &err) != CF_OK)
+			fail_msg("cf_audit_append_encoded: %s", err.detail);
+		assert_int_equal(idx, 11 + i);
+	}
+	commit(tx);
+	for (int i = 0; i < 3; i++) {
+		assert_stored_as(f, 11 + i, e[i]);
+		cf_audit_encoded_free(&enc[i]);
+		assert_null(enc[i].bytes);
+		json_decref(e[i]);
+	}
+	free(long_reason);
+	assert_int_equal(audit_count(f), 14);
+}
+
+static void test_append_encoded_refused(void **state)
+{
+	fx *f = *state;
+	cf_audit_encoded enc;
+	cf_err err = {0};
+	json_t *e;
+	cf_tx *tx;
+
+	/* not an object, or none at all */
+	e = json_array();
+	assert_int_equal(cf_audit_encode(e, &enc, &err), CF_EAUDIT);
+	assert_string_equal(err.detail, "audit entry could not be built");
+	assert_null(enc.bytes);
+	json_decref(e);
+	assert_int_equal(cf_audit_encode(NULL, &enc, NULL), CF_EAUDIT);
+
+	/* a nested "index" ahead of the entry's own would be read as its position: refused */
+	e = cf_audit_entry_new(&f->env, &f->actor, "record.read");
+	json_object_set_new(json_object_get(e, "actor"), "index", json_integer(0));
+	cf_err_clear(&err);
+	assert_int_equal(cf_audit_encode(e, &enc, &err), CF_EAUDIT);
+	assert_string_equal(err.detail, "audit entry could not be encoded");
+	assert_int_equal(err.problem, CF_P_AUDIT_UNAVAILABLE);
+	assert_null(enc.bytes);
+	json_decref(e);
+
+	/* one after it is only data: the entry's own comes first */
+	e = cf_audit_entry_new(&f->env, &f->actor, "record.read");
+	{
+		json_t *r = json_object();
+		json_object_set_new(r, "index", json_integer(0));
+		json_object_set_new(e, "resource", r);
+	}
+	assert_int_equal(cf_audit_encode(e, &enc, &err), CF_OK);
+	tx = begin(f, true);
+	assert_int_equal(cf_audit_append_encoded(tx, &enc, NULL, &err), CF_OK);
+	commit(tx);
+	assert_stored_as(f, 0, e);
+
+	/* an encoding whose slot no longer holds the 0 is refused, nothing appended */
+	enc.slot--;
+	tx = begin(f, true);
+	cf_err_clear(&err);
+	assert_int_equal(cf_audit_append_encoded(tx, &enc, NULL, &err), CF_EAUDIT);
+	assert_string_equal(err.detail, "audit entry could not be built");
+	assert_int_equal(cf_audit_append_encoded(tx, NULL, NULL, NULL), CF_EAUDIT);
+	commit(tx);
+	assert_int_equal(audit_count(f), 1);
+	cf_audit_encoded_free(&enc);
+	json_decref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +589,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_indexes_and_bytes, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rolled_back, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_append_refused, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_append_encoded, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_append_encoded_refused, setup_store, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "merkle/merkle.h"
 
+#include <inttypes.h>
+
 static void set_str(json_t *o, const char *key, const char *value)
 {
 	if (value != NULL)
@@ -69,17 +71,84 @@ static const char *member(const json_t *entry, const char *obj, const char *key)
 	return json_string_value(json_object_get(json_object_get(entry, obj), key));
 }
 
-cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err *err)
+/*
+ * Whether bytes[at] lies directly in the top-level object: outside every
+ * string and nested value (canonical JSON: no spaces, escaped quotes).
+ */
+static bool at_top_level(const char *bytes, size_t at)
+{
+	int depth = 0;
+	bool in_string = false;
+
+	for (size_t i = 0; i < at; i++) {
+		char c = bytes[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return depth == 1 && !in_string;
+}
+
+cf_rc cf_audit_encode(json_t *entry, cf_audit_encoded *out, cf_err *err)
+{
+	static const char key[] = "\"index\":";
+	const char *at;
+
+	memset(out, 0, sizeof(*out));
+	if (entry == NULL || !json_is_object(entry))
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	if (json_object_set_new(entry, "index", json_integer(0)) != 0)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	out->bytes = cf_json_dump_canonical(entry);
+	if (out->bytes == NULL)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
+	out->len = strlen(out->bytes);
+	/*
+	 * The slot is the first "index": in the bytes, as verification reads
+	 * it, and must be the top-level member holding our 0: an entry with a
+	 * nested "index" ahead of it would read as out of place, so it is
+	 * refused here.
+	 */
+	at = memmem(out->bytes, out->len, key, sizeof(key) - 1);
+	if (at == NULL || (size_t)(at - out->bytes) + sizeof(key) >= out->len || at[sizeof(key) - 1] != '0' ||
+	    (at[sizeof(key)] != ',' && at[sizeof(key)] != '}') || !at_top_level(out->bytes, (size_t)(at - out->bytes))) {
+		cf_audit_encoded_free(out);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
+	}
+	out->slot = (size_t)(at - out->bytes) + sizeof(key) - 1;
+	out->meta.actor_org = member(entry, "actor", "org");
+	out->meta.resource_org = member(entry, "resource", "org");
+	out->meta.subject = member(entry, "resource", "subject");
+	return CF_OK;
+}
+
+void cf_audit_encoded_free(cf_audit_encoded *enc)
+{
+	if (enc == NULL)
+		return;
+	free(enc->bytes);
+	memset(enc, 0, sizeof(*enc));
+}
+
+cf_rc cf_audit_append_encoded(cf_tx *tx, const cf_audit_encoded *enc, int64_t *index_out, cf_err *err)
 {
 	uint8_t leaf[CF_MERKLE_HASH_LEN];
-	cf_audit_meta meta;
-	char *bytes;
+	char digits[24], stack[2048], *bytes;
 	cf_err serr = {0};
-	int64_t idx = -1;
-	size_t len;
+	int64_t idx = -1, got = -1;
+	size_t nd, len;
 	cf_rc rc;
 
-	if (entry == NULL)
+	if (enc == NULL || enc->bytes == NULL || enc->slot >= enc->len || enc->bytes[enc->slot] != '0')
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
 	/* The entry states its own position, so a moved or dropped row is named by verification. */
 	rc = cf_st_audit_count(tx, &idx, &serr);
@@ -87,28 +156,49 @@ cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err
 		cf_log(CF_LOG_ERROR, "audit: cannot read the trail size: %s", serr.detail);
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
 	}
-	if (json_object_set_new((json_t *)entry, "index", json_integer((json_int_t)idx)) != 0)
-		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
-	bytes = cf_json_dump_canonical(entry);
+	/* the decimal form jansson gives an integer */
+	nd = (size_t)snprintf(digits, sizeof(digits), "%" PRId64, idx);
+	len = enc->len - 1 + nd;
+	bytes = len < sizeof(stack) ? stack : malloc(len + 1);
 	if (bytes == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
-	len = strlen(bytes);
+	memcpy(bytes, enc->bytes, enc->slot);
+	memcpy(bytes + enc->slot, digits, nd);
+	memcpy(bytes + enc->slot + nd, enc->bytes + enc->slot + 1, enc->len - enc->slot - 1);
+	bytes[len] = '\0';
 	cf_merkle_leaf_hash(bytes, len, leaf);
-	meta.actor_org = member(entry, "actor", "org");
-	meta.resource_org = member(entry, "resource", "org");
-	meta.subject = member(entry, "resource", "subject");
-	{
-		int64_t got = -1;
-		rc = cf_st_audit_append(tx, bytes, len, leaf, &meta, &got, &serr);
-		if (rc == CF_OK && got != idx)
-			rc = cf_err_set(&serr, CF_EINTEGRITY, CF_P_INTEGRITY, "trail index moved during append");
-	}
-	free(bytes);
+	rc = cf_st_audit_append(tx, bytes, len, leaf, &enc->meta, &got, &serr);
+	if (rc == CF_OK && got != idx)
+		rc = cf_err_set(&serr, CF_EINTEGRITY, CF_P_INTEGRITY, "trail index moved during append");
+	if (bytes != stack)
+		free(bytes);
 	/* the store completed the tree's nodes with the leaf */
 	if (rc != CF_OK) {
 		cf_log(CF_LOG_ERROR, "audit: append failed: %s", serr.detail[0] ? serr.detail : "tree nodes not stored");
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail cannot be written");
 	}
+	if (index_out != NULL)
+		*index_out = idx;
+	return CF_OK;
+}
+
+cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err *err)
+{
+	cf_audit_encoded enc;
+	int64_t idx = -1;
+	cf_rc rc;
+
+	if (entry == NULL)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	rc = cf_audit_encode((json_t *)entry, &enc, err);
+	if (rc != CF_OK)
+		return rc;
+	rc = cf_audit_append_encoded(tx, &enc, &idx, err);
+	cf_audit_encoded_free(&enc);
+	if (rc != CF_OK)
+		return rc;
+	/* the entry says what was appended */
+	(void)json_object_set_new((json_t *)entry, "index", json_integer((json_int_t)idx));
 	if (index_out != NULL)
 		*index_out = idx;
 	return CF_OK;

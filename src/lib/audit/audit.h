@@ -34,11 +34,37 @@ void cf_audit_set(json_t *entry, const char *key, const char *value);
 void cf_audit_outcome(json_t *entry, bool allowed, const char *reason);
 
 /*
- * Appends the canonical bytes of entry in tx, after setting its "index"
- * member to its position in the trail (entry is modified), and stores the
- * Merkle tree nodes the new leaf completes. Any failure is reported as
- * CF_EAUDIT / audit-unavailable: the caller must then roll back and answer
- * 503 without revealing anything (fail closed).
+ * An entry encoded ahead of its append, on the submitter's thread: its
+ * canonical bytes with the top-level "index" member set to 0, the offset
+ * of that 0, and the ids the store indexes (borrowed from the entry, which
+ * must outlive the encoding). The append only writes the index in.
+ */
+typedef struct cf_audit_encoded {
+	char *bytes; /* malloc'd, NUL-terminated */
+	size_t len;
+	size_t slot; /* bytes[slot] is the index's single digit 0 */
+	cf_audit_meta meta;
+} cf_audit_encoded;
+
+/*
+ * Encodes entry (sets its "index" member to 0). CF_EAUDIT /
+ * audit-unavailable when it cannot be encoded; *out is then empty.
+ */
+cf_rc cf_audit_encode(json_t *entry, cf_audit_encoded *out, cf_err *err) CF_MUST_CHECK;
+void cf_audit_encoded_free(cf_audit_encoded *enc);
+
+/*
+ * Appends an encoded entry in tx at its position in the trail (the bytes
+ * appended are the encoding with that position as its "index"), and
+ * stores the Merkle tree nodes the new leaf completes. Any failure is
+ * reported as CF_EAUDIT / audit-unavailable: the caller must then roll
+ * back and answer 503 without revealing anything (fail closed).
+ */
+cf_rc cf_audit_append_encoded(cf_tx *tx, const cf_audit_encoded *enc, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * Encodes and appends entry in one step, then sets its "index" member to
+ * the position it took (entry is modified). Failures as above.
  */
 cf_rc cf_audit_append(cf_tx *tx, const json_t *entry, int64_t *index_out, cf_err *err) CF_MUST_CHECK;
 

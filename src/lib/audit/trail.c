@@ -30,6 +30,7 @@
 
 typedef struct job {
 	json_t *entry;
+	cf_audit_encoded enc; /* an entry without work is encoded by its submitter, off the writer's thread */
 	cf_trail_apply_fn apply;
 	void *ctx;
 	cf_rc rc;
@@ -299,7 +300,9 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 				goto fail;
 			}
 		}
-		if ((rc = cf_audit_append(tx, j->entry, &j->index, &err)) != CF_OK)
+		rc = j->enc.bytes != NULL ? cf_audit_append_encoded(tx, &j->enc, &j->index, &err)
+					  : cf_audit_append(tx, j->entry, &j->index, &err);
+		if (rc != CF_OK)
 			goto fail;
 	}
 	rc = cf_tx_commit(tx, &err);
@@ -468,9 +471,15 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 	j.index = -1;
 	if (entry == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	/* work may change the entry (its outcome): only an entry without work is final now */
+	if (apply == NULL && cf_audit_encode(entry, &j.enc, err) != CF_OK) {
+		json_decref(entry);
+		return CF_EAUDIT;
+	}
 	pthread_mutex_lock(&t->mu);
 	if (t->stopping) {
 		pthread_mutex_unlock(&t->mu);
+		cf_audit_encoded_free(&j.enc);
 		json_decref(entry);
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
 	}
@@ -504,6 +513,7 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 				pthread_cond_broadcast(&t->idle);
 			pthread_mutex_unlock(&t->mu);
 			pthread_cond_destroy(&j.cv);
+			cf_audit_encoded_free(&j.enc);
 			json_decref(entry);
 			return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
 					  "the audit trail did not answer in time; nothing was done");
@@ -515,6 +525,7 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 		pthread_cond_broadcast(&t->idle);
 	pthread_mutex_unlock(&t->mu);
 	pthread_cond_destroy(&j.cv);
+	cf_audit_encoded_free(&j.enc);
 	json_decref(entry);
 	rc = j.rc;
 	if (rc != CF_OK) {
