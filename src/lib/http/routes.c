@@ -15,6 +15,7 @@ enum {
 	R_AUTH = 1u << 0,     /* a bearer token or API key is required */
 	R_BODY = 1u << 1,     /* a JSON body is required */
 	R_UNSEALED = 1u << 2, /* refused with 503 while sealed */
+	R_KEEP_TX = 1u << 3,  /* the operation reads in authentication's transaction (cf_request.keep_tx) */
 };
 
 typedef struct hctx {
@@ -406,11 +407,11 @@ static const route routes[] = {
 	{"GET", "/v1/orgs/{org}/collections/{name}", h_coll_get, R_AUTH | R_UNSEALED},
 	{"PUT", "/v1/orgs/{org}/roles/{role}/grants", h_grants_put, R_AUTH | R_BODY | R_UNSEALED},
 	{"GET", "/v1/orgs/{org}/roles/{role}/grants", h_grants_get, R_AUTH | R_UNSEALED},
-	{"POST", "/v1/orgs/{org}/collections/{c}/records", h_record_create, R_AUTH | R_BODY | R_UNSEALED},
-	{"GET", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_get, R_AUTH | R_UNSEALED},
-	{"PATCH", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_patch, R_AUTH | R_BODY | R_UNSEALED},
-	{"DELETE", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_delete, R_AUTH | R_UNSEALED},
-	{"POST", "/v1/orgs/{org}/subjects/lookup", h_lookup, R_AUTH | R_BODY | R_UNSEALED},
+	{"POST", "/v1/orgs/{org}/collections/{c}/records", h_record_create, R_AUTH | R_BODY | R_UNSEALED | R_KEEP_TX},
+	{"GET", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_get, R_AUTH | R_UNSEALED | R_KEEP_TX},
+	{"PATCH", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_patch, R_AUTH | R_BODY | R_UNSEALED | R_KEEP_TX},
+	{"DELETE", "/v1/orgs/{org}/collections/{c}/records/{id}", h_record_delete, R_AUTH | R_UNSEALED | R_KEEP_TX},
+	{"POST", "/v1/orgs/{org}/subjects/lookup", h_lookup, R_AUTH | R_BODY | R_UNSEALED | R_KEEP_TX},
 	{"GET", "/v1/orgs/{org}/subjects/{pseudonym}/access-log", h_access_log, R_AUTH | R_UNSEALED},
 	{"POST", "/v1/users", h_instance_user_add, R_AUTH | R_BODY | R_UNSEALED},
 	{"GET", "/v1/audit/checkpoint", h_audit_checkpoint, R_AUTH | R_UNSEALED},
@@ -608,6 +609,7 @@ void cf_http_dispatch(cf_http_call *call)
 			cf_err_set(&call->err, CF_EUNAUTH, CF_P_UNAUTHENTICATED, "Authorization: Bearer <token> is required");
 			goto out;
 		}
+		req.keep_tx = (rt->flags & R_KEEP_TX) != 0;
 		if (cf_vault_authenticate(call->vault, &req, bearer, &call->err) != CF_OK)
 			goto out;
 	}
@@ -626,5 +628,5 @@ void cf_http_dispatch(cf_http_call *call)
 	call->status = status ? status : 200;
 out:
 	json_decref(h.body);
-	cf_principal_release(&req.who);
+	cf_request_release(&req);
 }

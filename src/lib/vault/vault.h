@@ -40,9 +40,20 @@ typedef struct cf_request {
 	const char *trace_id;
 	const char *purpose; /* X-Purpose, or NULL */
 	const char *agreement; /* X-Agreement, or NULL */
+	/*
+	 * keep_tx: authentication leaves its read transaction open in tx, for
+	 * the operation to take as its own (one transaction, one snapshot per
+	 * request). Only for routes whose operation begins with it: a second
+	 * read transaction on the same thread could wait on this one's
+	 * connection. Whoever is left holding tx rolls it back.
+	 */
+	bool keep_tx;
+	struct cf_tx *tx;
 } cf_request;
 
 void cf_principal_release(cf_principal *p);
+/* The end of a request: its principal, and the transaction if the operation did not take it. */
+void cf_request_release(cf_request *r);
 
 /* Root key protection chosen at init. */
 typedef enum cf_seal_mode { CF_SEAL_DEV_KEYFILE, CF_SEAL_PASSPHRASE } cf_seal_mode;

@@ -330,13 +330,23 @@ cf_rc cf_vault_authenticate(cf_vault *v, cf_request *r, const char *bearer, cf_e
 		rc = cf_err_set(err, CF_EUNAUTH, CF_P_UNAUTHENTICATED, "unknown credential type");
 	}
 out:
-	cf_tx_rollback(tx);
+	if (rc == CF_OK && r->keep_tx && r->tx == NULL)
+		r->tx = tx; /* the operation goes on reading in it */
+	else
+		cf_tx_rollback(tx);
 	if (rc != CF_OK)
 		cf_principal_release(p);
 	cf_user_row_release(&u);
 	cf_token_row_release(&t);
 	cf_apikey_row_release(&k);
 	return rc;
+}
+
+void cf_request_release(cf_request *r)
+{
+	cf_tx_rollback(r->tx);
+	r->tx = NULL;
+	cf_principal_release(&r->who);
 }
 
 json_t *cf_vault_me(const cf_request *r)

@@ -102,6 +102,9 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 	cf_rc rc;
 
 	memset(o, 0, sizeof(*o));
+	/* authentication's read transaction, when the route kept it: released with the op, or by a refusal */
+	o->tx = r->tx;
+	r->tx = NULL;
 	o->v = v;
 	o->r = r;
 	o->org = org;
@@ -120,8 +123,7 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 				       err);
 		o->shared = true;
 	}
-	rc = cf_store_begin(v->store, false, &o->tx, err);
-	if (rc != CF_OK)
+	if (o->tx == NULL && (rc = cf_store_begin(v->store, false, &o->tx, err)) != CF_OK)
 		return rc;
 	rc = vault_commitment_check(o->tx, r, &cerr);
 	if (rc == CF_EDENIED)
