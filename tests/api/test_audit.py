@@ -82,6 +82,21 @@ def check_resource(e, org, record=None, subject=None, collection="social_aid"):
     assert set(res) <= {"collection", "org", "record", "subject"}
 
 
+def test_create_for_a_known_person_audited(daemon, world):
+    """A create prepares a new subject; the writer finds the person known and
+    names the existing subject in the entry instead."""
+    alice = world.alice
+    nid = next_nid()
+    first, _ = world.create_record(alice, nid=nid)
+    r, raw, e = one_new_entry(daemon, lambda: alice.post(
+        records_path("cpas"), {"subject": {"national_id": nid}, "fields": record_fields()}, purpose=P))
+    assert_status(r, 201)
+    assert r.json()["subject"] == first["subject"]
+    check_entry(daemon, raw, e, r, action="record.create", outcome="allowed", user="alice", org="cpas", roles=["agent"])
+    check_resource(e, "cpas", r.json()["id"], first["subject"])
+    assert sorted(e["fields"]) == sorted(record_fields())
+
+
 def test_create_read_update_delete_lookup_audited(daemon, world):
     alice = world.alice
     nid = next_nid()

@@ -585,6 +585,81 @@ static void test_apply_other_failure_is_marked_error(void **state)
 	json_decref(e);
 }
 
+/* A work that, when asked, changes the entry and drops the caller's encoding of it. */
+typedef struct enc_work {
+	work w;
+	cf_audit_encoded *enc;
+	bool change;
+} enc_work;
+
+static cf_rc apply_enc_work(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
+{
+	enc_work *ew = ctx;
+	if (ew->change) {
+		cf_audit_encoded_free(ew->enc);
+		json_object_set_new(entry, "changed", json_true());
+	}
+	return apply_work(&ew->w, tx, entry, err);
+}
+
+static void test_submit_encoded(void **state)
+{
+	fx *f = *state;
+	enc_work ew = {{"trail.test.enc", "v", CF_OK, CF_P_NONE, NULL}, NULL, false};
+	cf_audit_encoded enc;
+	json_t *done, *e;
+	cf_err err = {0};
+	int64_t idx = -1;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+
+	/* the work leaves the encoding: it is what is appended, not the entry */
+	done = tagged("as-prepared");
+	assert_int_equal(cf_audit_encode(done, &enc, &err), CF_OK);
+	ew.enc = &enc;
+	assert_int_equal(cf_trail_submit_encoded(f->t, tagged("as-submitted"), &enc, apply_enc_work, &ew, &idx, &err),
+			 CF_OK);
+	assert_int_equal(idx, 0);
+	assert_int_equal(index_of_tag(f, "as-prepared"), 0);
+	assert_int_equal(index_of_tag(f, "as-submitted"), -1);
+	assert_non_null(enc.bytes); /* the caller's, still */
+	cf_audit_encoded_free(&enc);
+	json_decref(done);
+
+	/* the work changes the entry and drops the encoding: the entry is encoded */
+	done = tagged("stale");
+	assert_int_equal(cf_audit_encode(done, &enc, &err), CF_OK);
+	ew.change = true;
+	ew.w.key = "trail.test.enc2";
+	assert_int_equal(cf_trail_submit_encoded(f->t, tagged("changed"), &enc, apply_enc_work, &ew, &idx, &err), CF_OK);
+	assert_int_equal(idx, 1);
+	assert_int_equal(index_of_tag(f, "stale"), -1);
+	e = stored_entry(f, 1);
+	assert_string_equal(json_string_value(json_object_get(e, "tag")), "changed");
+	assert_true(json_is_true(json_object_get(e, "changed")));
+	json_decref(e);
+	json_decref(done);
+
+	/* the work fails: the encoding is set aside, the entry is marked and appended */
+	done = tagged("would-be-allowed");
+	json_object_set_new(done, "outcome", json_string("allowed"));
+	assert_int_equal(cf_audit_encode(done, &enc, &err), CF_OK);
+	ew.change = false;
+	ew.w = (work){"trail.test.enc3", "x", CF_EDENIED, CF_P_FORBIDDEN, "refused in the writer"};
+	assert_int_equal(cf_trail_submit_encoded(f->t, tagged("failed"), &enc, apply_enc_work, &ew, &idx, &err),
+			 CF_EDENIED);
+	assert_int_equal(index_of_tag(f, "would-be-allowed"), -1);
+	e = stored_entry(f, 2);
+	assert_string_equal(json_string_value(json_object_get(e, "tag")), "failed");
+	assert_string_equal(json_string_value(json_object_get(e, "outcome")), "denied");
+	json_decref(e);
+	assert_null(meta_of(f, "trail.test.enc3"));
+	cf_audit_encoded_free(&enc);
+	json_decref(done);
+	assert_int_equal(stored_count(f), 3);
+}
+
 #define N_MIXED 6
 
 /* Holds the writer in a first job so that the next ones queue up and share the next batch. */
@@ -1200,6 +1275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_stop_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_submits_share_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_success_commits_its_work, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_encoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_denied_rolls_back_but_entry_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_other_failure_is_marked_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_job_does_not_spoil_its_batch, setup, teardown),

@@ -31,6 +31,7 @@
 typedef struct job {
 	json_t *entry;
 	cf_audit_encoded enc; /* an entry without work is encoded by its submitter, off the writer's thread */
+	cf_audit_encoded *given; /* or the caller's encoding of the entry as the work leaves it */
 	cf_trail_apply_fn apply;
 	void *ctx;
 	cf_rc rc;
@@ -283,6 +284,7 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		job *j = batch[i];
+		const cf_audit_encoded *enc = j->enc.bytes != NULL ? &j->enc : NULL;
 		if (j->apply != NULL) {
 			if ((rc = cf_tx_savepoint(tx, &err)) != CF_OK)
 				goto fail;
@@ -298,10 +300,12 @@ static void run_batch(cf_trail *t, job **batch, size_t n)
 				outcome_from_failure(j->entry, j->rc, &j->err);
 			} else if ((rc = cf_tx_release(tx, &err)) != CF_OK) {
 				goto fail;
+			} else if (j->given != NULL && j->given->bytes != NULL) {
+				enc = j->given;
 			}
 		}
-		rc = j->enc.bytes != NULL ? cf_audit_append_encoded(tx, &j->enc, &j->index, &err)
-					  : cf_audit_append(tx, j->entry, &j->index, &err);
+		rc = enc != NULL ? cf_audit_append_encoded(tx, enc, &j->index, &err)
+				 : cf_audit_append(tx, j->entry, &j->index, &err);
 		if (rc != CF_OK)
 			goto fail;
 	}
@@ -460,6 +464,12 @@ void cf_trail_set_signer(cf_trail *t, cf_note_signer *signer)
 
 cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, int64_t *index_out, cf_err *err)
 {
+	return cf_trail_submit_encoded(t, entry, NULL, apply, ctx, index_out, err);
+}
+
+cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
+			      int64_t *index_out, cf_err *err)
+{
 	struct timespec dl;
 	job j;
 	cf_rc rc;
@@ -467,6 +477,7 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
 	memset(&j, 0, sizeof(j));
 	j.entry = entry;
 	j.apply = apply;
+	j.given = apply != NULL ? enc : NULL;
 	j.ctx = ctx;
 	j.index = -1;
 	if (entry == NULL)

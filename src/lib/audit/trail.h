@@ -19,6 +19,7 @@
 #define CF_AUDIT_TRAIL_H
 
 #include "common/cf.h"
+#include "audit/audit.h"
 #include "audit/note.h"
 #include "store/store.h"
 #include <jansson.h>
@@ -56,6 +57,17 @@ void cf_trail_set_signer(cf_trail *t, cf_note_signer *signer);
  */
 cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, int64_t *index_out,
 		      cf_err *err) CF_MUST_CHECK;
+
+/*
+ * The same, with the entry as the work should leave it already encoded by
+ * the caller (enc: the caller's, NULL for none), so that the writer does
+ * not encode it: once apply succeeds, the writer appends enc if it still
+ * holds bytes, else the entry. Work that changes the entry clears enc
+ * first (cf_audit_encoded_free); a failed work's entry is always encoded
+ * anew (it is marked with the failure).
+ */
+cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
+			      int64_t *index_out, cf_err *err) CF_MUST_CHECK;
 
 /* false while the last attempt to write the trail failed; detail says why. */
 bool cf_trail_healthy(cf_trail *t, char *detail, size_t size);

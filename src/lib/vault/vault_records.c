@@ -49,6 +49,8 @@ typedef struct op {
 	bool skipped;         /* set by op_load when it skipped the collection */
 	char agreement[CF_ID_MAX + 1]; /* the agreement used, when shared */
 	struct create_prep *prep;      /* create: what the request prepared for a new subject, or NULL */
+	json_t *done_entry;            /* create: a copy of the entry as a prepared create leaves it */
+	cf_audit_encoded enc;          /* ... encoded (its ids are done_entry's) */
 } op;
 
 /* Lets go of what op_load took: the collection and the roles' grants. */
@@ -74,6 +76,9 @@ static void op_release(op *o)
 	o->tx = NULL;
 	json_decref(o->entry);
 	o->entry = NULL;
+	cf_audit_encoded_free(&o->enc);
+	json_decref(o->done_entry);
+	o->done_entry = NULL;
 	op_unload(o);
 	cf_decision_release(&o->dec);
 }
@@ -349,7 +354,7 @@ static cf_rc op_submit(op *o, cf_trail_apply_fn apply, cf_err *err)
 	o->entry = NULL;
 	if (apply == NULL)
 		cf_audit_outcome(e, true, NULL);
-	return cf_trail_submit(o->v->trail, e, apply, o, NULL, err);
+	return cf_trail_submit_encoded(o->v->trail, e, &o->enc, apply, o, NULL, err);
 }
 
 static cf_rc field_ad(const char *org, const char *coll, const char *id, int64_t version, const char *field,
@@ -705,6 +710,36 @@ static cf_rc apply_prepared(op *o, cf_tx *tx, bool *used, cf_err *err)
 	return rc;
 }
 
+/* What a create's entry says once it is done: the record, its subject, the fields' names. */
+static void create_audited(op *o, json_t *entry)
+{
+	cf_audit_set_resource(entry, o->org, o->coll_name, o->row.id, o->row.subject);
+	json_object_set_new(entry, "fields", names_array(o->values));
+	cf_audit_outcome(entry, true, NULL);
+}
+
+/*
+ * A prepared create's entry as the writer will leave it when it stores
+ * the prepared subject, encoded on the request's thread (the writer then
+ * only writes its position in). A copy: the entry itself stays as it is
+ * for any other end (a failure is marked on it). Nothing is lost if it
+ * cannot be made: the writer encodes the entry.
+ */
+static void prepare_entry(op *o)
+{
+	cf_record_row keep = o->row;
+
+	o->done_entry = json_deep_copy(o->entry);
+	if (o->done_entry == NULL)
+		return;
+	o->row = o->prep->row;
+	memcpy(o->row.subject, o->prep->pseudonym, strlen(o->prep->pseudonym) + 1);
+	create_audited(o, o->done_entry);
+	o->row = keep;
+	if (cf_audit_encode(o->done_entry, &o->enc, NULL) != CF_OK)
+		cf_audit_encoded_free(&o->enc);
+}
+
 static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 {
 	op *o = ctx;
@@ -718,8 +753,10 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 		bool used = false;
 		if ((rc = apply_prepared(o, tx, &used, err)) != CF_OK)
 			goto out;
+		if (used && o->enc.bytes != NULL)
+			goto out; /* its entry is done_entry, encoded: the writer appends that */
 		if (used)
-			goto audited;
+			goto audited; /* done_entry could not be made: the entry says it */
 	} else if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK ||
 		   (rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK) {
 		goto out;
@@ -735,9 +772,9 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 	if ((rc = cf_st_record_insert(tx, &o->row, cts, n_cts, err)) != CF_OK)
 		goto out;
 audited:
-	cf_audit_set_resource(entry, o->org, o->coll_name, o->row.id, o->row.subject);
-	json_object_set_new(entry, "fields", names_array(o->values));
-	cf_audit_outcome(entry, true, NULL);
+	/* the entry changes (another subject than the prepared one, or no encoding): the encoding goes */
+	cf_audit_encoded_free(&o->enc);
+	create_audited(o, entry);
 out:
 	o->tx = NULL;
 	cf_field_cts_free(cts, n_cts);
@@ -855,6 +892,8 @@ cf_rc cf_vault_record_create(cf_vault *v, cf_request *r, const char *org, const 
 	o.nid = nid;
 	o.values = fields;
 	o.prep = prepare_create(&o);
+	if (o.prep != NULL)
+		prepare_entry(&o);
 	if ((rc = op_submit(&o, apply_create, err)) != CF_OK)
 		goto out;
 	*answer = record_answer(&o.row, NULL);
