@@ -711,9 +711,9 @@ static cf_rc apply_prepared(op *o, cf_tx *tx, bool *used, cf_err *err)
 }
 
 /* What a create's entry says once it is done: the record, its subject, the fields' names. */
-static void create_audited(op *o, json_t *entry)
+static void create_audited(op *o, json_t *entry, const char *id, const char *subject)
 {
-	cf_audit_set_resource(entry, o->org, o->coll_name, o->row.id, o->row.subject);
+	cf_audit_set_resource(entry, o->org, o->coll_name, id, subject);
 	json_object_set_new(entry, "fields", names_array(o->values));
 	cf_audit_outcome(entry, true, NULL);
 }
@@ -727,15 +727,10 @@ static void create_audited(op *o, json_t *entry)
  */
 static void prepare_entry(op *o)
 {
-	cf_record_row keep = o->row;
-
 	o->done_entry = json_deep_copy(o->entry);
 	if (o->done_entry == NULL)
 		return;
-	o->row = o->prep->row;
-	memcpy(o->row.subject, o->prep->pseudonym, strlen(o->prep->pseudonym) + 1);
-	create_audited(o, o->done_entry);
-	o->row = keep;
+	create_audited(o, o->done_entry, o->prep->row.id, o->prep->pseudonym);
 	if (cf_audit_encode(o->done_entry, &o->enc, NULL) != CF_OK)
 		cf_audit_encoded_free(&o->enc);
 }
@@ -774,7 +769,7 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 audited:
 	/* the entry changes (another subject than the prepared one, or no encoding): the encoding goes */
 	cf_audit_encoded_free(&o->enc);
-	create_audited(o, entry);
+	create_audited(o, entry, o->row.id, o->row.subject);
 out:
 	o->tx = NULL;
 	cf_field_cts_free(cts, n_cts);
