@@ -58,7 +58,7 @@ bench-quick: bench-build
 bench-audit: setup
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
 	@cmake --build build-bench -j $(JOBS) --target audit_bench
-	@./build-bench/audit_bench --entries $${ENTRIES:-1000000} --threads 32 --seconds 5
+	@./build-bench/audit_bench --entries $${ENTRIES:-1000000} --threads 32,256 --seconds 5
 
 # The same in seconds, to catch a broken harness (not to judge speed).
 bench-audit-quick: setup

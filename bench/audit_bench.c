@@ -6,7 +6,8 @@
  *      store settings (WAL, synchronous=FULL);
  *   2. inclusion and consistency proof generation time at N entries;
  *   3. full offline verification time, reported per million entries.
- * Usage: audit_bench [--entries N] [--threads T] [--seconds S] [--dir DIR]
+ * Usage: audit_bench [--entries N] [--threads T[,T...]] [--seconds S] [--dir DIR]
+ * (the appends are measured once for each number of submitting threads)
  */
 #include "common/cf.h"
 #include "audit/audit.h"
@@ -78,6 +79,27 @@ static cf_rc open_store(const char *dir, cf_store **s, bool scan_reads)
 	return CF_OK;
 }
 
+/* "32" or "32,256": up to max counts from 1 to 4096; 0 on any other text. */
+static size_t parse_counts(const char *text, long *out, size_t max)
+{
+	size_t n = 0;
+	const char *p = text;
+	for (;;) {
+		char *end = NULL;
+		long v;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v < 1 || v > 4096 || n == max)
+			return 0;
+		out[n++] = v;
+		if (*end == '\0')
+			return n;
+		if (*end != ',')
+			return 0;
+		p = end + 1;
+	}
+}
+
 static cf_rc node_get(void *ctx, int level, int64_t index, uint8_t out[32])
 {
 	return cf_st_audit_node_get(ctx, level, index, out, NULL);
@@ -90,9 +112,10 @@ int main(int argc, char **argv)
 					     {"seconds", required_argument, NULL, 's'},
 					     {"dir", required_argument, NULL, 'd'},
 					     {NULL, 0, NULL, 0}};
-	long entries = 1000000, threads = 32;
+	long entries = 1000000, thread_counts[8] = {32};
+	size_t n_threads = 1;
 	double seconds = 5;
-	char base[256] = "/tmp/coffre-audit-bench-XXXXXX", d1[300], d2[300], d3[300];
+	char base[256] = "/tmp/coffre-audit-bench-XXXXXX", d2[300], d3[300];
 	cf_store *s = NULL;
 	cf_trail *trail = NULL;
 	cf_err err = {0};
@@ -101,7 +124,14 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': entries = strtol(optarg, NULL, 10); break;
-		case 't': threads = strtol(optarg, NULL, 10); break;
+		case 't':
+			n_threads = parse_counts(optarg, thread_counts, sizeof(thread_counts) / sizeof(thread_counts[0]));
+			if (n_threads == 0) {
+				fprintf(stderr, "audit_bench: --threads takes up to 8 counts from 1 to 4096, "
+						"separated by commas (got \"%s\")\n", optarg);
+				return 2;
+			}
+			break;
 		case 's': seconds = strtod(optarg, NULL); break;
 		case 'd': (void)snprintf(base, sizeof(base), "%s/coffre-audit-bench-XXXXXX", optarg); break;
 		default: return 2;
@@ -109,39 +139,51 @@ int main(int argc, char **argv)
 	}
 	if (cf_crypto_init() != CF_OK || mkdtemp(base) == NULL)
 		return 1;
-	(void)snprintf(d1, sizeof(d1), "%s/group", base);
 	(void)snprintf(d2, sizeof(d2), "%s/single", base);
 	(void)snprintf(d3, sizeof(d3), "%s/big", base);
-	printf("# coffre audit bench: %ld threads, %.1f s per run, %ld entries for proofs/verify\n", threads, seconds,
-	       entries);
+	printf("# coffre audit bench: %.1f s per run, %ld entries for proofs/verify\n", seconds, entries);
 
-	/* 1a. group commit */
-	{
+	/* 1a. group commit, for each number of submitters on a store of its own */
+	for (size_t ti = 0; ti < n_threads; ti++) {
+		long threads = thread_counts[ti];
 		worker *w = calloc((size_t)threads, sizeof(*w));
 		pthread_t *th = calloc((size_t)threads, sizeof(*th));
 		int64_t batches = 0, n = 0;
-		long total = 0;
+		long total = 0, started = 0;
+		char dg[320];
 		double t0;
-		if (open_store(d1, &s, false) != CF_OK || cf_trail_start(s, cf_env_system(), NULL, "bench", &trail, &err) != CF_OK)
+		(void)snprintf(dg, sizeof(dg), "%s/group%ld", base, threads);
+		if (w == NULL || th == NULL || open_store(dg, &s, false) != CF_OK ||
+		    cf_trail_start(s, cf_env_system(), NULL, "bench", &trail, &err) != CF_OK)
 			return 1;
 		t0 = now_s();
-		for (long i = 0; i < threads; i++) {
+		for (long i = 0; i < threads; i++, started++) {
 			w[i].trail = trail;
 			w[i].until = t0 + seconds;
-			pthread_create(&th[i], NULL, run_worker, &w[i]);
+			if (pthread_create(&th[i], NULL, run_worker, &w[i]) != 0) {
+				fprintf(stderr, "cannot start submitter %ld\n", i);
+				break;
+			}
 		}
-		for (long i = 0; i < threads; i++) {
+		for (long i = 0; i < started; i++) {
 			pthread_join(th[i], NULL);
 			total += w[i].done;
 		}
 		t0 = now_s() - t0;
 		cf_trail_stats(trail, &batches, &n);
-		printf("group_commit_appends_per_s\t%.0f\n", (double)total / t0);
-		printf("group_commit_appends_per_sync\t%.1f\n", batches ? (double)n / (double)batches : 0.0);
 		cf_trail_stop(trail);
 		cf_store_close(s);
 		free(w);
 		free(th);
+		if (started != threads)
+			return 1;
+		printf("group_commit_appends_per_s\t%ld submitters\t%.0f\n", threads, (double)total / t0);
+		printf("group_commit_appends_per_sync\t%ld submitters\t%.1f\n", threads,
+		       batches ? (double)n / (double)batches : 0.0);
+	}
+	{
+		long total;
+		double t0;
 		/* 1b. baseline: one transaction and one sync per append, same store settings */
 		if (open_store(d2, &s, false) != CF_OK)
 			return 1;

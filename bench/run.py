@@ -293,7 +293,7 @@ class Bench:
         for n in self.a.audit_entries:
             work = self.tmp / f"audit{n}"
             work.mkdir()
-            r = subprocess.run([str(BUILD / "audit_bench"), "--entries", str(n), "--threads", "32", "--seconds",
+            r = subprocess.run([str(BUILD / "audit_bench"), "--entries", str(n), "--threads", "32,256", "--seconds",
                                 str(max(1, min(5, self.a.seconds))), "--dir", str(work)],
                                capture_output=True, text=True)
             if r.returncode != 0:
