@@ -296,7 +296,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 	assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 0); /* a per-connection setting, as expected */
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"), 1);
 	sqlite3_close(db);
 
@@ -348,14 +348,14 @@ static void test_newer_schema_refused(void **state)
 
 	fx_close(f);
 	db = raw_open(f, "keys.db");
-	assert_int_equal(raw_exec(db, "PRAGMA user_version = 2"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 3"), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(cf_store_open(f->dir, &f->env, NULL, &s, &err), CF_ESTORE);
 	assert_null(s);
-	assert_non_null(strstr(err.detail, "schema version 2"));
+	assert_non_null(strstr(err.detail, "ks schema version 3"));
 
 	db = raw_open(f, "keys.db");
-	assert_int_equal(raw_exec(db, "PRAGMA user_version = 1"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 2"), SQLITE_OK);
 	sqlite3_close(db);
 	db = raw_open(f, "vault.db");
 	assert_int_equal(raw_exec(db, "PRAGMA user_version = 7"), SQLITE_OK);
@@ -2403,6 +2403,61 @@ static void test_schema_1_migrates_to_4(void **state)
 	tx = begin(f, false);
 	OK(cf_st_audit_by_subject(tx, "o1", "p1", 100, &list, E_));
 	assert_list(list, "0,2");
+	commit(tx);
+}
+
+/*
+ * A version 1 keystore (the keys in a rowid table beside their primary
+ * key's index) is rebuilt as version 2 (the primary key's own B-tree) with
+ * every key as it was; the keys then behave as before.
+ */
+static void test_keystore_1_migrates_to_2(void **state)
+{
+	fx *f = *state;
+	const uint8_t w1[] = "wrapped-1", w2[] = "wrapped-2", w3[] = "wrapped-3";
+	uint8_t *w = NULL;
+	size_t wlen = 0;
+	cf_err err = {0};
+	cf_tx *tx;
+	sqlite3 *db;
+
+	tx = begin(f, true);
+	OK(cf_st_key_put(tx, "subject", "o1", "p2", w2, sizeof(w2), 20, E_));
+	OK(cf_st_key_put(tx, "org", "o1", "kek", w1, sizeof(w1), 10, E_));
+	OK(cf_st_key_put(tx, "subject", "o2", "p1", w3, sizeof(w3), 30, E_));
+	commit(tx);
+	fx_close(f);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_exec(db, "CREATE TABLE keys_v1 (kind TEXT NOT NULL, org TEXT NOT NULL,"
+				      " name TEXT NOT NULL, wrapped BLOB NOT NULL, created_us INTEGER NOT NULL,"
+				      " PRIMARY KEY (kind, org, name)) STRICT;"
+				      " INSERT INTO keys_v1 SELECT * FROM keys; DROP TABLE keys;"
+				      " ALTER TABLE keys_v1 RENAME TO keys; PRAGMA user_version = 1"),
+			 SQLITE_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_autoindex_keys_1'"), 1);
+	sqlite3_close(db);
+
+	fx_open(f, NULL);
+	db = raw_open(f, "keys.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'keys'"
+				     " AND sql LIKE '%WITHOUT ROWID%'"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name <> 'keys'"), 0);
+	assert_int_equal(raw_int(db, "SELECT sum(created_us) FROM keys"), 60);
+	sqlite3_close(db);
+
+	tx = begin(f, true);
+	OK(cf_st_key_get(tx, "subject", "o1", "p2", &w, &wlen, E_));
+	assert_int_equal(wlen, sizeof(w2));
+	assert_memory_equal(w, w2, sizeof(w2));
+	free(w);
+	OK(cf_st_key_get(tx, "org", "o1", "kek", &w, &wlen, E_));
+	assert_memory_equal(w, w1, sizeof(w1));
+	free(w);
+	assert_int_equal(cf_st_key_put(tx, "subject", "o2", "p1", w1, sizeof(w1), 40, &err), CF_EEXIST);
+	OK(cf_st_key_delete(tx, "subject", "o2", "p1", E_));
+	assert_int_equal(cf_st_key_get(tx, "subject", "o2", "p1", &w, &wlen, &err), CF_ENOTFOUND);
 	commit(tx);
 }
 
@@ -5783,12 +5838,13 @@ static void test_savepoint_refused(void **state)
 /*
  * SQLite rolls the whole transaction back by itself after an I/O error,
  * savepoints included. A file size limit makes the keystore's WAL write
- * fail while a large value spills out of the page cache.
+ * fail while a large value spills out of the page cache (the keystore's
+ * is 8 MiB: the value is twice that, the largest the store takes).
  */
 static void test_savepoint_full_rollback_poisons_tx(void **state)
 {
 	fx *f = *state;
-	const size_t big = 8u << 20;
+	const size_t big = 16u << 20;
 	struct rlimit old_lim, lim;
 	void (*old_sig)(int);
 	uint8_t *wrapped;
@@ -5843,6 +5899,7 @@ int main(void)
 		T(test_open_refused),
 		T(test_newer_schema_refused),
 		T(test_schema_1_migrates_to_4),
+		T(test_keystore_1_migrates_to_2),
 		T(test_schema_3_migrates_to_4),
 		T(test_schema_2_migrates_to_4),
 		T(test_schema_3_migration_refuses_damage),

@@ -148,7 +148,7 @@ extern const char *const cf_sti_sql[STI__COUNT];
  * at version 1.
  */
 #define CF_STI_MAIN_VERSION 4
-#define CF_STI_KS_VERSION 1
+#define CF_STI_KS_VERSION 2
 extern const char cf_sti_schema_main_v1[];
 extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
 /* from 2 to 3: before, cf_sti_migrate_fields_v3, after */
@@ -164,6 +164,7 @@ const char *cf_sti_vfs(bool scan_reads, bool batch_log_writes);
 /* Packs each version's rows of record_fields into a record_cts blob (the migration's transaction, on s->db). */
 cf_rc cf_sti_migrate_fields_v3(cf_store *s, cf_err *err) CF_MUST_CHECK;
 extern const char cf_sti_schema_ks_v1[];
+extern const char cf_sti_schema_ks_v2[]; /* from 1 to 2 */
 /*
  * Entries per slice of the audit trail in the by-subject index, as a shift
  * (the index is keyed by idx >> this; changing it takes a schema version).

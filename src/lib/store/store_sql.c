@@ -538,6 +538,28 @@ const char cf_sti_schema_ks_v1[] =
 
 	"PRAGMA ks.user_version = 1;";
 
+/*
+ * keys.db, version 2: the keys in their primary key's own B-tree (WITHOUT
+ * ROWID). In version 1 a lookup went down the primary key's index to a
+ * rowid, then down the table to the row: two pages, each at a random
+ * place for a random subject. Copied in key order, then the old table
+ * dropped (secure_delete, set on the connection, zeroes its freed pages).
+ */
+const char cf_sti_schema_ks_v2[] =
+	"CREATE TABLE ks.keys_v2 ("
+	"  kind TEXT NOT NULL,"
+	"  org TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  wrapped BLOB NOT NULL,"
+	"  created_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, org, name)"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO ks.keys_v2 (kind, org, name, wrapped, created_us)"
+	"  SELECT kind, org, name, wrapped, created_us FROM ks.keys ORDER BY kind, org, name;"
+	"DROP TABLE ks.keys;"
+	"ALTER TABLE ks.keys_v2 RENAME TO keys;"
+	"PRAGMA ks.user_version = 2;";
+
 /* The agreement columns in cf_agreement_row order (read_agreement in store_sharing.c). */
 #define AGREEMENT_COLUMNS                                                                                   \
 	"id, provider, consumer, collection, fields, categories, purposes, legal_basis, valid_from, valid_until," \

@@ -568,7 +568,10 @@ static cf_rc migrate(cf_store *s, cf_err *err)
 		{cf_sti_schema_main_v3_before, cf_sti_migrate_fields_v3, cf_sti_schema_main_v3_after},
 		{cf_sti_schema_main_v4, NULL, NULL},
 	};
-	static const migration_step ks_steps[CF_STI_KS_VERSION] = {{NULL, NULL, NULL}};
+	static const migration_step ks_steps[CF_STI_KS_VERSION] = {
+		{NULL, NULL, NULL},
+		{cf_sti_schema_ks_v2, NULL, NULL},
+	};
 	cf_rc rc;
 
 	rc = exec_const(s, "BEGIN IMMEDIATE", "begin migration", err);
@@ -669,6 +672,8 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	 */
 	if (rc == CF_OK && s->is_reader)
 		rc = exec_const(s, "PRAGMA main.cache_size = -8192", "pragma", err);
+	if (rc == CF_OK)
+		rc = exec_const(s, "PRAGMA ks.cache_size = -8192", "pragma", err);
 	if (rc != CF_OK)
 		goto out;
 	rc = s->is_reader ? exec_const(s, "PRAGMA query_only = ON", "pragma", err) : migrate(s, err);
