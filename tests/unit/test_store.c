@@ -5838,7 +5838,7 @@ static void test_savepoint_refused(void **state)
 /*
  * SQLite rolls the whole transaction back by itself after an I/O error,
  * savepoints included. A file size limit makes the keystore's WAL write
- * fail while a large value spills out of the page cache (the keystore's
+ * fail while a large value spills out of the page cache (the writer's keystore
  * is 8 MiB: the value is twice that, the largest the store takes).
  */
 static void test_savepoint_full_rollback_poisons_tx(void **state)

@@ -672,8 +672,13 @@ static cf_rc open_db(cf_store *s, const char *vault_path, const char *keys_path,
 	 */
 	if (rc == CF_OK && s->is_reader)
 		rc = exec_const(s, "PRAGMA main.cache_size = -8192", "pragma", err);
+	/*
+	 * The keystore's upper levels (about 4 MiB at two million keys): 4 MiB
+	 * for each reader, 8 MiB for the writer (SQLite's default is 2 MiB).
+	 */
 	if (rc == CF_OK)
-		rc = exec_const(s, "PRAGMA ks.cache_size = -8192", "pragma", err);
+		rc = exec_const(s, s->is_reader ? "PRAGMA ks.cache_size = -4096" : "PRAGMA ks.cache_size = -8192",
+				"pragma", err);
 	if (rc != CF_OK)
 		goto out;
 	rc = s->is_reader ? exec_const(s, "PRAGMA query_only = ON", "pragma", err) : migrate(s, err);
