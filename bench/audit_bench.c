@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	long entries = 1000000, thread_counts[8] = {32};
 	size_t n_threads = 1;
 	double seconds = 5;
-	char base[256] = "/tmp/coffre-audit-bench-XXXXXX", d2[300], d3[300];
+	char base[256] = "/tmp/coffre-audit-bench-XXXXXX", d_single[300], d_big[300];
 	cf_store *s = NULL;
 	cf_trail *trail = NULL;
 	cf_err err = {0};
@@ -125,10 +125,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n': entries = strtol(optarg, NULL, 10); break;
 		case 't':
-			n_threads = parse_counts(optarg, thread_counts, sizeof(thread_counts) / sizeof(thread_counts[0]));
+			n_threads = parse_counts(optarg, thread_counts, CF_ARRAY_LEN(thread_counts));
 			if (n_threads == 0) {
-				fprintf(stderr, "audit_bench: --threads takes up to 8 counts from 1 to 4096, "
-						"separated by commas (got \"%s\")\n", optarg);
+				fprintf(stderr, "audit_bench: --threads takes up to %zu counts from 1 to 4096, "
+						"separated by commas (got \"%s\")\n", CF_ARRAY_LEN(thread_counts), optarg);
 				return 2;
 			}
 			break;
@@ -139,8 +139,8 @@ int main(int argc, char **argv)
 	}
 	if (cf_crypto_init() != CF_OK || mkdtemp(base) == NULL)
 		return 1;
-	(void)snprintf(d2, sizeof(d2), "%s/single", base);
-	(void)snprintf(d3, sizeof(d3), "%s/big", base);
+	(void)snprintf(d_single, sizeof(d_single), "%s/single", base);
+	(void)snprintf(d_big, sizeof(d_big), "%s/big", base);
 	printf("# coffre audit bench: %.1f s per run, %ld entries for proofs/verify\n", seconds, entries);
 
 	/* 1a. group commit, for each number of submitters on a store of its own */
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 		long total;
 		double t0;
 		/* 1b. baseline: one transaction and one sync per append, same store settings */
-		if (open_store(d2, &s, false) != CF_OK)
+		if (open_store(d_single, &s, false) != CF_OK)
 			return 1;
 		total = 0;
 		t0 = now_s();
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 		double t0, t_incl, t_cons;
 		long k;
 		const int samples = 2000;
-		if (open_store(d3, &s, false) != CF_OK)
+		if (open_store(d_big, &s, false) != CF_OK)
 			return 1;
 		t0 = now_s();
 		for (long i = 0; i < entries;) {
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 		printf("consistency_proof_us_at_%ld\t%.1f\n", entries, t_cons * 1e6);
 		/* verification opens the store as `coffre audit verify` does: reading through a memory map */
 		cf_store_close(s);
-		if (open_store(d3, &s, true) != CF_OK)
+		if (open_store(d_big, &s, true) != CF_OK)
 			return 1;
 		t0 = now_s();
 		if (cf_audit_verify(s, NULL, NULL, 0, &rep, &err) != CF_OK || !rep.ok) {
