@@ -690,6 +690,21 @@ out:
 static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options *opts, bool reader, cf_store **out,
 		       cf_err *err);
 
+/*
+ * Process-wide, before SQLite's first use. With its memory statistics on
+ * (the library's default), every allocation SQLite makes takes one global
+ * mutex to count it; Debian's build has no lookaside, so every statement
+ * step allocates: each request thread, and the writer, would queue on that
+ * one lock. coffre reads no statistic.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+	/* SQLITE_MISUSE: the library was already in use in this process; it then keeps its defaults */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *opts, cf_store **out, cf_err *err)
 {
 	cf_store *s = NULL;
@@ -699,6 +714,7 @@ cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *
 	if (out == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no output");
 	*out = NULL;
+	(void)pthread_once(&sqlite_once, sqlite_configure);
 	if (n < 0 || n > CF_STORE_MAX_READERS)
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: readers out of range");
 	rc = open_one(dir, env, opts, false, &s, err);
