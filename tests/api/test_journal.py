@@ -3,8 +3,9 @@
 A batch of entries with no store work (reads, lookups, refusals) is appended
 to the journal with one write and one fdatasync, and only then answered; the
 daemon moves the journal into the audit tables later (the next write, a trail
-read, a checkpoint, 4096 entries, the checkpoint interval, a clean stop) and
-truncates it to 0 bytes. At open (daemon start, `coffre audit verify`) the
+read, a checkpoint, 4096 entries, the checkpoint interval, a clean stop), and
+the next round of frames is written over the moved one from offset 0 (the file
+keeps its size: a sync then writes no inode). At open (daemon start, `coffre audit verify`) the
 journal is replayed: whole frames that follow one another, beyond the
 table, are appended to it; a torn or damaged tail is dropped. The frame
 format is conftest.parse_journal's.
@@ -70,6 +71,13 @@ def readers(daemon, world):
     return {"auditor": daemon.login("aud_j", password_for("aud_j"), "cpas")}
 
 
+def nothing_beyond_the_table(daemon):
+    """The journal holds no frame the table lacks: what it holds (read as the replay reads it,
+    from offset 0) is a moved round, every index below the table's size."""
+    table = audit_table_count(daemon)
+    return all(f.index < table for f in read_journal(daemon.journal))
+
+
 def audited_calls(w, rid, nid):
     """(name, call, status, action, outcome): requests whose entries need no store work."""
     path = records_path("cpas", rid)
@@ -90,10 +98,10 @@ def test_an_answered_entry_is_in_the_journal_before_any_move(daemon, world):
     """Each answer arrives with its entry already a whole frame of the journal file (the table
     does not have it yet), appended after the earlier ones, at the trail's next index, its ids
     those of the entry; the next write moves them all into the table first, byte for byte, and
-    the journal starts over at 0 bytes."""
+    the journal starts over at offset 0, over the frames it moved."""
     rec, nid = world.create_record(world.alice, fields=record_fields(first_name=CANARY_FIRST, notes=CANARY_NOTES))
     table0 = audit_table_count(daemon)
-    assert daemon.journal.stat().st_size == 0, "a write leaves the journal empty"
+    assert nothing_beyond_the_table(daemon), "a write leaves nothing in the journal beyond the table"
     before = b""
     frames = []
     for k, (name, call, status, action, outcome) in enumerate(audited_calls(world, rec["id"], nid)):
@@ -101,9 +109,9 @@ def test_an_answered_entry_is_in_the_journal_before_any_move(daemon, world):
         assert r.status_code == status, f"{name}: {r.status_code} {r.text[:300]}"
         data = daemon.journal.read_bytes()  # right after the answer, before anything moves it
         frames, end = parse_journal(data)
-        assert end == len(data), f"{name}: the journal ends with {len(data) - end} bytes that are no frame"
+        assert frames and frames[0].offset == 0, f"{name}: the round does not start at offset 0"
         assert data.startswith(before), f"{name}: the journal's earlier frames changed"
-        before = data
+        before = data[:end]  # beyond it: the moved round's bytes, if any
         assert len(frames) == k + 1, f"{name}: {len(frames)} frames after {k + 1} answers"
         f = frames[-1]
         e = json.loads(f.entry)
@@ -123,7 +131,16 @@ def test_an_answered_entry_is_in_the_journal_before_any_move(daemon, world):
     mine = json.loads(rows[table0 + len(frames)][0])
     assert (mine["action"], mine["trace_id"]) == ("record.update", trace(r))
     assert len(rows) == table0 + len(frames) + 1
-    assert daemon.journal.stat().st_size == 0
+    assert nothing_beyond_the_table(daemon)
+    # the next round goes over the moved one, from offset 0, and the replay's reading stops after it
+    size = daemon.journal.stat().st_size
+    assert size > 0, "the moved round's bytes stay: the file is not truncated"
+    r = world.alice.get(records_path("cpas", rec["id"]), purpose=P)
+    assert_status(r, 200)
+    frames = read_journal(daemon.journal)
+    assert [(f.offset, f.index, json.loads(f.entry)["trace_id"]) for f in frames] == \
+        [(0, len(rows), trace(r))]
+    assert daemon.journal.stat().st_size == size, "a round no longer than the one before does not grow the file"
 
 
 def test_a_trail_read_moves_the_journal_first(daemon, world, readers):
@@ -140,7 +157,7 @@ def test_a_trail_read_moves_the_journal_first(daemon, world, readers):
     assert [(x["index"], x["entry"]) for x in r.json()["entries"]] == [(f.index, f.text) for f in frames]
     # the call's own entry was moved in as well: nothing waits in the journal
     assert audit_table_count(daemon) == audit_count(daemon) == start + 4
-    assert daemon.journal.stat().st_size == 0
+    assert nothing_beyond_the_table(daemon)
     # a checkpoint covers what the journal held: its own entry is its last
     r = world.alice.get(records_path("cpas", rec["id"]), purpose=P)
     assert_status(r, 200)

@@ -215,11 +215,11 @@ def fill(path: Path):
 READS_BEFORE_REFUSAL = 40  # the journal's last page holds a handful of read entries
 
 
-def read_until_refused(d, client, path, leaks):
-    """Reads until the first refusal (at most READS_BEFORE_REFUSAL); every read answered has its
-    entry on disk when the answer arrives. Returns (answered, the refusal)."""
+def read_until_refused(d, client, path, leaks, limit=READS_BEFORE_REFUSAL):
+    """Reads until the first refusal (at most limit); every read answered has its entry on disk
+    when the answer arrives. Returns (answered, the refusal)."""
     answered = []
-    for _ in range(READS_BEFORE_REFUSAL):
+    for _ in range(limit):
         r = client.get(path, purpose=P)
         if r.status_code == 200:
             assert entry_by_trace(audit_entries(d), trace(r)) is not None, f"{show(r)} answered without its entry"
@@ -230,7 +230,7 @@ def read_until_refused(d, client, path, leaks):
         for s in leaks:
             assert s not in r.text
         return answered, r
-    raise AssertionError(f"{READS_BEFORE_REFUSAL} reads answered on a full disk: the journal must run out of room")
+    raise AssertionError(f"{limit} reads answered on a full disk: the journal must run out of room")
 
 
 def test_disk_full_fails_closed_and_recovers(small_disk):
@@ -295,6 +295,52 @@ def test_disk_full_fails_closed_and_recovers(small_disk):
     for x in refused:
         assert entry_by_trace(table, trace(x)) is None
     assert d.journal.stat().st_size == 0
+    verify(d)
+
+
+def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
+    """The journal keeps the size of its largest round (the next round is written over the moved
+    one): on a full disk, reads go on while their round fits in that room, each answered only with
+    its entry on disk, then are refused (503); no more get through than the room holds; when space
+    returns the entries reach the tables and the trail verifies."""
+    round_reads = 20
+    d = Daemon(small_disk, {"store_busy_timeout_ms": 1000}).init()
+    d.start()
+    try:
+        w = World(d)
+        rec, _ = w.create_record(w.alice)
+        path = records_path("cpas", rec["id"])
+        answered = []
+        for _ in range(round_reads):
+            r = w.alice.get(path, purpose=P)
+            assert_status(r, 200)
+            answered.append(r)
+        room = d.journal.stat().st_size
+        w.create_record(w.alice)  # moves the round into the tables; the file keeps its bytes
+        assert d.journal.stat().st_size == room
+        fill(small_disk / "filler")
+        ok, first = read_until_refused(d, w.alice, path, ["Jeanne", "Dupont", "1250"], limit=3 * round_reads)
+        answered += ok
+        # the room held about as many entries as the moved round (the file's last page adds a few)
+        assert round_reads - 2 <= len(ok) <= round_reads + 8, f"{len(ok)} reads answered in {room} bytes of room"
+        assert d.journal.stat().st_size > room - 1024  # it filled the room, and grew by a page at most
+        assert entries_for(d, rec["id"]) == len(answered)
+        assert entry_by_trace(audit_entries(d), trace(first)) is None
+        os.unlink(small_disk / "filler")
+        deadline = time.monotonic() + 15
+        while w.alice.get(path, purpose=P).status_code != 200:
+            assert time.monotonic() < deadline, "service did not resume once space returned"
+            time.sleep(0.2)
+        answered_after = 1
+        w.create_record(w.alice)
+    finally:
+        d.stop()
+    table = table_entries(d)
+    for a in answered:
+        assert entry_by_trace(table, trace(a)) is not None
+    assert entry_by_trace(table, trace(first)) is None
+    assert sum(1 for _, _, e in table if e["action"] == "record.read" and e.get("outcome") == "allowed"
+               and e.get("resource", {}).get("record") == rec["id"]) >= len(answered) + answered_after
     verify(d)
 
 

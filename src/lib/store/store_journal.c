@@ -12,6 +12,14 @@
  * So an audited read costs one append to a file and a share of one sync,
  * and leaves the database (and every reader's page cache) alone.
  *
+ * Starting over writes over the round before instead of truncating the
+ * file: a sync of bytes inside the file writes the data and flushes the
+ * disk, one that also changes the file's size first writes its inode and
+ * waits for it (measured on ext4 here: 215 against 285 us per write and
+ * sync). The file keeps the size of its largest round; what lies beyond
+ * the current round's frames is an earlier round's, already in the tables,
+ * which a replay tells apart by its index (below).
+ *
  * A frame: "CFJ1", u32 body length, i64 index, the 32-byte leaf hash, u32
  * entry length, u16 lengths of the actor organization, the resource
  * organization and the subject (0: none), the entry, the three ids, then
@@ -23,9 +31,12 @@
  * those the tables already hold must match them (else the scan stops:
  * frames of an earlier round beyond the current one), the others are
  * appended to the tables in one transaction. Once the tables hold the
- * backlog the file is truncated: a full disk then stops journal appends at
- * once (no preallocated room lets a read through that the tables could not
- * take later), and a failed write leaves nothing behind that looks valid.
+ * backlog the open truncates the file: a full disk then stops journal
+ * appends once a round outgrows the largest round since the open (no room
+ * is set aside beyond that: a read lets through at most that many entries
+ * that the tables might not take at once, each durable here and moved at
+ * the next open), and a failed write is cut off, so that it leaves nothing
+ * behind that looks valid.
  *
  * One process owns the journal (an exclusive flock, held while the store
  * is open). Another process opening the same store fails when it must
@@ -390,16 +401,12 @@ void cf_sti_journal_flushed(cf_tx *tx)
 	if (b->n > 0)
 		return; /* the journal still holds entries the tables lack */
 	cf_sti_journal_free(b);
-	s->joff = 0;
 	/*
-	 * Not synced: until the size reaches the disk the old frames stay,
-	 * and a replay finds them already in the tables. If the truncation
-	 * fails, the next frames overwrite them from offset 0, and a replay
-	 * stops at the first old frame after them (its index does not follow).
+	 * The next frames go over this round's from offset 0; a replay stops
+	 * at the first old frame after them (its index does not follow), and
+	 * finds the old frames before it already in the tables.
 	 */
-	if (s->jfd >= 0 && ftruncate(s->jfd, 0) != 0) {
-		/* as above: the old frames stay, and are told apart */
-	}
+	s->joff = 0;
 }
 
 /* ---- opening ---- */
@@ -547,6 +554,10 @@ fail:
 
 void cf_sti_journal_close(cf_store *s)
 {
+	/* all moved: the next opener finds an empty journal (not synced: a replay would skip the old frames) */
+	if (s->jfd >= 0 && s->backlog.n == 0 && ftruncate(s->jfd, 0) != 0) {
+		/* the old frames stay, and a replay tells them apart */
+	}
 	if (s->jfd >= 0)
 		(void)close(s->jfd);
 	s->jfd = -1;
