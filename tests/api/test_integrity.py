@@ -44,7 +44,10 @@ def test_swapped_and_replayed_ciphertexts_detected(daemon, world):
     b, _ = world.create_record(alice, fields=record_fields(first_name="Bravo-Other"))
     c, _ = world.create_record(alice, fields=record_fields(first_name="Charlie-v1"))
     d, _ = world.create_record(alice, fields=record_fields(first_name="Delta-Own"))
+    e, _ = world.create_record(alice, fields=record_fields(first_name="Echo-v1"))
     assert_status(alice.patch(records_path("cpas", c["id"]), {"fields": {"first_name": "Charlie-v2"}},
+                              purpose=P), 200)
+    assert_status(alice.patch(records_path("cpas", e["id"]), {"fields": {"first_name": "Echo-v2"}},
                               purpose=P), 200)
     daemon.stop()
 
@@ -60,10 +63,16 @@ def test_swapped_and_replayed_ciphertexts_detected(daemon, world):
         _, c1_fields = version_blob(con, c["id"], 1)
         con.execute("UPDATE record_cts SET cts = ? WHERE id = ?",
                     (pack(with_field(c2_fields, "first_name", dict(c1_fields)["first_name"])), c2_id))
-        # d's version named b's whole blob
+        # d's row and version named b's whole blob (a read goes through the row's)
         b_id, _ = version_blob(con, b["id"], 1)
         cur = con.execute("UPDATE record_versions SET cts_id = ? WHERE record_id = ? AND version = 1",
                           (b_id, d["id"]))
+        assert cur.rowcount == 1
+        cur = con.execute("UPDATE records SET cts_id = ? WHERE id = ?", (b_id, d["id"]))
+        assert cur.rowcount == 1
+        # e's row named its own version 1's blob (a rollback of the row alone)
+        e1_id, _ = version_blob(con, e["id"], 1)
+        cur = con.execute("UPDATE records SET cts_id = ? WHERE id = ?", (e1_id, e["id"]))
         assert cur.rowcount == 1
         con.commit()
     finally:
@@ -85,6 +94,11 @@ def test_swapped_and_replayed_ciphertexts_detected(daemon, world):
     r = alice.get(records_path("cpas", d["id"]), purpose=P)
     assert_problem(r, 500, "integrity-error")
     assert "Bravo" not in r.text and "Delta" not in r.text
+    daemon.health_ok()
+
+    r = alice.get(records_path("cpas", e["id"]), purpose=P)
+    assert_problem(r, 500, "integrity-error")
+    assert "Echo" not in r.text
     daemon.health_ok()
 
     # untouched records still read fine

@@ -292,7 +292,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 	fx_close(f);
 
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(db, "PRAGMA foreign_keys"), 0); /* a per-connection setting, as expected */
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
@@ -312,7 +312,7 @@ static void test_open_close_reopen_keeps_data(void **state)
 
 	db = raw_open(f, "vault.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 	sqlite3_close(db);
 	db = raw_open(f, "keys.db");
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
@@ -365,7 +365,7 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err.detail, "main schema version 7"));
 
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_exec(db, "PRAGMA user_version = 4"), SQLITE_OK);
+	assert_int_equal(raw_exec(db, "PRAGMA user_version = 5"), SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f, NULL);
 }
@@ -2343,9 +2343,16 @@ static void list_fixture(fx *f)
 	commit(tx);
 }
 
+/* Gives a closed vault the shape of schema version 4: records without the current blob's row. */
+static void reshape_to_v4(sqlite3 *db)
+{
+	assert_int_equal(raw_exec(db, "ALTER TABLE records DROP COLUMN cts_id; PRAGMA user_version = 4"), SQLITE_OK);
+}
+
 /* Gives a closed vault the shape of schema version 3: the tree's nodes keyed (level, idx), kept. */
 static void reshape_to_v3(sqlite3 *db)
 {
+	reshape_to_v4(db);
 	assert_int_equal(raw_exec(db, "CREATE TABLE audit_nodes_v3 (level INTEGER NOT NULL CHECK (level >= 1 AND"
 				      " level < 64), idx INTEGER NOT NULL CHECK (idx >= 0), hash BLOB NOT NULL"
 				      " CHECK (length(hash) = 32), PRIMARY KEY (level, idx)) STRICT, WITHOUT ROWID;"
@@ -2372,8 +2379,82 @@ static void reshape_to_v2(sqlite3 *db)
 			 SQLITE_OK);
 }
 
+/*
+ * A version 4 vault (records without their current blob's row) gets
+ * records.cts_id at open, each the blob of the record's current version
+ * (NULL for a version without fields); reads and updates then go through it.
+ */
+static void test_schema_4_migrates_to_5(void **state)
+{
+	fx *f = *state;
+	cf_field_ct v1[] = {{(char *)"a", (uint8_t *)"ct-a1", 5}, {(char *)"b", (uint8_t *)"ct-b1", 5}};
+	cf_field_ct v2[] = {{(char *)"a", (uint8_t *)"ct-a2", 5}};
+	cf_field_ct *fields = NULL;
+	cf_record_row r, got;
+	size_t n = 0;
+	sqlite3 *db;
+	cf_tx *tx;
+
+	record_fixture(f);
+	tx = begin(f, true);
+	r = record_row("people", "r1", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, v1, 2, E_));
+	r.version = 2;
+	OK(cf_st_record_update(tx, &r, v2, 1, E_));
+	r = record_row("people", "r2", "p1", 1);
+	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
+	commit(tx);
+	fx_close(f);
+	db = raw_open(f, "vault.db");
+	reshape_to_v4(db);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('records') WHERE name = 'cts_id'"), 0);
+	sqlite3_close(db);
+
+	fx_open(f, NULL);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	/* r1 names its version 2's blob, r2 none */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records AS r JOIN record_versions AS v ON v.org = r.org"
+				     " AND v.collection = r.collection AND v.record_id = r.id AND v.version = 2"
+				     " AND v.cts_id = r.cts_id WHERE r.id = 'r1'"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM records WHERE id = 'r2' AND cts_id IS NULL"), 1);
+	sqlite3_close(db);
+	tx = begin(f, true);
+	OK(cf_st_record_get(tx, "o1", "people", "r1", &got, &fields, &n, E_));
+	assert_int_equal(got.version, 2);
+	assert_int_equal(n, 1);
+	assert_memory_equal(fields[0].ct, "ct-a2", 5);
+	cf_field_cts_free(fields, n);
+	OK(cf_st_record_get(tx, "o1", "people", "r2", &got, &fields, &n, E_));
+	assert_int_equal(n, 0);
+	assert_null(fields);
+	/* an update after the migration names its new blob */
+	got.version = 2;
+	OK(cf_st_record_update(tx, &got, v1, 2, E_));
+	OK(cf_st_record_get(tx, "o1", "people", "r2", &got, &fields, &n, E_));
+	assert_int_equal(got.version, 2);
+	assert_int_equal(n, 2);
+	assert_memory_equal(fields[1].ct, "ct-b1", 5);
+	cf_field_cts_free(fields, n);
+	commit(tx);
+
+	/* a row naming a blob that is gone reads as damage, not as a record without fields */
+	fx_close(f);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_exec(db, "DELETE FROM record_cts WHERE id = (SELECT cts_id FROM records WHERE id = 'r1')"),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f, NULL);
+	tx = begin(f, false);
+	assert_int_equal(cf_st_record_get(tx, "o1", "people", "r1", &got, &fields, &n, NULL), CF_EINTEGRITY);
+	assert_null(fields);
+	assert_int_equal(n, 0);
+	commit(tx);
+}
+
 /* A version 1 vault (a subject's entries indexed without slices) is brought to version 2 at open. */
-static void test_schema_1_migrates_to_4(void **state)
+static void test_schema_1_migrates_to_5(void **state)
 {
 	fx *f = *state;
 	cf_tx *tx;
@@ -2395,7 +2476,7 @@ static void test_schema_1_migrates_to_4(void **state)
 	sqlite3_close(db);
 	fx_open(f, NULL);
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_by_subject'"
 				     " AND sql LIKE '%idx >> 12, subject, idx%'"),
 			 1);
@@ -4964,7 +5045,7 @@ static void fixture_with_r1(fx *f, const cf_field_ct *fields, size_t n)
 }
 
 /* Version 3 keyed the tree's nodes (level, idx); at open they move to completion order, every hash kept. */
-static void test_schema_3_migrates_to_4(void **state)
+static void test_schema_3_migrates_to_5(void **state)
 {
 	fx *f = *state;
 	static uint8_t before[7][64][CF_HASH_LEN];
@@ -4988,7 +5069,7 @@ static void test_schema_3_migrates_to_4(void **state)
 
 	fx_open(f, NULL);
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 97);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"
 				     " WHERE pos = ((((idx + 1) << level) - 1) << 6) + level"),
@@ -5016,7 +5097,7 @@ static void test_schema_3_migrates_to_4(void **state)
 }
 
 /* Version 2 stored a row per field; at open, each version's rows become one blob, nothing lost. */
-static void test_schema_2_migrates_to_4(void **state)
+static void test_schema_2_migrates_to_5(void **state)
 {
 	fx *f = *state;
 	static const uint8_t ct_a1[] = {3}, ct_b1[] = {1, 2}, ct_z1[] = {0xaa}, ct_q2[] = {0xbb, 0};
@@ -5048,7 +5129,7 @@ static void test_schema_2_migrates_to_4(void **state)
 
 	fx_open(f, NULL);
 	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'record_fields'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_cts"), 4);
 	sqlite3_close(db);
@@ -5898,10 +5979,11 @@ int main(void)
 		T(test_open_close_reopen_keeps_data),
 		T(test_open_refused),
 		T(test_newer_schema_refused),
-		T(test_schema_1_migrates_to_4),
+		T(test_schema_4_migrates_to_5),
+		T(test_schema_1_migrates_to_5),
 		T(test_keystore_1_migrates_to_2),
-		T(test_schema_3_migrates_to_4),
-		T(test_schema_2_migrates_to_4),
+		T(test_schema_3_migrates_to_5),
+		T(test_schema_2_migrates_to_5),
 		T(test_schema_3_migration_refuses_damage),
 		T(test_stored_ciphertexts_malformed),
 		T(test_audit_by_subject_across_slices),

@@ -389,8 +389,8 @@ static cf_rc check_fields(const cf_field_ct *fields, size_t n, cf_err *err)
 
 /*
  * A version's field ciphertexts are stored packed, one blob per version
- * (record_cts.cts, named by record_versions.cts_id; a version without
- * fields has none). For each field, in ascending byte order of the names,
+ * (record_cts.cts, named by record_versions.cts_id, and the current
+ * version's also by records.cts_id; a version without fields has none). For each field, in ascending byte order of the names,
  * no name twice:
  *   1 byte   the name's length k, 1 .. CF_ID_MAX
  *   k bytes  the name (no NUL)
@@ -574,18 +574,22 @@ static cf_rc insert_cts(cf_tx *tx, const cf_field_ct *fields, size_t n, int64_t 
 	return rc;
 }
 
-/* Records row->version: when it was written (the history's time of that version) and its fields. */
-static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written_us, const cf_field_ct *fields,
-			    size_t n, cf_err *err)
+/* Binds a blob's row (0: none, NULL) at i. */
+static void bind_cts_id(sqlite3_stmt *st, int *src, int i, int64_t cts_id)
+{
+	if (cts_id != 0)
+		cf_sti_bind_int(st, src, i, cts_id);
+	else
+		cf_sti_bind_text(st, src, i, NULL);
+}
+
+/* Records row->version: when it was written (the history's time of that version) and its blob's row. */
+static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written_us, int64_t cts_id, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t cts_id;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
-	rc = insert_cts(tx, fields, n, &cts_id, err);
-	if (rc != CF_OK)
-		return rc;
 	rc = cf_sti_stmt(tx, STI_VERSION_INSERT, &st, err);
 	if (rc != CF_OK)
 		return rc;
@@ -594,12 +598,28 @@ static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written
 	cf_sti_bind_text(st, &src, 3, row->id);
 	cf_sti_bind_int(st, &src, 4, row->version);
 	cf_sti_bind_int(st, &src, 5, written_us);
-	if (cts_id != 0)
-		cf_sti_bind_int(st, &src, 6, cts_id);
-	else
-		cf_sti_bind_text(st, &src, 6, NULL);
+	bind_cts_id(st, &src, 6, cts_id);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record version", err)
 				: cf_sti_exec(tx->s, st, "record version", err);
+	cf_sti_done(st);
+	return rc;
+}
+
+/* Removes the blob of row id (0: none). */
+static cf_rc cts_delete_one(cf_tx *tx, int64_t id, cf_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int src = SQLITE_OK;
+	cf_rc rc;
+
+	if (id == 0)
+		return CF_OK;
+	rc = cf_sti_stmt(tx, STI_CTS_DELETE_ONE, &st, err);
+	if (rc != CF_OK)
+		return rc;
+	cf_sti_bind_int(st, &src, 1, id);
+	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record ciphertexts", err)
+				: cf_sti_exec(tx->s, st, "record ciphertexts", err);
 	cf_sti_done(st);
 	return rc;
 }
@@ -607,6 +627,7 @@ static cf_rc insert_version(cf_tx *tx, const cf_record_row *row, int64_t written
 cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t cts_id;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -621,7 +642,10 @@ cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 		return rc;
 	if (row->version < 1)
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: record version must be at least 1");
-	rc = cf_sti_stmt(tx, STI_RECORD_INSERT, &st, err);
+	/* the blob first: the row names it */
+	rc = insert_cts(tx, fields, n, &cts_id, err);
+	if (rc == CF_OK)
+		rc = cf_sti_stmt(tx, STI_RECORD_INSERT, &st, err);
 	if (rc != CF_OK)
 		return rc;
 	cf_sti_bind_text(st, &src, 1, row->org);
@@ -631,40 +655,15 @@ cf_rc cf_st_record_insert(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 	cf_sti_bind_int(st, &src, 5, row->version);
 	cf_sti_bind_int(st, &src, 6, row->created_us);
 	cf_sti_bind_int(st, &src, 7, row->updated_us);
+	bind_cts_id(st, &src, 8, cts_id);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
 	cf_sti_done(st);
-	if (rc != CF_OK)
+	if (rc != CF_OK) {
+		/* refused (the id is taken): the blob goes, whatever the caller does with the transaction */
+		(void)cts_delete_one(tx, cts_id, NULL);
 		return rc;
-	return insert_version(tx, row, row->created_us, fields, n, err);
-}
-
-/* Reads the field ciphertexts of one version into a malloc'd array. */
-static cf_rc read_fields(cf_tx *tx, const cf_record_row *row, cf_field_ct **out, size_t *n_out, cf_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int src = SQLITE_OK;
-	cf_rc rc;
-
-	*out = NULL;
-	*n_out = 0;
-	rc = cf_sti_stmt(tx, STI_FIELDS_GET, &st, err);
-	if (rc != CF_OK)
-		return rc;
-	cf_sti_bind_text(st, &src, 1, row->org);
-	cf_sti_bind_text(st, &src, 2, row->collection);
-	cf_sti_bind_text(st, &src, 3, row->id);
-	cf_sti_bind_int(st, &src, 4, row->version);
-	if (src != SQLITE_OK) {
-		rc = cf_sti_fail(tx->s, src, "record fields", err);
-	} else {
-		src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			rc = col_fields(st, 0, out, n_out, err);
-		else if (src != SQLITE_DONE) /* done: a version without fields */
-			rc = cf_sti_fail(tx->s, src, "record fields", err);
 	}
-	cf_sti_done(st);
-	return rc;
+	return insert_version(tx, row, row->created_us, cts_id, err);
 }
 
 /* *fields is malloc'd (cf_field_cts_free); on failure *fields is NULL and *n 0. */
@@ -683,7 +682,7 @@ cf_rc cf_st_record_get(cf_tx *tx, const char *org, const char *collection, const
 	rc = check_record_key(org, collection, id, err);
 	if (rc != CF_OK)
 		return rc;
-	rc = cf_sti_stmt(tx, STI_RECORD_GET, &st, err);
+	rc = cf_sti_stmt(tx, STI_RECORD_READ, &st, err);
 	if (rc != CF_OK)
 		return rc;
 	cf_sti_bind_text(st, &src, 1, org);
@@ -696,6 +695,11 @@ cf_rc cf_st_record_get(cf_tx *tx, const char *org, const char *collection, const
 	rc = cf_sti_row(tx->s, st, "record", err);
 	if (rc == CF_OK)
 		rc = cf_sti_col_copy(st, 0, row->subject, sizeof(row->subject), err);
+	/* a blob named but missing is damage, not a version without fields */
+	if (rc == CF_OK && sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_type(st, 5) == SQLITE_NULL)
+		rc = damaged(err);
+	if (rc == CF_OK)
+		rc = col_fields(st, 5, fields, n, err);
 	if (rc != CF_OK)
 		goto out;
 	/* The key was checked against CF_ID_MAX above: these copies fit. */
@@ -705,13 +709,14 @@ cf_rc cf_st_record_get(cf_tx *tx, const char *org, const char *collection, const
 	row->version = sqlite3_column_int64(st, 1);
 	row->created_us = sqlite3_column_int64(st, 2);
 	row->updated_us = sqlite3_column_int64(st, 3);
-	cf_sti_done(st);
-	st = NULL;
-	rc = read_fields(tx, row, fields, n, err);
 out:
 	cf_sti_done(st);
-	if (rc != CF_OK)
+	if (rc != CF_OK) {
+		cf_field_cts_free(*fields, *n);
+		*fields = NULL;
+		*n = 0;
 		memset(row, 0, sizeof(*row));
+	}
 	return rc;
 }
 
@@ -739,6 +744,7 @@ static cf_rc why_no_bump(cf_tx *tx, const cf_record_row *row, cf_err *err)
 cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct *fields, size_t n, cf_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t cts_id;
 	int src = SQLITE_OK;
 	cf_rc rc;
 
@@ -751,7 +757,10 @@ cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 		return rc;
 	if (row->version < 1)
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "store: record version must be at least 1");
-	rc = cf_sti_stmt(tx, STI_RECORD_BUMP, &st, err);
+	/* the blob first: the bump names it */
+	rc = insert_cts(tx, fields, n, &cts_id, err);
+	if (rc == CF_OK)
+		rc = cf_sti_stmt(tx, STI_RECORD_BUMP, &st, err);
 	if (rc != CF_OK)
 		return rc;
 	cf_sti_bind_text(st, &src, 1, row->org);
@@ -759,13 +768,19 @@ cf_rc cf_st_record_update(cf_tx *tx, const cf_record_row *row, const cf_field_ct
 	cf_sti_bind_text(st, &src, 3, row->id);
 	cf_sti_bind_int(st, &src, 4, row->version);
 	cf_sti_bind_int(st, &src, 5, row->updated_us);
+	bind_cts_id(st, &src, 6, cts_id);
 	rc = (src != SQLITE_OK) ? cf_sti_fail(tx->s, src, "record", err) : cf_sti_exec(tx->s, st, "record", err);
 	cf_sti_done(st);
+	if (rc == CF_OK && sqlite3_changes64(tx->s->db) == 0) {
+		/* no such record at that version: the blob goes, whatever the caller does with the transaction */
+		rc = cts_delete_one(tx, cts_id, err);
+		if (rc == CF_OK)
+			rc = why_no_bump(tx, row, err);
+		return rc;
+	}
 	if (rc != CF_OK)
 		return rc;
-	if (sqlite3_changes64(tx->s->db) == 0)
-		return why_no_bump(tx, row, err);
-	return insert_version(tx, row, row->updated_us, fields, n, err);
+	return insert_version(tx, row, row->updated_us, cts_id, err);
 }
 
 /* Runs one of a record's deletes (statement id, keyed ?1 org, ?2 collection, ?3 id). */

@@ -66,8 +66,9 @@ typedef enum cf_sti_id {
 	STI_RECORD_BUMP,
 	STI_RECORD_DELETE,
 	STI_RECORD_LIST_BY_SUBJECT,
-	STI_FIELDS_GET,
+	STI_RECORD_READ,
 	STI_CTS_INSERT,
+	STI_CTS_DELETE_ONE,
 	STI_CTS_DELETE,
 	STI_VERSION_INSERT,
 	STI_VERSIONS_DELETE,
@@ -147,7 +148,7 @@ extern const char *const cf_sti_sql[STI__COUNT];
  * then the steps from one version to the next. main is at version 4, ks
  * at version 1.
  */
-#define CF_STI_MAIN_VERSION 4
+#define CF_STI_MAIN_VERSION 5
 #define CF_STI_KS_VERSION 2
 extern const char cf_sti_schema_main_v1[];
 extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
@@ -155,6 +156,7 @@ extern const char cf_sti_schema_main_v2[]; /* from 1 to 2 */
 extern const char cf_sti_schema_main_v3_before[];
 extern const char cf_sti_schema_main_v3_after[];
 extern const char cf_sti_schema_main_v4[]; /* from 3 to 4 */
+extern const char cf_sti_schema_main_v5[]; /* from 4 to 5 */
 /*
  * The name of coffre's VFS (store_vfs.c) reading database files ahead, or
  * gathering each commit's log writes into one call (exactly one of the

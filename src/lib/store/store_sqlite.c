@@ -567,6 +567,7 @@ static cf_rc migrate(cf_store *s, cf_err *err)
 		{cf_sti_schema_main_v2, NULL, NULL},
 		{cf_sti_schema_main_v3_before, cf_sti_migrate_fields_v3, cf_sti_schema_main_v3_after},
 		{cf_sti_schema_main_v4, NULL, NULL},
+		{cf_sti_schema_main_v5, NULL, NULL},
 	};
 	static const migration_step ks_steps[CF_STI_KS_VERSION] = {
 		{NULL, NULL, NULL},
