@@ -233,6 +233,20 @@ def read_until_refused(d, client, path, leaks, limit=READS_BEFORE_REFUSAL):
     raise AssertionError(f"{limit} reads answered on a full disk: the journal must run out of room")
 
 
+def read_once_space_returns(client, path, refused):
+    """Reads until one is answered (within 15 s: service resumes by itself); the refusals before
+    it (503 audit-unavailable) go to refused. Returns the answer."""
+    deadline = time.monotonic() + 15
+    while True:
+        r = client.get(path, purpose=P)
+        if r.status_code == 200:
+            return r
+        assert_problem(r, 503, "audit-unavailable")
+        refused.append(r)
+        assert time.monotonic() < deadline, "service did not resume once space returned"
+        time.sleep(0.2)
+
+
 def test_disk_full_fails_closed_and_recovers(small_disk):
     """A full disk: reads are refused (503 audit-unavailable, no personal value) after at most a few
     dozen, and health says why; a read is answered only with its entry on disk; no refused request
@@ -273,16 +287,7 @@ def test_disk_full_fails_closed_and_recovers(small_disk):
         assert entries_for(d, rec["id"]) == len(answered)
         # space returns: service resumes by itself
         os.unlink(filler)
-        deadline = time.monotonic() + 15
-        while True:
-            r = w.alice.get(path, purpose=P)
-            if r.status_code == 200:
-                answered.append(r)
-                break
-            assert_problem(r, 503, "audit-unavailable")
-            refused.append(r)
-            assert time.monotonic() < deadline, "service did not resume once space returned"
-            time.sleep(0.2)
+        answered.append(read_once_space_returns(w.alice, path, refused))
         assert_health_ok(d)
         assert entries_for(d, rec["id"]) == len(answered)
         w.create_record(w.alice)
@@ -327,11 +332,7 @@ def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
         assert entries_for(d, rec["id"]) == len(answered)
         assert entry_by_trace(audit_entries(d), trace(first)) is None
         os.unlink(small_disk / "filler")
-        deadline = time.monotonic() + 15
-        while w.alice.get(path, purpose=P).status_code != 200:
-            assert time.monotonic() < deadline, "service did not resume once space returned"
-            time.sleep(0.2)
-        answered_after = 1
+        answered.append(read_once_space_returns(w.alice, path, []))
         w.create_record(w.alice)
     finally:
         d.stop()
@@ -339,8 +340,6 @@ def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
     for a in answered:
         assert entry_by_trace(table, trace(a)) is not None
     assert entry_by_trace(table, trace(first)) is None
-    assert sum(1 for _, _, e in table if e["action"] == "record.read" and e.get("outcome") == "allowed"
-               and e.get("resource", {}).get("record") == rec["id"]) >= len(answered) + answered_after
     verify(d)
 
 

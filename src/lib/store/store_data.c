@@ -389,9 +389,9 @@ static cf_rc check_fields(const cf_field_ct *fields, size_t n, cf_err *err)
 
 /*
  * A version's field ciphertexts are stored packed, one blob per version
- * (record_cts.cts, named by record_versions.cts_id, and the current
- * version's also by records.cts_id; a version without fields has none). For each field, in ascending byte order of the names,
- * no name twice:
+ * (record_cts.cts, named by record_versions.cts_id, the current version's
+ * also by records.cts_id; a version without fields has none). For each
+ * field, in ascending byte order of the names, no name twice:
  *   1 byte   the name's length k, 1 .. CF_ID_MAX
  *   k bytes  the name (no NUL)
  *   4 bytes  the ciphertext's length m, big-endian, at most CF_STI_BLOB_MAX

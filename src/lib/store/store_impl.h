@@ -145,8 +145,8 @@ typedef enum cf_sti_id {
 extern const char *const cf_sti_sql[STI__COUNT];
 /*
  * The schema scripts (constant text, no values): each file's version 1,
- * then the steps from one version to the next. main is at version 4, ks
- * at version 1.
+ * then the steps from one version to the next. main is at version 5, ks
+ * at version 2.
  */
 #define CF_STI_MAIN_VERSION 5
 #define CF_STI_KS_VERSION 2

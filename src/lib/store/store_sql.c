@@ -701,7 +701,7 @@ const char *const cf_sti_sql[STI__COUNT] = {
 				       " INDEXED BY records_by_subject WHERE org = ?1 AND subject = ?2"
 				       " ORDER BY collection, id",
 	[STI_CTS_INSERT] = "INSERT INTO main.record_cts (cts) VALUES (?1)",
-	/* a blob an update inserted before its version check failed */
+	/* a blob inserted for a row that was then refused (a taken id, a stale version) */
 	[STI_CTS_DELETE_ONE] = "DELETE FROM main.record_cts WHERE id = ?1",
 	/* a record's blobs, before its versions (nothing else names them) */
 	[STI_CTS_DELETE] = "DELETE FROM main.record_cts WHERE id IN (SELECT cts_id FROM main.record_versions"
