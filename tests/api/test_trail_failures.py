@@ -233,6 +233,20 @@ def read_until_refused(d, client, path, leaks, limit=READS_BEFORE_REFUSAL):
     raise AssertionError(f"{limit} reads answered on a full disk: the journal must run out of room")
 
 
+def world_with_reads(d, n):
+    """A world on daemon d, one record of alice's and n reads of it, each answered.
+    Returns (world, record, its path, the answers)."""
+    w = World(d)
+    rec, _ = w.create_record(w.alice)
+    path = records_path("cpas", rec["id"])
+    answered = []
+    for _ in range(n):
+        r = w.alice.get(path, purpose=P)
+        assert_status(r, 200)
+        answered.append(r)
+    return w, rec, path, answered
+
+
 def read_once_space_returns(client, path, refused):
     """Reads until one is answered (within 15 s: service resumes by itself); the refusals before
     it (503 audit-unavailable) go to refused. Returns the answer."""
@@ -254,14 +268,7 @@ def test_disk_full_fails_closed_and_recovers(small_disk):
     d = Daemon(small_disk, {"store_busy_timeout_ms": 1000}).init()
     d.start()
     try:
-        w = World(d)
-        rec, _ = w.create_record(w.alice)
-        path = records_path("cpas", rec["id"])
-        answered = []
-        for _ in range(2):  # entries in the journal: its last page has some room left
-            r = w.alice.get(path, purpose=P)
-            assert_status(r, 200)
-            answered.append(r)
+        w, rec, path, answered = world_with_reads(d, 2)  # entries in the journal: its last page has room left
         filler = small_disk / "filler"
         fill(filler)
         ok, first = read_until_refused(d, w.alice, path, ["Jeanne", "Dupont", "1250"])
@@ -312,14 +319,7 @@ def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
     d = Daemon(small_disk, {"store_busy_timeout_ms": 1000}).init()
     d.start()
     try:
-        w = World(d)
-        rec, _ = w.create_record(w.alice)
-        path = records_path("cpas", rec["id"])
-        answered = []
-        for _ in range(round_reads):
-            r = w.alice.get(path, purpose=P)
-            assert_status(r, 200)
-            answered.append(r)
+        w, rec, path, answered = world_with_reads(d, round_reads)
         room = d.journal.stat().st_size
         w.create_record(w.alice)  # moves the round into the tables; the file keeps its bytes
         assert d.journal.stat().st_size == room
