@@ -3,7 +3,9 @@
  * baseline in the same run:
  *   1. durable appends per second under concurrency through the group-commit
  *      writer, against one transaction (one sync) per append, on the same
- *      store settings (WAL, synchronous=FULL);
+ *      store settings (WAL, synchronous=FULL), and against the ceiling of
+ *      the hand-over itself (the same queue and wake-ups, no entry, no
+ *      storage, no sync);
  *   2. inclusion and consistency proof generation time at N entries;
  *   3. full offline verification time, reported per million entries.
  * Usage: audit_bench [--entries N] [--threads T[,T...]] [--seconds S] [--dir DIR]
@@ -46,11 +48,94 @@ static json_t *sample_entry(long i)
 			 "0af7651916cd43dd8448eb211c80319c");
 }
 
+/*
+ * The ceiling of the hand-over: the trail's queue and wake-ups (trail.c,
+ * cf_trail_submit_encoded and writer_main) with nothing in them. Each
+ * submitter queues a job under one mutex, wakes the writer if it sleeps
+ * and sleeps on its job's own condition; the writer takes the whole queue
+ * and wakes each job's submitter. No entry is built, nothing is stored or
+ * synced: what a group commit whose every submitter waits on a thread of
+ * its own can reach on this machine, before any work.
+ */
+typedef struct hjob {
+	bool done;
+	pthread_cond_t cv;
+	struct hjob *next;
+} hjob;
+
+typedef struct handoff {
+	pthread_mutex_t mu;
+	pthread_cond_t work;
+	hjob *head, *tail;
+	bool writer_waiting, stop;
+	int64_t batches, entries;
+} handoff;
+
+/* A submitting thread: to the trail, or to the bare hand-over */
 typedef struct worker {
 	cf_trail *trail;
+	handoff *h;
 	double until;
 	long done;
 } worker;
+
+static void *run_handoff_submitter(void *arg)
+{
+	worker *w = arg;
+	handoff *h = w->h;
+	hjob j;
+
+	pthread_cond_init(&j.cv, NULL);
+	while (now_s() < w->until) {
+		j.done = false;
+		j.next = NULL;
+		pthread_mutex_lock(&h->mu);
+		if (h->tail != NULL)
+			h->tail->next = &j;
+		else
+			h->head = &j;
+		h->tail = &j;
+		if (h->writer_waiting)
+			pthread_cond_signal(&h->work);
+		while (!j.done)
+			pthread_cond_wait(&j.cv, &h->mu);
+		pthread_mutex_unlock(&h->mu);
+		w->done++;
+	}
+	pthread_cond_destroy(&j.cv);
+	return NULL;
+}
+
+static void *run_handoff_writer(void *arg)
+{
+	handoff *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		hjob *batch;
+		while (h->head == NULL && !h->stop) {
+			h->writer_waiting = true;
+			pthread_cond_wait(&h->work, &h->mu);
+			h->writer_waiting = false;
+		}
+		if (h->head == NULL)
+			break;
+		batch = h->head;
+		h->head = h->tail = NULL;
+		pthread_mutex_unlock(&h->mu); /* where the trail's writer appends and syncs */
+		pthread_mutex_lock(&h->mu);
+		h->batches++;
+		while (batch != NULL) {
+			hjob *next = batch->next;
+			h->entries++;
+			batch->done = true;
+			pthread_cond_signal(&batch->cv);
+			batch = next;
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
 
 static void *run_worker(void *arg)
 {
@@ -65,6 +150,56 @@ static void *run_worker(void *arg)
 		w->done++;
 	}
 	return NULL;
+}
+
+/*
+ * Runs `threads` submitters of fn (on the trail or the hand-over) for
+ * `seconds`; returns what they submitted per second, -1 when a thread
+ * cannot start or memory runs out.
+ */
+static double run_submitters(long threads, double seconds, void *(*fn)(void *), cf_trail *trail, handoff *h)
+{
+	worker *w = calloc((size_t)threads, sizeof(*w));
+	pthread_t *th = calloc((size_t)threads, sizeof(*th));
+	long started = 0, total = 0;
+	double t0 = now_s();
+
+	for (; w != NULL && th != NULL && started < threads; started++) {
+		w[started].trail = trail;
+		w[started].h = h;
+		w[started].until = t0 + seconds;
+		if (pthread_create(&th[started], NULL, fn, &w[started]) != 0) {
+			fprintf(stderr, "cannot start submitter %ld\n", started);
+			break;
+		}
+	}
+	for (long i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		total += w[i].done;
+	}
+	t0 = now_s() - t0;
+	free(w);
+	free(th);
+	return started == threads ? (double)total / t0 : -1;
+}
+
+/* Hand-overs per second with `threads` submitters for `seconds`; -1 when a thread cannot start. */
+static double handoff_ceiling(long threads, double seconds, double *per_batch)
+{
+	handoff h = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+	pthread_t writer;
+	double rate;
+
+	if (pthread_create(&writer, NULL, run_handoff_writer, &h) != 0)
+		return -1;
+	rate = run_submitters(threads, seconds, run_handoff_submitter, NULL, &h);
+	pthread_mutex_lock(&h.mu);
+	h.stop = true;
+	pthread_cond_signal(&h.work);
+	pthread_mutex_unlock(&h.mu);
+	pthread_join(writer, NULL);
+	*per_batch = h.batches ? (double)h.entries / (double)h.batches : 0.0;
+	return rate;
 }
 
 static cf_rc open_store(const char *dir, cf_store **s, bool scan_reads)
@@ -146,40 +281,35 @@ int main(int argc, char **argv)
 	/* 1a. group commit, for each number of submitters on a store of its own */
 	for (size_t ti = 0; ti < n_threads; ti++) {
 		long threads = thread_counts[ti];
-		worker *w = calloc((size_t)threads, sizeof(*w));
-		pthread_t *th = calloc((size_t)threads, sizeof(*th));
 		int64_t batches = 0, n = 0;
-		long total = 0, started = 0;
 		char dg[320];
-		double t0;
+		double appends;
 		(void)snprintf(dg, sizeof(dg), "%s/group%ld", base, threads);
-		if (w == NULL || th == NULL || open_store(dg, &s, false) != CF_OK ||
+		if (open_store(dg, &s, false) != CF_OK ||
 		    cf_trail_start(s, cf_env_system(), NULL, "bench", &trail, &err) != CF_OK)
 			return 1;
-		t0 = now_s();
-		for (long i = 0; i < threads; i++, started++) {
-			w[i].trail = trail;
-			w[i].until = t0 + seconds;
-			if (pthread_create(&th[i], NULL, run_worker, &w[i]) != 0) {
-				fprintf(stderr, "cannot start submitter %ld\n", i);
-				break;
-			}
-		}
-		for (long i = 0; i < started; i++) {
-			pthread_join(th[i], NULL);
-			total += w[i].done;
-		}
-		t0 = now_s() - t0;
+		appends = run_submitters(threads, seconds, run_worker, trail, NULL);
 		cf_trail_stats(trail, &batches, &n);
 		cf_trail_stop(trail);
 		cf_store_close(s);
-		free(w);
-		free(th);
-		if (started != threads)
+		if (appends < 0) {
+			fprintf(stderr, "the %ld submitters could not all run\n", threads);
 			return 1;
-		printf("group_commit_appends_per_s\t%ld submitters\t%.0f\n", threads, (double)total / t0);
+		}
+		printf("group_commit_appends_per_s\t%ld submitters\t%.0f\n", threads, appends);
 		printf("group_commit_appends_per_sync\t%ld submitters\t%.1f\n", threads,
 		       batches ? (double)n / (double)batches : 0.0);
+		{
+			double per_batch = 0, rate = handoff_ceiling(threads, seconds, &per_batch);
+			if (rate < 0) {
+				fprintf(stderr, "cannot start the hand-over's %ld submitters\n", threads);
+				return 1;
+			}
+			printf("handoff_ceiling_per_s\t%ld submitters\t%.0f\n", threads, rate);
+			printf("handoff_ceiling_per_batch\t%ld submitters\t%.1f\n", threads, per_batch);
+			printf("group_commit_to_handoff_ceiling\t%ld submitters\t%.2f\n", threads,
+			       rate > 0 ? appends / rate : 0.0);
+		}
 	}
 	{
 		long total;
