@@ -460,7 +460,7 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 {
 	static const char *const schemas[] = {"main", "ks"};
 	char sql[96], mode[16];
-	int64_t fk = 0;
+	int64_t fk = 0, sync = 0;
 	size_t i;
 	cf_rc rc;
 
@@ -481,6 +481,22 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 		rc = exec_const(s, sql, "pragma", err);
 		if (rc != CF_OK)
 			return rc;
+		/*
+		 * Read back: the writer's connection gathers its log writes until
+		 * each commit's sync (store_vfs.c), so a log of that connection
+		 * that did not sync at every commit would publish frames other
+		 * connections read before they are written: a damaged file.
+		 */
+		rc = cf_snprintf(sql, sizeof(sql), "PRAGMA %s.synchronous", schemas[i]);
+		if (rc != CF_OK)
+			return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: pragma text too long");
+		rc = pragma_value(s, sql, &sync, NULL, 0, err);
+		if (rc != CF_OK)
+			return rc;
+		if (sync != (sync_full ? 2 : 1))
+			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE,
+					  "store: %s's synchronous setting reads %lld, not the %d just set",
+					  schemas[i], (long long)sync, sync_full ? 2 : 1);
 	}
 	rc = exec_const(s, "PRAGMA foreign_keys = ON", "pragma", err);
 	if (rc != CF_OK)
