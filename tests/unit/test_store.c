@@ -427,6 +427,55 @@ static void test_sync_full_and_timeout_options(void **state)
 }
 
 /*
+ * A connection whose keystore log would not sync as the store set it is
+ * refused at open, whichever way it differs: the writer's connection
+ * gathers its log writes until each commit's sync (store_vfs.c), and a
+ * commit published without that sync damages keys.db. With the store's
+ * own setting the same directory opens and keeps its data.
+ */
+static void test_sync_setting_read_back(void **state)
+{
+	fx *f = *state;
+	static const struct {
+		bool sync_full;
+		const char *ks;
+		const char *reads;
+	} cases[] = {
+		{true, "NORMAL", "reads 1, not the 2"}, {true, "OFF", "reads 0, not the 2"},
+		{true, "EXTRA", "reads 3, not the 2"}, {false, "FULL", "reads 2, not the 1"},
+	};
+	cf_tx *tx;
+	char *v = NULL;
+
+	tx = begin(f, true);
+	OK(cf_st_meta_set(tx, "k", "kept", E_));
+	commit(tx);
+	fx_close(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cf_store_options opts = {.busy_timeout_ms = 250, .sync_full = cases[i].sync_full};
+		cf_store *s = NULL;
+		cf_err err = {0};
+		cf_store_set_keystore_sync_for_tests(cases[i].ks);
+		assert_int_equal(cf_store_open(f->dir, &f->env, &opts, &s, &err), CF_ESTORE);
+		assert_null(s);
+		assert_non_null(strstr(err.detail, "ks's synchronous setting"));
+		assert_non_null(strstr(err.detail, cases[i].reads));
+	}
+	/* unknown text is ignored: the store's own setting again */
+	cf_store_set_keystore_sync_for_tests("FULL; DROP TABLE ks.keys");
+	{
+		cf_store_options opts = {.busy_timeout_ms = 250, .sync_full = true};
+		fx_open(f, &opts);
+	}
+	cf_store_set_keystore_sync_for_tests(NULL);
+	tx = begin(f, false);
+	OK(cf_st_meta_get(tx, "k", &v, E_));
+	assert_string_equal(v, "kept");
+	free(v);
+	commit(tx);
+}
+
+/*
  * Reading ahead (offline verification) sees what was written, before and
  * after a reopen, and never a block kept from before another connection
  * changed the file: the next transaction reads the file again.
@@ -5989,6 +6038,7 @@ int main(void)
 		T(test_audit_by_subject_across_slices),
 		T(test_file_modes_0600),
 		T(test_sync_full_and_timeout_options),
+		T(test_sync_setting_read_back),
 		T(test_scan_reads),
 		T(test_sync_full_log_writes_gathered),
 		T(test_checkpoints_off_the_writer),

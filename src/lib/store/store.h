@@ -66,6 +66,13 @@ typedef struct cf_store_options {
 cf_rc cf_store_open(const char *dir, const cf_env *env, const cf_store_options *opts, cf_store **out,
 		    cf_err *err) CF_MUST_CHECK;
 void cf_store_close(cf_store *s);
+/*
+ * Tests only: the keystore's synchronous setting ("OFF", "NORMAL", "FULL"
+ * or "EXTRA"; NULL: the store's own) for connections opened from now on,
+ * so that a test can watch the store refuse to open a connection whose
+ * setting is not the one the store needs. Any other text is ignored.
+ */
+void cf_store_set_keystore_sync_for_tests(const char *setting);
 
 /* Begin a transaction (write=true: immediate write lock). */
 cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err) CF_MUST_CHECK;

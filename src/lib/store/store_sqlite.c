@@ -456,10 +456,23 @@ out:
 	return rc;
 }
 
+static const char *ks_sync_for_tests; /* cf_store_set_keystore_sync_for_tests */
+
+void cf_store_set_keystore_sync_for_tests(const char *setting)
+{
+	static const char *const known[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+	ks_sync_for_tests = NULL;
+	for (size_t i = 0; setting != NULL && i < CF_ARRAY_LEN(known); i++) {
+		if (strcmp(setting, known[i]) == 0)
+			ks_sync_for_tests = known[i];
+	}
+}
+
 static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 {
 	static const char *const schemas[] = {"main", "ks"};
 	char sql[96], mode[16];
+	const char *level;
 	int64_t fk = 0, sync = 0;
 	size_t i;
 	cf_rc rc;
@@ -474,8 +487,9 @@ static cf_rc set_pragmas(cf_store *s, bool sync_full, cf_err *err)
 		if (strcmp(mode, "wal") != 0)
 			return cf_err_set(err, CF_ESTORE, CF_P_STORE_UNAVAILABLE, "store: %s cannot use WAL",
 					  schemas[i]);
+		level = i == 1 && ks_sync_for_tests != NULL ? ks_sync_for_tests : sync_full ? "FULL" : "NORMAL";
 		rc = cf_snprintf(sql, sizeof(sql), "PRAGMA %s.synchronous = %s; PRAGMA %s.secure_delete = ON",
-				 schemas[i], sync_full ? "FULL" : "NORMAL", schemas[i]);
+				 schemas[i], level, schemas[i]);
 		if (rc != CF_OK)
 			return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: pragma text too long");
 		rc = exec_const(s, sql, "pragma", err);
