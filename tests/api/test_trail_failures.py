@@ -164,11 +164,7 @@ def test_store_locked_past_the_timeout(locked_daemon):
         time.sleep(0.2)
     assert_status(r, 201)
     assert_health_ok(d)
-    table = table_entries(d)
-    for a in answered:
-        assert entry_by_trace(table, trace(a)) is not None, f"the entry of {show(a)} did not reach the table"
-    for x in refused:
-        assert entry_by_trace(table, trace(x)) is None, f"an entry for the refused {show(x)}"
+    table = assert_in_table(d, answered, refused)
     # and the trail reads again, listing them
     first = min(entry_by_trace(table, trace(a))[0] for a in answered)
     r = aud.get(f"/v1/audit/entries?start={first}&end={first + len(answered)}")
@@ -231,6 +227,16 @@ def read_until_refused(d, client, path, leaks, limit=READS_BEFORE_REFUSAL):
             assert s not in r.text
         return answered, r
     raise AssertionError(f"{limit} reads answered on a full disk: the journal must run out of room")
+
+
+def assert_in_table(d, answered, refused):
+    """Every answered request's entry is in the trail's table, no refused one's; returns the table."""
+    table = table_entries(d)
+    for a in answered:
+        assert entry_by_trace(table, trace(a)) is not None, f"the entry of {show(a)} did not reach the table"
+    for x in refused:
+        assert entry_by_trace(table, trace(x)) is None, f"an entry for the refused {show(x)}"
+    return table
 
 
 def world_with_reads(d, n):
@@ -301,11 +307,7 @@ def test_disk_full_fails_closed_and_recovers(small_disk):
     finally:
         d.stop()
     # after a clean stop the table holds everything, the journal nothing
-    table = table_entries(d)
-    for a in answered:
-        assert entry_by_trace(table, trace(a)) is not None
-    for x in refused:
-        assert entry_by_trace(table, trace(x)) is None
+    assert_in_table(d, answered, refused)
     assert d.journal.stat().st_size == 0
     verify(d)
 
@@ -336,10 +338,7 @@ def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
         w.create_record(w.alice)
     finally:
         d.stop()
-    table = table_entries(d)
-    for a in answered:
-        assert entry_by_trace(table, trace(a)) is not None
-    assert entry_by_trace(table, trace(first)) is None
+    assert_in_table(d, answered, [first])
     verify(d)
 
 

@@ -2428,6 +2428,28 @@ static void reshape_to_v2(sqlite3 *db)
 			 SQLITE_OK);
 }
 
+/* Closes the store and opens its vault.db raw in the shape `reshape` gives it (the caller closes it). */
+static sqlite3 *closed_as(fx *f, void (*reshape)(sqlite3 *db))
+{
+	sqlite3 *db;
+
+	fx_close(f);
+	db = raw_open(f, "vault.db");
+	reshape(db);
+	return db;
+}
+
+/* Opens the store on a reshaped vault, which migrates it, and gives vault.db raw, now at version 5. */
+static sqlite3 *migrated(fx *f)
+{
+	sqlite3 *db;
+
+	fx_open(f, NULL);
+	db = raw_open(f, "vault.db");
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	return db;
+}
+
 /*
  * A version 4 vault (records without their current blob's row) gets
  * records.cts_id at open, each the blob of the record's current version
@@ -2453,15 +2475,11 @@ static void test_schema_4_migrates_to_5(void **state)
 	r = record_row("people", "r2", "p1", 1);
 	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
 	commit(tx);
-	fx_close(f);
-	db = raw_open(f, "vault.db");
-	reshape_to_v4(db);
+	db = closed_as(f, reshape_to_v4);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM pragma_table_info('records') WHERE name = 'cts_id'"), 0);
 	sqlite3_close(db);
 
-	fx_open(f, NULL);
-	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	db = migrated(f);
 	/* r1 names its version 2's blob, r2 none */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM records AS r JOIN record_versions AS v ON v.org = r.org"
 				     " AND v.collection = r.collection AND v.record_id = r.id AND v.version = 2"
@@ -2515,17 +2533,13 @@ static void test_schema_1_migrates_to_5(void **state)
 	(void)append(tx, "{\"n\":1}", "o1", "o1", "p2");
 	(void)append(tx, "{\"n\":2}", "o2", "o1", "p1");
 	commit(tx);
-	fx_close(f);
-	db = raw_open(f, "vault.db");
-	reshape_to_v2(db);
+	db = closed_as(f, reshape_to_v2);
 	assert_int_equal(raw_exec(db, "DROP INDEX audit_by_subject; "
 				      "CREATE INDEX audit_by_subject ON audit(resource_org, subject, idx); "
 				      "PRAGMA user_version = 1"),
 			 SQLITE_OK);
 	sqlite3_close(db);
-	fx_open(f, NULL);
-	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	db = migrated(f);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_by_subject'"
 				     " AND sql LIKE '%idx >> 12, subject, idx%'"),
 			 1);
@@ -5110,15 +5124,11 @@ static void test_schema_3_migrates_to_5(void **state)
 		for (int64_t i = 0; i < (100 >> l); i++)
 			OK(cf_st_audit_node_get(tx, l, i, before[l][i], E_));
 	commit(tx);
-	fx_close(f);
-	db = raw_open(f, "vault.db");
-	reshape_to_v3(db);
+	db = closed_as(f, reshape_to_v3);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 97);
 	sqlite3_close(db);
 
-	fx_open(f, NULL);
-	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	db = migrated(f);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"), 97);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_nodes"
 				     " WHERE pos = ((((idx + 1) << level) - 1) << 6) + level"),
@@ -5166,9 +5176,7 @@ static void test_schema_2_migrates_to_5(void **state)
 	r = timed_row("people", "r2", "p2", 1, 3000, 3000);
 	OK(cf_st_record_insert(tx, &r, NULL, 0, E_));
 	commit(tx);
-	fx_close(f);
-	db = raw_open(f, "vault.db");
-	reshape_to_v2(db);
+	db = closed_as(f, reshape_to_v2);
 	/* r2's version 2 has ciphertexts but no time row (version 2 could not make that through the store) */
 	assert_int_equal(raw_exec(db, "INSERT INTO record_fields VALUES ('o1', 'people', 'r1', 1, 'b', x'0102'),"
 				      " ('o1', 'people', 'r1', 1, 'a', x'03'), ('o1', 'people', 'r1', 2, 'a', x''),"
@@ -5176,9 +5184,7 @@ static void test_schema_2_migrates_to_5(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 
-	fx_open(f, NULL);
-	db = raw_open(f, "vault.db");
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+	db = migrated(f);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'record_fields'"), 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM record_cts"), 4);
 	sqlite3_close(db);
@@ -5225,9 +5231,7 @@ static void test_schema_3_migration_refuses_damage(void **state)
 	cf_tx *tx;
 
 	fixture_with_r1(f, NULL, 0);
-	fx_close(f);
-	db = raw_open(f, "vault.db");
-	reshape_to_v2(db);
+	db = closed_as(f, reshape_to_v2);
 	sqlite3_close(db);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		db = raw_open(f, "vault.db");
