@@ -318,11 +318,13 @@ def test_disk_full_lets_through_no_more_than_the_moved_round(small_disk):
     its entry on disk, then are refused (503); no more get through than the room holds; when space
     returns the entries reach the tables and the trail verifies."""
     round_reads = 20
-    d = Daemon(small_disk, {"store_busy_timeout_ms": 1000}).init()
+    # no timer moves the journal (a slow run would move part of the round and shrink the room)
+    d = Daemon(small_disk, {"store_busy_timeout_ms": 1000, "audit_checkpoint_interval_ms": 60000}).init()
     d.start()
     try:
         w, rec, path, answered = world_with_reads(d, round_reads)
         room = d.journal.stat().st_size
+        assert len(journal_entries(d)) == round_reads, "the room is the round of reads alone"
         w.create_record(w.alice)  # moves the round into the tables; the file keeps its bytes
         assert d.journal.stat().st_size == room
         fill(small_disk / "filler")
