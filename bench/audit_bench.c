@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -52,14 +53,13 @@ static json_t *sample_entry(long i)
  * The ceiling of the hand-over: the trail's queue and wake-ups (trail.c,
  * cf_trail_submit_encoded and writer_main) with nothing in them. Each
  * submitter queues a job under one mutex, wakes the writer if it sleeps
- * and sleeps on its job's own condition; the writer takes the whole queue
- * and wakes each job's submitter. No entry is built, nothing is stored or
- * synced: what a group commit whose every submitter waits on a thread of
- * its own can reach on this machine, before any work.
+ * and sleeps on its job's own semaphore; the writer takes the whole queue
+ * and posts each job's semaphore with no lock held. No entry is built,
+ * nothing is stored or synced: what a group commit whose every submitter
+ * waits on a thread of its own can reach on this machine, before any work.
  */
 typedef struct hjob {
-	bool done;
-	pthread_cond_t cv;
+	sem_t done;
 	struct hjob *next;
 } hjob;
 
@@ -85,9 +85,8 @@ static void *run_handoff_submitter(void *arg)
 	handoff *h = w->h;
 	hjob j;
 
-	pthread_cond_init(&j.cv, NULL);
 	while (now_s() < w->until) {
-		j.done = false;
+		sem_init(&j.done, 0, 0);
 		j.next = NULL;
 		pthread_mutex_lock(&h->mu);
 		if (h->tail != NULL)
@@ -97,12 +96,12 @@ static void *run_handoff_submitter(void *arg)
 		h->tail = &j;
 		if (h->writer_waiting)
 			pthread_cond_signal(&h->work);
-		while (!j.done)
-			pthread_cond_wait(&j.cv, &h->mu);
 		pthread_mutex_unlock(&h->mu);
+		while (sem_wait(&j.done) != 0)
+			;
+		sem_destroy(&j.done);
 		w->done++;
 	}
-	pthread_cond_destroy(&j.cv);
 	return NULL;
 }
 
@@ -123,15 +122,14 @@ static void *run_handoff_writer(void *arg)
 		batch = h->head;
 		h->head = h->tail = NULL;
 		pthread_mutex_unlock(&h->mu); /* where the trail's writer appends and syncs */
-		pthread_mutex_lock(&h->mu);
 		h->batches++;
 		while (batch != NULL) {
 			hjob *next = batch->next;
 			h->entries++;
-			batch->done = true;
-			pthread_cond_signal(&batch->cv);
+			sem_post(&batch->done);
 			batch = next;
 		}
+		pthread_mutex_lock(&h->mu);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
