@@ -97,7 +97,7 @@ static void *run_handoff_submitter(void *arg)
 		if (h->writer_waiting)
 			pthread_cond_signal(&h->work);
 		pthread_mutex_unlock(&h->mu);
-		while (sem_wait(&j.done) != 0)
+		while (sem_wait(&j.done) != 0 && errno == EINTR)
 			;
 		sem_destroy(&j.done);
 		w->done++;
