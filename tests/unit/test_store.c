@@ -140,6 +140,25 @@ static void commit(cf_tx *tx)
 /* OK() needs the call to use `&ok_err_` as its err: wrap the call in E_. */
 #define E_ (&ok_err_)
 
+/* Sets one meta key in a write transaction of its own. */
+static void put_meta(fx *f, const char *key, const char *value)
+{
+	cf_tx *tx = begin(f, true);
+	OK(cf_st_meta_set(tx, key, value, E_));
+	commit(tx);
+}
+
+/* Reads one meta key in a read transaction of its own: it holds want. */
+static void assert_meta(fx *f, const char *key, const char *want)
+{
+	cf_tx *tx = begin(f, false);
+	char *v = NULL;
+	OK(cf_st_meta_get(tx, key, &v, E_));
+	assert_string_equal(v, want);
+	free(v);
+	commit(tx);
+}
+
 static void path_of(const fx *f, const char *file, char *out, size_t cap)
 {
 	assert_int_equal(cf_snprintf(out, cap, "%s/%s", f->dir, file), CF_OK);
@@ -411,19 +430,11 @@ static void test_sync_full_and_timeout_options(void **state)
 {
 	fx *f = *state;
 	cf_store_options opts = {.busy_timeout_ms = 250, .sync_full = true};
-	cf_tx *tx;
-	char *v = NULL;
 
 	fx_close(f);
 	fx_open(f, &opts);
-	tx = begin(f, true);
-	OK(cf_st_meta_set(tx, "k", "v", E_));
-	commit(tx);
-	tx = begin(f, false);
-	OK(cf_st_meta_get(tx, "k", &v, E_));
-	assert_string_equal(v, "v");
-	free(v);
-	commit(tx);
+	put_meta(f, "k", "v");
+	assert_meta(f, "k", "v");
 }
 
 /*
@@ -444,12 +455,8 @@ static void test_sync_setting_read_back(void **state)
 		{true, "NORMAL", "reads 1, not the 2"}, {true, "OFF", "reads 0, not the 2"},
 		{true, "EXTRA", "reads 3, not the 2"}, {false, "FULL", "reads 2, not the 1"},
 	};
-	cf_tx *tx;
-	char *v = NULL;
 
-	tx = begin(f, true);
-	OK(cf_st_meta_set(tx, "k", "kept", E_));
-	commit(tx);
+	put_meta(f, "k", "kept");
 	fx_close(f);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cf_store_options opts = {.busy_timeout_ms = 250, .sync_full = cases[i].sync_full};
@@ -468,11 +475,7 @@ static void test_sync_setting_read_back(void **state)
 		fx_open(f, &opts);
 	}
 	cf_store_set_keystore_sync_for_tests(NULL);
-	tx = begin(f, false);
-	OK(cf_st_meta_get(tx, "k", &v, E_));
-	assert_string_equal(v, "kept");
-	free(v);
-	commit(tx);
+	assert_meta(f, "k", "kept");
 }
 
 /*
