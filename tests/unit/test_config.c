@@ -43,6 +43,7 @@ static const long_key long_keys[] = {
 	LK("audit_checkpoint_interval_ms", "COFFRE_AUDIT_CHECKPOINT_INTERVAL_MS", audit_checkpoint_interval_ms, 100, 60000,
 	   1000),
 	LK("audit_max_batch", "COFFRE_AUDIT_MAX_BATCH", audit_max_batch, 1, 4096, 256),
+	LK("audit_commit_delay_us", "COFFRE_AUDIT_COMMIT_DELAY_US", audit_commit_delay_us, 0, 5000, 500),
 	LK("retention_sweep_interval_seconds", "COFFRE_RETENTION_SWEEP_INTERVAL_SECONDS",
 	   retention_sweep_interval_seconds, 1, 604800, 3600),
 	LK("retention_batch", "COFFRE_RETENTION_BATCH", retention_batch, 1, 10000, 500),
@@ -55,7 +56,7 @@ static const char *all_keys[] = {
 	"listen",	       "environment",	    "max_body_bytes",	     "connection_limit",
 	"per_ip_connection_limit", "connection_timeout_seconds", "threads", "token_ttl_seconds",
 	"login_max_failures",  "login_lockout_seconds", "shutdown_grace_seconds", "store_busy_timeout_ms",
-	"audit_checkpoint_interval_ms", "audit_max_batch", "retention_sweep_interval_seconds", "retention_batch",
+	"audit_checkpoint_interval_ms", "audit_max_batch", "audit_commit_delay_us", "retention_sweep_interval_seconds", "retention_batch",
 	"log_level", "debug_clock_offset_seconds",
 };
 

@@ -8,7 +8,10 @@
  * commit); a store held past the timeouts gives CF_EAUDIT in bounded time
  * instead of hanging; checkpoints are refused while sealed, then signed,
  * verifiable and reused while the tree does not grow; stopping while
- * requests arrive loses no acknowledged entry.
+ * requests arrive loses no acknowledged entry; with a commit delay, a
+ * batch without work waits for the requests in progress and no longer
+ * than the delay, and goes at once when work arrives, when the request
+ * it waits for ends, or at stop.
  *
  * Worker threads never call cmocka assertions (they longjmp): they record
  * what they got and the test thread asserts after joining them. Each test
@@ -1268,6 +1271,191 @@ static void test_start_stop_defaults(void **state)
 	assert_int_equal(stored_count(f), 0);
 }
 
+/* ---- the commit delay: a batch held for requests in progress ------------- */
+
+static void start_trail_delayed(fx *f, int wait_ms, int delay_us)
+{
+	cf_trail_options o = {.wait_timeout_ms = wait_ms, .commit_delay_us = delay_us};
+	cf_err err = {0};
+	cf_rc rc;
+
+	open_store(f, 0);
+	rc = cf_trail_start(f->s, cf_env_system(), &o, ORIGIN, &f->t, &err);
+	if (rc != CF_OK)
+		fail_msg("cf_trail_start: %d %s", rc, err.detail);
+}
+
+/* A hold longer than the submit's own wait: a hold that never ended would withdraw the job (CF_EAUDIT). */
+#define LONG_HOLD_US (30 * 1000 * 1000)
+#define SUBMIT_WAIT_MS 10000
+
+static void assert_batches(fx *f, int64_t want_batches, int64_t want_entries)
+{
+	int64_t b = -1, e = -1;
+
+	cf_trail_stats(f->t, &b, &e);
+	assert_int_equal(b, want_batches);
+	assert_int_equal(e, want_entries);
+}
+
+/*
+ * Each test below records what it sees and asserts only after joining its
+ * submitters: a hold that never ended ends at the submit's own wait
+ * (SUBMIT_WAIT_MS, withdrawn: CF_EAUDIT), so the joins are bounded.
+ */
+
+/*
+ * Starts a trail with a long hold and `requests` requests in progress, then
+ * a submitter of an entry without work (tag); true when its batch is held
+ * (it has not returned after 200 ms).
+ */
+static bool submit_held(fx *f, int requests, sub *a, pthread_t *ta, const char *tag)
+{
+	start_trail_delayed(f, SUBMIT_WAIT_MS, LONG_HOLD_US);
+	for (int i = 0; i < requests; i++)
+		cf_trail_request_begin(f->t);
+	*a = (sub){.t = f->t, .tag = tag};
+	sub_start(a, ta);
+	return !sub_wait(a, 200);
+}
+
+/* Two requests in progress, one queued: its batch waits for the other's entry, and both share one sync. */
+static void test_batch_held_for_a_request_in_progress(void **state)
+{
+	fx *f = *state;
+	sub a = {0}, b = {0};
+	pthread_t ta, tb;
+	bool held, a_done, b_done;
+
+	held = submit_held(f, 2, &a, &ta, "first"); /* the other request has not submitted */
+	b = (sub){.t = f->t, .tag = "second"};
+	sub_start(&b, &tb);
+	a_done = sub_wait(&a, 5000);
+	b_done = sub_wait(&b, 5000);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_int_equal(pthread_join(tb, NULL), 0);
+	cf_trail_request_end(f->t);
+	cf_trail_request_end(f->t);
+	assert_true(held);
+	assert_true(a_done);
+	assert_true(b_done);
+	assert_int_equal(a.rc, CF_OK);
+	assert_int_equal(b.rc, CF_OK);
+	assert_batches(f, 1, 2);
+	assert_int_equal(stored_count(f), 2);
+}
+
+/* A held batch goes as soon as the request it waits for ends without an entry. */
+static void test_held_batch_goes_when_the_request_ends(void **state)
+{
+	fx *f = *state;
+	sub a = {0};
+	pthread_t ta;
+	bool held, done;
+
+	held = submit_held(f, 2, &a, &ta, "alone");
+	cf_trail_request_end(f->t); /* the other request answered without an entry */
+	done = sub_wait(&a, 5000);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	cf_trail_request_end(f->t);
+	assert_true(held);
+	assert_true(done);
+	assert_int_equal(a.rc, CF_OK);
+	assert_batches(f, 1, 1);
+}
+
+/* A job with work ends the hold at once: writes are never held. */
+static void test_held_batch_goes_when_work_arrives(void **state)
+{
+	fx *f = *state;
+	work w = {"trail.test.held", "written", CF_OK, CF_P_NONE, NULL};
+	sub a = {0}, b = {0};
+	pthread_t ta, tb;
+	bool held, a_done, b_done;
+	char *v;
+
+	held = submit_held(f, 3, &a, &ta, "read");
+	b = (sub){.t = f->t, .tag = "write", .apply = apply_work, .ctx = &w};
+	sub_start(&b, &tb);
+	b_done = sub_wait(&b, 5000);
+	a_done = sub_wait(&a, 5000);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_int_equal(pthread_join(tb, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		cf_trail_request_end(f->t);
+	assert_true(held);
+	assert_true(a_done);
+	assert_true(b_done);
+	assert_int_equal(a.rc, CF_OK);
+	assert_int_equal(b.rc, CF_OK);
+	assert_batches(f, 1, 2);
+	v = meta_of(f, "trail.test.held");
+	assert_non_null(v);
+	assert_string_equal(v, "written");
+	free(v);
+}
+
+/* No hold when no request is in progress (an import, the sweeper) or when every one is queued. */
+static void test_batch_not_held_when_nobody_else_may_join(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	int64_t idx = -1;
+
+	start_trail_delayed(f, 1000, LONG_HOLD_US);
+	/* a held job would be withdrawn after the 1 s wait: CF_EAUDIT */
+	assert_int_equal(cf_trail_submit(f->t, tagged("no request"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+	cf_trail_request_begin(f->t);
+	assert_int_equal(cf_trail_submit(f->t, tagged("the only request"), NULL, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 1);
+	cf_trail_request_end(f->t);
+	assert_batches(f, 2, 2);
+}
+
+/* The hold is bounded by the delay: a request that never submits delays a batch by that much, no more. */
+static void test_hold_is_bounded_by_the_delay(void **state)
+{
+	fx *f = *state;
+	sub a = {0};
+	pthread_t ta;
+	bool done;
+
+	start_trail_delayed(f, SUBMIT_WAIT_MS, 300 * 1000);
+	cf_trail_request_begin(f->t);
+	cf_trail_request_begin(f->t);
+	a = (sub){.t = f->t, .tag = "bounded"};
+	sub_start(&a, &ta);
+	done = sub_wait(&a, 5000);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	cf_trail_request_end(f->t);
+	cf_trail_request_end(f->t);
+	assert_true(done);
+	assert_int_equal(a.rc, CF_OK);
+	assert_true(a.took_ms >= 290); /* it was held, for the delay */
+	assert_batches(f, 1, 1);
+}
+
+/* Stopping ends a hold: the held entry is written and its submit answered before stop returns. */
+static void test_stop_ends_a_hold(void **state)
+{
+	fx *f = *state;
+	sub a = {0};
+	pthread_t ta;
+	bool held, done;
+
+	held = submit_held(f, 2, &a, &ta, "at stop");
+	cf_trail_stop(f->t);
+	f->t = NULL;
+	done = sub_wait(&a, 0);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_true(held);
+	assert_true(done);
+	assert_int_equal(a.rc, CF_OK);
+	assert_int_equal(a.index, 0);
+	assert_int_equal(stored_count(f), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1289,6 +1477,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoint_signed_periodically, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_signed_at_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_concurrent_submits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_held_for_a_request_in_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_batch_goes_when_the_request_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_batch_goes_when_work_arrives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_not_held_when_nobody_else_may_join, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_is_bounded_by_the_delay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_ends_a_hold, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@ typedef struct cf_trail_options {
 	int wait_timeout_ms;        /* longest wait for a job to be taken (default 5000) */
 	int max_batch;              /* jobs per transaction (default 256) */
 	int checkpoint_interval_ms; /* signing period while entries arrive (default 1000) */
+	int commit_delay_us;        /* longest hold of a batch for requests in progress (0: none, the default) */
 } cf_trail_options;
 
 /* Work run by the writer inside its transaction before the entry is appended. */
@@ -68,6 +69,20 @@ cf_rc cf_trail_submit(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void 
  */
 cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
 			      int64_t *index_out, cf_err *err) CF_MUST_CHECK;
+
+/*
+ * A request that may submit an entry begins, or ends (it submitted or
+ * never will). While requests have begun and not all of them are queued,
+ * the writer holds a batch of entries without work for up to
+ * commit_delay_us, so that theirs share its sync: one sync for more
+ * entries, fewer wake-ups, at the price of that delay. The hold ends
+ * early when every request in progress is queued, when a job with work
+ * arrives, when the batch is full, or at stop. Without begin/end (or with
+ * no delay) a batch is never held. Both are lock-free unless the writer
+ * is holding a batch.
+ */
+void cf_trail_request_begin(cf_trail *t);
+void cf_trail_request_end(cf_trail *t);
 
 /* false while the last attempt to write the trail failed; detail says why. */
 bool cf_trail_healthy(cf_trail *t, char *detail, size_t size);

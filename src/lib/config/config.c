@@ -52,6 +52,9 @@ static const key_def keys[] = {
 	 "while audit entries arrive, a checkpoint is signed at least this often"},
 	{"audit_max_batch", K_LONG, OFF(audit_max_batch), 0, 1, 4096, "256",
 	 "most requests whose audit entries share one transaction and one sync (group commit)"},
+	{"audit_commit_delay_us", K_LONG, OFF(audit_commit_delay_us), 0, 0, 5000, "500",
+	 "longest time a batch of audit entries without work waits for the entries of requests in progress, "
+	 "so that they share its sync (0: never waits)"},
 	{"retention_sweep_interval_seconds", K_LONG, OFF(retention_sweep_interval_seconds), 0, 1, 7L * 86400, "3600",
 	 "how often the retention sweeper disposes of records whose retention has ended"},
 	{"retention_batch", K_LONG, OFF(retention_batch), 0, 1, 10000, "500",

@@ -32,6 +32,7 @@ typedef struct cf_config {
 	long store_busy_timeout_ms;
 	long audit_checkpoint_interval_ms;
 	long audit_max_batch;
+	long audit_commit_delay_us;
 	long retention_sweep_interval_seconds;
 	long retention_batch;
 	char log_level[16];

@@ -288,7 +288,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	call.ip = ip;
 	call.query = query_arg;
 	call.qctx = c;
+	cf_vault_request_begin(s->v);
 	cf_http_dispatch(&call);
+	cf_vault_request_end(s->v);
 	if (call.err.rc != CF_OK) {
 		r = send_problem(c, &call.err, trace, call.allow[0] ? call.allow : NULL);
 	} else {

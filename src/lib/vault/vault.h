@@ -76,6 +76,12 @@ bool cf_vault_sealed(cf_vault *v);
 cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err) CF_MUST_CHECK;
 /* false while the audit trail cannot be written; detail says why. */
 bool cf_vault_audit_healthy(cf_vault *v, char *detail, size_t size);
+/*
+ * A request's handling begins or ends: while requests are being handled,
+ * the trail may hold a batch of entries a little for theirs (cf_trail_request_begin).
+ */
+void cf_vault_request_begin(cf_vault *v);
+void cf_vault_request_end(cf_vault *v);
 /* Path of a file in the vault's directory (static buffer per call site is not used: writes into out). */
 cf_rc cf_vault_path(const char *dir, const char *name, char *out, size_t outsize) CF_MUST_CHECK;
 

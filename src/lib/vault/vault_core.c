@@ -226,6 +226,16 @@ bool cf_vault_audit_healthy(cf_vault *v, char *detail, size_t size)
 	return cf_trail_healthy(v->trail, detail, size);
 }
 
+void cf_vault_request_begin(cf_vault *v)
+{
+	cf_trail_request_begin(v->trail);
+}
+
+void cf_vault_request_end(cf_vault *v)
+{
+	cf_trail_request_end(v->trail);
+}
+
 /*
  * Keeps the verifier key in the store, so that `coffre audit verify` can
  * check signatures offline. It is public; an operator who fears that the
@@ -656,6 +666,7 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 		to.wait_timeout_ms = (int)cfg->store_busy_timeout_ms;
 		to.checkpoint_interval_ms = (int)cfg->audit_checkpoint_interval_ms;
 		to.max_batch = (int)cfg->audit_max_batch;
+		to.commit_delay_us = (int)cfg->audit_commit_delay_us;
 		rc = cf_trail_start(v->store, env, &to, v->origin, &v->trail, err);
 		if (rc != CF_OK)
 			goto fail;
