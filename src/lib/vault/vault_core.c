@@ -101,25 +101,27 @@ cf_rc vault_new_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1])
 #define ID_TICK_BYTES 2
 #define ID_BYTES 16
 
+/* The published key, or NULL (sealed): no lock (see vault_int.h). */
+static const cf_key *published(_Atomic(cf_key *) *slot)
+{
+	return atomic_load_explicit(slot, memory_order_acquire);
+}
+
 cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1])
 {
 	char hex[CF_HEX256_LEN], label[40], tok[48];
 	uint8_t head[ID_SHARED_BYTES + ID_TICK_BYTES], keyed[ID_SHARED_BYTES + ID_TICK_BYTES];
 	int64_t now = cf_now_us(v->env);
+	const cf_key *uk = published(&v->user_key);
 	unsigned tick;
-	cf_rc rc = CF_OK;
+	cf_rc rc;
 
+	if (uk == NULL)
+		return CF_ESEALED;
 	if (now < 0)
 		now = 0;
 	(void)snprintf(label, sizeof(label), "window:%lld", (long long)(now / ID_WINDOW_US));
-	pthread_mutex_lock(&v->mu);
-	if (v->user_key == NULL)
-		rc = CF_ESEALED;
-	else
-		cf_blind_index(v->user_key, "ids/window", label, strlen(label), hex);
-	pthread_mutex_unlock(&v->mu);
-	if (rc != CF_OK)
-		return rc;
+	cf_blind_index(uk, "ids/window", label, strlen(label), hex);
 	for (size_t i = 0; i < sizeof(keyed); i++) {
 		char two[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
 		keyed[i] = (uint8_t)strtoul(two, NULL, 16);
@@ -207,18 +209,14 @@ cf_rc vault_deny(cf_vault *v, json_t *entry, cf_rc rc, cf_problem problem, const
 cf_rc vault_user_audit_id(cf_vault *v, int64_t user_id, char out[32])
 {
 	char hex[CF_HEX256_LEN], label[32];
-	cf_rc rc = CF_OK;
+	const cf_key *uk = published(&v->user_key);
 
+	if (uk == NULL)
+		return CF_ESEALED;
 	(void)snprintf(label, sizeof(label), "user:%lld", (long long)user_id);
-	pthread_mutex_lock(&v->mu);
-	if (v->user_key == NULL)
-		rc = CF_ESEALED;
-	else
-		cf_blind_index(v->user_key, "audit/user", label, strlen(label), hex);
-	pthread_mutex_unlock(&v->mu);
-	if (rc == CF_OK)
-		(void)snprintf(out, 32, "u_%.24s", hex);
-	return rc;
+	cf_blind_index(uk, "audit/user", label, strlen(label), hex);
+	(void)snprintf(out, 32, "u_%.24s", hex);
+	return CF_OK;
 }
 
 bool cf_vault_audit_healthy(cf_vault *v, char *detail, size_t size)
@@ -259,18 +257,26 @@ static void remember_verifier_key(cf_vault *v)
 	free(key);
 }
 
-/* Derives the keys that hang off the root once it is known (v->mu held). */
-static cf_rc root_ready(cf_vault *v, cf_err *err)
+/*
+ * Publishes the root (taken) and the keys that hang off it (v->mu held,
+ * the vault sealed): the user key first, then the root, so that whoever
+ * sees the vault unsealed sees both.
+ */
+static cf_rc root_ready(cf_vault *v, cf_key *root, cf_err *err)
 {
-	cf_key *seed = cf_key_derive(v->root, KDF_CKPT, CKPT_CONTEXT);
+	cf_key *seed = cf_key_derive(root, KDF_CKPT, CKPT_CONTEXT);
+	cf_key *uk = cf_key_derive(root, KDF_USER, USER_CONTEXT);
 	cf_note_signer *signer = NULL;
 	cf_rc rc;
 
-	v->user_key = cf_key_derive(v->root, KDF_USER, USER_CONTEXT);
-	if (seed == NULL || v->user_key == NULL) {
+	if (seed == NULL || uk == NULL) {
 		cf_key_free(seed);
+		cf_key_free(uk);
+		cf_key_free(root);
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	}
+	atomic_store_explicit(&v->user_key, uk, memory_order_release);
+	atomic_store_explicit(&v->root, root, memory_order_release);
 	rc = cf_note_signer_new(v->origin, seed, &signer, err);
 	cf_key_free(seed);
 	if (rc != CF_OK)
@@ -291,29 +297,36 @@ cf_rc vault_org_keys_create(cf_vault *v, cf_tx *tx, const char *org, cf_err *err
 	size_t wlen = 0;
 	cf_rc rc;
 
+	const cf_key *root = published(&v->root);
+
 	if ((rc = cf_snprintf(ad, sizeof(ad), ORG_KEY_AD "%s", org)) != CF_OK)
 		return cf_err_set(err, rc, CF_P_INTERNAL, "organization id too long");
-	pthread_mutex_lock(&v->mu);
-	if (v->root == NULL) {
-		rc = cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed");
-		goto out;
-	}
+	if (root == NULL)
+		return cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed");
 	kek = cf_key_new_random(v->env);
 	if (kek == NULL) {
 		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 		goto out;
 	}
-	rc = cf_key_wrap(v->env, v->root, kek, ad, &wrapped, &wlen);
+	rc = cf_key_wrap(v->env, root, kek, ad, &wrapped, &wlen);
 	if (rc != CF_OK) {
 		cf_err_set(err, rc, CF_P_INTERNAL, "cannot wrap the organization key");
 		goto out;
 	}
 	rc = cf_st_key_put(tx, "org", org, "kek", wrapped, wlen, cf_now_us(v->env), err);
 out:
-	pthread_mutex_unlock(&v->mu);
 	cf_key_free(kek);
 	free(wrapped);
 	return rc;
+}
+
+static org_keys *find_org_keys(org_keys *k, const char *org)
+{
+	for (; k != NULL; k = k->next) {
+		if (strcmp(k->org, org) == 0)
+			return k;
+	}
+	return NULL;
 }
 
 cf_rc vault_org_keys_get(cf_vault *v, cf_tx *tx, const char *org, const cf_key **kek, const cf_key **bidx,
@@ -322,25 +335,29 @@ cf_rc vault_org_keys_get(cf_vault *v, cf_tx *tx, const char *org, const cf_key *
 	char ad[128];
 	uint8_t *wrapped = NULL;
 	size_t wlen = 0;
+	const cf_key *root = published(&v->root);
 	org_keys *k;
 	cf_key *unwrapped = NULL;
 	cf_rc rc = CF_OK;
 
+	if (root == NULL)
+		return cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed");
+	k = find_org_keys(atomic_load_explicit(&v->keys, memory_order_acquire), org);
+	if (k != NULL) {
+		*kek = k->kek;
+		*bidx = k->bidx;
+		return CF_OK;
+	}
+	/* the first use since the unseal: loaded once, under mu, then published */
 	pthread_mutex_lock(&v->mu);
-	if (v->root == NULL) {
-		rc = cf_err_set(err, CF_ESEALED, CF_P_SEALED, "the vault is sealed");
-		goto out;
-	}
-	for (k = v->keys; k != NULL; k = k->next) {
-		if (strcmp(k->org, org) == 0)
-			goto found;
-	}
+	if ((k = find_org_keys(atomic_load_explicit(&v->keys, memory_order_relaxed), org)) != NULL)
+		goto found;
 	if ((rc = cf_snprintf(ad, sizeof(ad), ORG_KEY_AD "%s", org)) != CF_OK)
 		goto out;
 	rc = cf_st_key_get(tx, "org", org, "kek", &wrapped, &wlen, err);
 	if (rc != CF_OK)
 		goto out;
-	rc = cf_key_unwrap(v->root, wrapped, wlen, ad, &unwrapped);
+	rc = cf_key_unwrap(root, wrapped, wlen, ad, &unwrapped);
 	if (rc != CF_OK) {
 		rc = cf_err_set(err, CF_EINTEGRITY, CF_P_INTEGRITY, "the organization key failed its integrity check");
 		goto out;
@@ -360,8 +377,8 @@ cf_rc vault_org_keys_get(cf_vault *v, cf_tx *tx, const char *org, const cf_key *
 		rc = cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 		goto out;
 	}
-	k->next = v->keys;
-	v->keys = k;
+	k->next = atomic_load_explicit(&v->keys, memory_order_relaxed);
+	atomic_store_explicit(&v->keys, k, memory_order_release);
 found:
 	*kek = k->kek;
 	*bidx = k->bidx;
@@ -372,20 +389,18 @@ out:
 	return rc;
 }
 
+/* At close, when no request runs any more. */
 static void drop_keys(cf_vault *v)
 {
-	org_keys *k = v->keys, *n;
+	org_keys *k = atomic_exchange(&v->keys, NULL), *n;
 	for (; k != NULL; k = n) {
 		n = k->next;
 		cf_key_free(k->kek);
 		cf_key_free(k->bidx);
 		free(k);
 	}
-	v->keys = NULL;
-	cf_key_free(v->root);
-	v->root = NULL;
-	cf_key_free(v->user_key);
-	v->user_key = NULL;
+	cf_key_free(atomic_exchange(&v->root, NULL));
+	cf_key_free(atomic_exchange(&v->user_key, NULL));
 }
 
 static cf_rc write_file_excl(const char *path, const char *data, size_t len, mode_t mode, cf_err *err)
@@ -681,11 +696,12 @@ cf_rc cf_vault_open(const char *dir, const cf_config *cfg, const cf_env *env, cf
 					"%s: the development key file is refused in production", path);
 			goto fail;
 		}
-		rc = cf_root_key_read_file(path, &v->root, err);
+		cf_key *root = NULL;
+		rc = cf_root_key_read_file(path, &root, err);
 		if (rc != CF_OK)
 			goto fail;
 		pthread_mutex_lock(&v->mu);
-		rc = root_ready(v, err);
+		rc = root_ready(v, root, err);
 		pthread_mutex_unlock(&v->mu);
 		if (rc != CF_OK)
 			goto fail;
@@ -720,11 +736,7 @@ void cf_vault_close(cf_vault *v)
 
 bool cf_vault_sealed(cf_vault *v)
 {
-	bool sealed;
-	pthread_mutex_lock(&v->mu);
-	sealed = (v->root == NULL);
-	pthread_mutex_unlock(&v->mu);
-	return sealed;
+	return published(&v->root) == NULL;
 }
 
 cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err)
@@ -749,10 +761,9 @@ cf_rc cf_vault_unseal(cf_vault *v, const char *pass, size_t passlen, cf_err *err
 		return rc;
 	}
 	pthread_mutex_lock(&v->mu);
-	if (v->root == NULL) {
-		v->root = root;
+	if (published(&v->root) == NULL) {
+		rc = root_ready(v, root, err); /* takes root */
 		root = NULL;
-		rc = root_ready(v, err);
 	}
 	pthread_mutex_unlock(&v->mu);
 	cf_key_free(root);

@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct org_keys {
 	char org[65];
@@ -27,10 +28,16 @@ struct cf_vault {
 	const cf_env *env;
 	cf_store *store;
 	cf_seal_mode mode;
-	pthread_mutex_t mu; /* guards root and keys */
-	cf_key *root;       /* NULL while sealed */
-	cf_key *user_key;   /* derived from root: pseudonymous user ids in the trail */
-	org_keys *keys;
+	/*
+	 * The keys are published once and freed only at close, when no request
+	 * runs: a request reads them with no lock (acquire loads), so that no
+	 * global lock sits on its path. mu serializes their publication (the
+	 * unseal, an organization key's first load) and nothing else.
+	 */
+	pthread_mutex_t mu;
+	_Atomic(cf_key *) root;     /* NULL while sealed; published after user_key */
+	_Atomic(cf_key *) user_key; /* derived from root: pseudonymous user ids in the trail */
+	_Atomic(org_keys *) keys;   /* a list that only grows at its head: a published node never changes */
 	cf_trail *trail;    /* group-commit writer and checkpoint signer */
 	struct vault_defs *defs; /* parsed collections and grants (vault_defs.c) */
 	char origin[96];    /* the log's name in checkpoints */
