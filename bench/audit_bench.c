@@ -5,11 +5,15 @@
  *      writer, against one transaction (one sync) per append, on the same
  *      store settings (WAL, synchronous=FULL), and against the ceiling of
  *      the hand-over itself (the same queue and wake-ups, no entry, no
- *      storage, no sync);
+ *      storage, no sync), and the same appends from a thread per core that
+ *      each keep their share of the entries in flight without waiting for
+ *      each (cf_trail_submit_async): what the trail gives submitters that
+ *      do not sleep;
  *   2. inclusion and consistency proof generation time at N entries;
  *   3. full offline verification time, reported per million entries.
  * Usage: audit_bench [--entries N] [--threads T[,T...]] [--seconds S] [--dir DIR]
- * (the appends are measured once for each number of submitting threads)
+ * (the appends are measured once for each number of submitting threads, and
+ * asynchronously with as many entries in flight)
  */
 #include "common/cf.h"
 #include "audit/audit.h"
@@ -148,6 +152,83 @@ static void *run_worker(void *arg)
 		w->done++;
 	}
 	return NULL;
+}
+
+/* A thread that keeps `window` entries in flight: it submits while it has room, each answer makes room. */
+typedef struct async_sub {
+	cf_trail *trail;
+	double until;
+	long window;
+	sem_t room;          /* one per entry it may still put in flight */
+	atomic_long answered; /* durable */
+	atomic_long failed;
+} async_sub;
+
+static void async_done(void *ctx, cf_rc rc, const cf_err *err, int64_t index)
+{
+	async_sub *a = ctx;
+	(void)err;
+	(void)index;
+	atomic_fetch_add_explicit(rc == CF_OK ? &a->answered : &a->failed, 1, memory_order_relaxed);
+	sem_post(&a->room);
+}
+
+static void *run_async_submitter(void *arg)
+{
+	async_sub *a = arg;
+	long i = 0;
+	while (now_s() < a->until) {
+		cf_err err = {0};
+		while (sem_wait(&a->room) != 0)
+			;
+		if (cf_trail_submit_async(a->trail, sample_entry(i++), NULL, NULL, async_done, a, &err) != CF_OK) {
+			fprintf(stderr, "asynchronous submit failed: %s\n", err.detail);
+			sem_post(&a->room);
+			break;
+		}
+	}
+	/* every entry in flight is answered once all the room is back */
+	for (long k = 0; k < a->window; k++)
+		while (sem_wait(&a->room) != 0)
+			;
+	return NULL;
+}
+
+/*
+ * Durable appends per second with `in_flight` entries in flight from one
+ * thread per core, until every one is answered; -1 when a thread cannot
+ * start or an entry fails.
+ */
+static double run_async(cf_trail *trail, long in_flight, double seconds)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN), n = cores < 1 ? 1 : (cores > in_flight ? in_flight : cores);
+	async_sub *a = calloc((size_t)n, sizeof(*a));
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+	long started = 0, total = 0, failed = 0;
+	double t0 = now_s();
+
+	for (; a != NULL && th != NULL && started < n; started++) {
+		a[started].trail = trail;
+		a[started].until = t0 + seconds;
+		a[started].window = in_flight / n + (started < in_flight % n ? 1 : 0);
+		sem_init(&a[started].room, 0, (unsigned)a[started].window);
+		if (pthread_create(&th[started], NULL, run_async_submitter, &a[started]) != 0) {
+			sem_destroy(&a[started].room);
+			break;
+		}
+	}
+	for (long i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		total += atomic_load(&a[i].answered);
+		failed += atomic_load(&a[i].failed);
+		sem_destroy(&a[i].room);
+	}
+	t0 = now_s() - t0;
+	free(a);
+	free(th);
+	if (failed > 0)
+		fprintf(stderr, "%ld asynchronous entries failed\n", failed);
+	return started == n && failed == 0 ? (double)total / t0 : -1;
 }
 
 /*
@@ -297,6 +378,23 @@ int main(int argc, char **argv)
 		printf("group_commit_appends_per_s\t%ld submitters\t%.0f\n", threads, appends);
 		printf("group_commit_appends_per_sync\t%ld submitters\t%.1f\n", threads,
 		       batches ? (double)n / (double)batches : 0.0);
+		(void)snprintf(dg, sizeof(dg), "%s/async%ld", base, threads);
+		if (open_store(dg, &s, false) != CF_OK ||
+		    cf_trail_start(s, cf_env_system(), NULL, "bench", &trail, &err) != CF_OK)
+			return 1;
+		{
+			int64_t ab = 0, an = 0;
+			double rate = run_async(trail, threads, seconds);
+			cf_trail_stats(trail, &ab, &an);
+			cf_trail_stop(trail);
+			cf_store_close(s);
+			if (rate < 0) {
+				fprintf(stderr, "the asynchronous run with %ld in flight failed\n", threads);
+				return 1;
+			}
+			printf("async_appends_per_s\t%ld in flight\t%.0f\n", threads, rate);
+			printf("async_appends_per_sync\t%ld in flight\t%.1f\n", threads, ab ? (double)an / (double)ab : 0.0);
+		}
 		{
 			double per_batch = 0, rate = handoff_ceiling(threads, seconds, &per_batch);
 			if (rate < 0) {

@@ -11,7 +11,10 @@
  * requests arrive loses no acknowledged entry; with a commit delay, a
  * batch without work waits for the requests in progress and no longer
  * than the delay, and goes at once when work arrives, when the request
- * it waits for ends, or at stop.
+ * it waits for ends, or at stop. Asynchronous submits (no thread waits
+ * for each) share syncs, get the same answers through their callback,
+ * exactly once, are withdrawn by the watchdog when not taken in time, and
+ * are all answered by stop, which refuses those submitted after it began.
  *
  * Worker threads never call cmocka assertions (they longjmp): they record
  * what they got and the test thread asserts after joining them. Each test
@@ -305,32 +308,65 @@ typedef struct sub {
 	cf_err err;
 	int64_t index;
 	int64_t took_ms;
-	bool finished; /* under sub_mu */
+	int64_t started_ms; /* asynchronous submits: when submitted */
+	int calls;          /* asynchronous submits: how many times done was called (under sub_mu) */
+	bool finished;      /* under sub_mu */
 } sub;
 
 /* Lets the test wait for a submit with a bound, so that a library that hangs fails the test instead. */
 static pthread_mutex_t sub_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sub_cv = PTHREAD_COND_INITIALIZER;
 
+/* Records a submit's result (a waiting submit's return, or an asynchronous one's end). */
+static void sub_record(sub *s, cf_rc rc, const cf_err *err, int64_t index, int64_t took)
+{
+	pthread_mutex_lock(&sub_mu);
+	s->rc = rc;
+	s->err = *err;
+	s->index = index;
+	s->took_ms = took;
+	s->calls++;
+	s->finished = true;
+	pthread_cond_broadcast(&sub_cv);
+	pthread_mutex_unlock(&sub_mu);
+}
+
 static void *sub_main(void *arg)
 {
 	sub *s = arg;
 	json_t *e = json_pack("{s:s,s:s}", "action", "test.trail", "tag", s->tag);
 	int64_t t0 = mono_ms();
-	int64_t index = -1, took;
+	int64_t index = -1;
 	cf_err err = {0};
 	cf_rc rc = cf_trail_submit(s->t, e, s->apply, s->ctx, &index, &err);
 
-	took = mono_ms() - t0;
-	pthread_mutex_lock(&sub_mu);
-	s->rc = rc;
-	s->err = err;
-	s->index = index;
-	s->took_ms = took;
-	s->finished = true;
-	pthread_cond_broadcast(&sub_cv);
-	pthread_mutex_unlock(&sub_mu);
+	sub_record(s, rc, &err, index, mono_ms() - t0);
 	return NULL;
+}
+
+/* cf_trail_done_fn of an asynchronous submit whose sub is ctx. */
+static void sub_done(void *ctx, cf_rc rc, const cf_err *err, int64_t index)
+{
+	sub *s = ctx;
+	sub_record(s, rc, err, index, mono_ms() - s->started_ms);
+}
+
+/* Submits s's tagged entry asynchronously; returns what the submit returned. */
+static cf_rc sub_async(sub *s, cf_err *err)
+{
+	s->started_ms = mono_ms();
+	return cf_trail_submit_async(s->t, json_pack("{s:s,s:s}", "action", "test.trail", "tag", s->tag), s->apply,
+				     s->ctx, sub_done, s, err);
+}
+
+/* The number of times s's done was called. */
+static int sub_calls(sub *s)
+{
+	int n;
+	pthread_mutex_lock(&sub_mu);
+	n = s->calls;
+	pthread_mutex_unlock(&sub_mu);
+	return n;
 }
 
 /* true when the submit returned within ms. */
@@ -870,10 +906,13 @@ static void test_held_store_times_out_then_recovers(void **state)
 	assert_int_equal(stored_count(f), 2);
 }
 
-/* A job the busy writer does not take within the wait timeout is withdrawn: nothing done. */
-static void test_job_not_taken_in_time_is_withdrawn(void **state)
+/*
+ * A job the busy writer does not take within the wait timeout is withdrawn:
+ * nothing done. A waiting submit times out its own wait; no thread waits
+ * for an asynchronous job, so the watchdog withdraws it.
+ */
+static void check_withdrawn_when_not_taken(fx *f, bool async)
 {
-	fx *f = *state;
 	work w = {"trail.test.late", "x", CF_OK, CF_P_NONE, NULL};
 	sub g_sub, s;
 	pthread_t g_th, th;
@@ -888,15 +927,21 @@ static void test_job_not_taken_in_time_is_withdrawn(void **state)
 	sub_start(&g_sub, &g_th);
 	gate_wait_entered(&g);
 	s = (sub){.t = f->t, .tag = "late", .apply = apply_work, .ctx = &w};
-	sub_start(&s, &th);
+	if (async)
+		assert_int_equal(sub_async(&s, NULL), CF_OK);
+	else
+		sub_start(&s, &th);
 	returned = sub_wait(&s, 5000);
 	gate_open(&g);
-	assert_int_equal(pthread_join(th, NULL), 0);
+	if (!async)
+		assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(pthread_join(g_th, NULL), 0);
 	gate_destroy(&g);
 
 	assert_true(returned);
+	assert_int_equal(sub_calls(&s), 1);
 	assert_int_equal(s.rc, CF_EAUDIT);
+	assert_int_equal(s.err.problem, CF_P_AUDIT_UNAVAILABLE);
 	assert_string_equal(s.err.detail, "the audit trail did not answer in time; nothing was done");
 	assert_true(s.took_ms >= 150);
 	assert_true(s.took_ms < 3000);
@@ -909,6 +954,170 @@ static void test_job_not_taken_in_time_is_withdrawn(void **state)
 	assert_int_equal(cf_trail_submit(f->t, tagged("next"), apply_work, &w, &idx, NULL), CF_OK);
 	assert_int_equal(idx, 1);
 	assert_int_equal(stored_count(f), 2);
+}
+
+static void test_job_not_taken_in_time_is_withdrawn(void **state)
+{
+	check_withdrawn_when_not_taken(*state, false);
+}
+
+static void test_async_job_not_taken_in_time_is_withdrawn(void **state)
+{
+	check_withdrawn_when_not_taken(*state, true);
+}
+
+/* ---- asynchronous submits ------------------------------------------------- */
+
+#define N_ASYNC 300
+
+/* One thread queues many entries without waiting for each: they share syncs, each is answered once. */
+static void test_async_submits_share_batches(void **state)
+{
+	fx *f = *state;
+	sub *subs = calloc(N_ASYNC, sizeof(*subs));
+	char (*tags)[16] = calloc(N_ASYNC, sizeof(*tags));
+	bool *seen = calloc(N_ASYNC, sizeof(*seen));
+	int64_t batches = 0, entries = 0;
+
+	assert_non_null(subs);
+	assert_non_null(tags);
+	assert_non_null(seen);
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	for (int i = 0; i < N_ASYNC; i++) {
+		cf_err err = {0};
+		(void)snprintf(tags[i], sizeof(tags[i]), "a%d", i);
+		subs[i] = (sub){.t = f->t, .tag = tags[i]};
+		assert_int_equal(sub_async(&subs[i], &err), CF_OK);
+	}
+	for (int i = 0; i < N_ASYNC; i++)
+		assert_true(sub_wait(&subs[i], 5000));
+	for (int i = 0; i < N_ASYNC; i++) {
+		assert_int_equal(subs[i].rc, CF_OK);
+		assert_int_equal(subs[i].err.rc, CF_OK);
+		assert_in_range(subs[i].index, 0, N_ASYNC - 1);
+		assert_false(seen[subs[i].index]);
+		seen[subs[i].index] = true;
+	}
+	cf_trail_stats(f->t, &batches, &entries);
+	assert_int_equal(entries, N_ASYNC);
+	assert_true(batches < N_ASYNC); /* no sleeping submitter: the queue fills while the writer syncs */
+	assert_int_equal(stored_count(f), N_ASYNC);
+	assert_int_equal(index_of_tag(f, "a0"), subs[0].index);
+	assert_int_equal(index_of_tag(f, "a299"), subs[N_ASYNC - 1].index);
+	for (int i = 0; i < N_ASYNC; i++)
+		assert_int_equal(sub_calls(&subs[i]), 1);
+	free(seen);
+	free(tags);
+	free(subs);
+}
+
+/* An asynchronous job's work commits with its entry; a refused work is undone and its end says why. */
+static void test_async_work_and_refusal(void **state)
+{
+	fx *f = *state;
+	work ok = {"trail.test.async", "done", CF_OK, CF_P_NONE, NULL};
+	work no = {"trail.test.refused", "x", CF_EDENIED, CF_P_FORBIDDEN, "not for you"};
+	sub a, b;
+	char *v;
+
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	a = (sub){.t = f->t, .tag = "work", .apply = apply_work, .ctx = &ok};
+	b = (sub){.t = f->t, .tag = "refused", .apply = apply_work, .ctx = &no};
+	assert_int_equal(sub_async(&a, NULL), CF_OK);
+	assert_int_equal(sub_async(&b, NULL), CF_OK);
+	assert_true(sub_wait(&a, 5000));
+	assert_true(sub_wait(&b, 5000));
+	assert_int_equal(a.rc, CF_OK);
+	assert_int_equal(index_of_tag(f, "work"), a.index);
+	v = meta_of(f, "trail.test.async");
+	assert_non_null(v);
+	assert_string_equal(v, "done");
+	free(v);
+	assert_int_equal(b.rc, CF_EDENIED);
+	assert_int_equal(b.err.rc, CF_EDENIED);
+	assert_int_equal(b.err.problem, CF_P_FORBIDDEN);
+	assert_string_equal(b.err.detail, "not for you");
+	assert_int_equal(b.index, -1);
+	assert_null(meta_of(f, "trail.test.refused"));
+	assert_true(index_of_tag(f, "refused") >= 0); /* the refusal's entry is durable */
+	assert_int_equal(sub_calls(&a), 1);
+	assert_int_equal(sub_calls(&b), 1);
+}
+
+#define N_AT_STOP 2000
+
+typedef struct stop_call {
+	cf_trail *t;
+	bool done; /* under sub_mu */
+} stop_call;
+
+static void *stop_main(void *arg)
+{
+	stop_call *st = arg;
+	cf_trail_stop(st->t);
+	pthread_mutex_lock(&sub_mu);
+	st->done = true;
+	pthread_mutex_unlock(&sub_mu);
+	return NULL;
+}
+
+/* Stop answers every queued asynchronous job before it returns, and refuses those submitted after it began. */
+static void test_async_at_stop(void **state)
+{
+	fx *f = *state;
+	sub *subs = calloc(N_AT_STOP, sizeof(*subs));
+	sub g_sub, bad;
+	stop_call st;
+	pthread_t g_th, s_th;
+	cf_err err = {0};
+	int queued = 0;
+	cf_rc rc = CF_OK;
+	gate g;
+
+	assert_non_null(subs);
+	open_store(f, 0);
+	start_trail(f, 0, 0);
+	bad = (sub){.t = f->t, .tag = "null"};
+	assert_int_equal(cf_trail_submit_async(f->t, NULL, NULL, NULL, sub_done, &bad, &err), CF_EAUDIT);
+	assert_int_equal(err.problem, CF_P_AUDIT_UNAVAILABLE);
+	gate_init(&g);
+	g_sub = (sub){.t = f->t, .tag = "gate", .apply = apply_gate, .ctx = &g};
+	sub_start(&g_sub, &g_th);
+	gate_wait_entered(&g);
+	for (; queued < 3; queued++) {
+		subs[queued] = (sub){.t = f->t, .tag = "queued"};
+		assert_int_equal(sub_async(&subs[queued], NULL), CF_OK);
+	}
+	st = (stop_call){.t = f->t};
+	assert_int_equal(pthread_create(&s_th, NULL, stop_main, &st), 0);
+	/* until stop has begun, submits are still queued; then they are refused */
+	while (queued < N_AT_STOP) {
+		memset(&err, 0, sizeof(err));
+		subs[queued] = (sub){.t = f->t, .tag = "racing"};
+		rc = sub_async(&subs[queued], &err);
+		if (rc != CF_OK)
+			break;
+		queued++;
+		sleep_ms(1);
+	}
+	assert_int_equal(rc, CF_EAUDIT);
+	assert_string_equal(err.detail, "the audit writer is stopping");
+	gate_open(&g);
+	assert_int_equal(pthread_join(s_th, NULL), 0);
+	assert_int_equal(pthread_join(g_th, NULL), 0);
+	gate_destroy(&g);
+	f->t = NULL; /* stopped */
+	assert_true(st.done);
+	for (int i = 0; i < queued; i++) {
+		assert_int_equal(sub_calls(&subs[i]), 1);
+		assert_int_equal(subs[i].rc, CF_OK);
+	}
+	assert_int_equal(sub_calls(&subs[queued]), 0); /* refused: never called */
+	assert_int_equal(sub_calls(&bad), 0);
+	assert_int_equal(stored_count(f), queued + 1);
+	free(subs);
 }
 
 /* ---- checkpoints ----------------------------------------------------------- */
@@ -1472,6 +1681,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_null_entry_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_held_store_times_out_then_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_job_not_taken_in_time_is_withdrawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_submits_share_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_work_and_refusal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_job_not_taken_in_time_is_withdrawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_at_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_moves_in_rounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_signed_periodically, setup, teardown),

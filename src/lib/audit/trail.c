@@ -6,7 +6,10 @@
  * serializes transactions itself. A request's job lives on the request's
  * stack: once the writer has taken it, the request waits until the writer
  * is done with it (every store step is bounded by the store's busy
- * timeout), so the writer never touches a job that is gone.
+ * timeout), so the writer never touches a job that is gone. An
+ * asynchronous job (cf_trail_submit_async) is allocated: the writer calls
+ * its submitter's callback instead and frees it, and a watchdog thread
+ * withdraws those not taken in time, since no thread waits for them.
  *
  * The writer hands each job back by posting its semaphore, with no lock
  * held: a submitter woken under `mu` would go straight back to sleep on
@@ -59,6 +62,10 @@ typedef struct job {
 	int64_t index;
 	bool taken;  /* by the writer (under mu): from then on it cannot be withdrawn */
 	sem_t done;  /* posted by the writer when it is done with the job; its submitter alone waits */
+	/* asynchronous (cf_trail_submit_async): called instead of posting `done`; the job is then the trail's */
+	cf_trail_done_fn on_done;
+	void *done_ctx;
+	int64_t deadline_us; /* asynchronous: the watchdog withdraws it when not taken by then */
 	struct job *next;
 } job;
 
@@ -91,6 +98,10 @@ struct cf_trail {
 	size_t round_left;     /* entries of the current round not moved yet */
 	bool moves_ok;         /* the journal's last move into the tables worked (guarded by mu) */
 	char move_detail[256];
+	pthread_t watchdog;    /* withdraws asynchronous jobs not taken in time */
+	bool watching;
+	bool watch_stop;       /* guarded by mu */
+	pthread_cond_t watch;
 };
 
 static int64_t mono_us(void)
@@ -387,6 +398,99 @@ static void hold_batch(cf_trail *t)
 	atomic_store(&t->holding, false);
 }
 
+/*
+ * An asynchronous job's end: its submitter's callback, then the job is
+ * freed, then it stops counting as in flight (the last touch of the trail
+ * for its sake). No lock held.
+ */
+static void finish_async(cf_trail *t, job *j)
+{
+	int64_t index = j->rc == CF_OK ? j->index : -1;
+	if (j->rc != CF_OK && j->err.rc == CF_OK)
+		cf_err_set(&j->err, j->rc, CF_P_NONE, NULL);
+	j->on_done(j->done_ctx, j->rc, &j->err, index);
+	cf_audit_encoded_free(&j->enc);
+	json_decref(j->entry);
+	free(j);
+	atomic_fetch_sub_explicit(&t->inflight, 1, memory_order_release);
+}
+
+/* The writer is done with j: wakes its submitter, or completes it. */
+static void hand_back(cf_trail *t, job *j)
+{
+	if (j->on_done != NULL)
+		finish_async(t, j);
+	else
+		sem_post(&j->done);
+}
+
+/* Takes j out of the queue if the writer has not taken it; under mu. */
+static bool withdraw(cf_trail *t, job *j)
+{
+	job **pp = &t->head, *prev = NULL;
+
+	if (j->taken)
+		return false;
+	while (*pp != NULL && *pp != j) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (*pp == j) {
+		*pp = j->next;
+		if (t->tail == j)
+			t->tail = prev;
+		unqueue(t, j);
+	}
+	return true;
+}
+
+static void set_not_in_time(job *j)
+{
+	j->rc = CF_EAUDIT;
+	cf_err_set(&j->err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit trail did not answer in time; nothing was done");
+}
+
+/*
+ * The watchdog: an asynchronous job has no thread of its own to time out
+ * its wait, so this one withdraws those the writer has not taken by their
+ * deadline (a writer stuck in a sync), checking a few times per wait
+ * timeout: a job is answered within 1.25 times the timeout.
+ */
+static void *watchdog_main(void *arg)
+{
+	cf_trail *t = arg;
+	int64_t period_us = (int64_t)t->o.wait_timeout_ms * 1000 / 4;
+
+	pthread_mutex_lock(&t->mu);
+	while (!t->watch_stop) {
+		struct timespec dl = deadline_after(period_us);
+		job *expired = NULL, *j, *next;
+		int64_t now;
+
+		(void)pthread_cond_timedwait(&t->watch, &t->mu, &dl);
+		now = mono_us();
+		for (j = t->head; j != NULL; j = next) {
+			next = j->next;
+			if (j->on_done != NULL && j->deadline_us <= now && withdraw(t, j)) {
+				j->next = expired;
+				expired = j;
+			}
+		}
+		if (expired == NULL)
+			continue;
+		pthread_mutex_unlock(&t->mu);
+		cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
+		for (j = expired; j != NULL; j = next) {
+			next = j->next;
+			set_not_in_time(j);
+			finish_async(t, j);
+		}
+		pthread_mutex_lock(&t->mu);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
 static void *writer_main(void *arg)
 {
 	cf_trail *t = arg;
@@ -435,7 +539,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&t->mu);
 		run_batch(t, batch, n);
 		for (size_t i = 0; i < n; i++)
-			sem_post(&batch[i]->done); /* the last touch of the job */
+			hand_back(t, batch[i]); /* the last touch of the job */
 		maybe_flush(t, false);
 		maybe_checkpoint(t, false);
 		pthread_mutex_lock(&t->mu);
@@ -473,11 +577,17 @@ cf_rc cf_trail_start(cf_store *store, const cf_env *env, const cf_trail_options 
 	pthread_condattr_init(&t->cattr);
 	pthread_condattr_setclock(&t->cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&t->work, &t->cattr);
+	pthread_cond_init(&t->watch, &t->cattr);
 	if (pthread_create(&t->thread, NULL, writer_main, t) != 0) {
 		cf_trail_stop(t);
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "cannot start the audit writer");
 	}
 	t->running = true;
+	if (pthread_create(&t->watchdog, NULL, watchdog_main, t) != 0) {
+		cf_trail_stop(t);
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "cannot start the audit writer's watchdog");
+	}
+	t->watching = true;
 	*out = t;
 	return CF_OK;
 }
@@ -492,6 +602,13 @@ void cf_trail_stop(cf_trail *t)
 	pthread_mutex_unlock(&t->mu);
 	if (t->running)
 		pthread_join(t->thread, NULL);
+	/* the writer has done every queued job: nothing is left to withdraw */
+	pthread_mutex_lock(&t->mu);
+	t->watch_stop = true;
+	pthread_cond_signal(&t->watch);
+	pthread_mutex_unlock(&t->mu);
+	if (t->watching)
+		pthread_join(t->watchdog, NULL);
 	/*
 	 * Every queued job is done and no submit can start (stopping is set
 	 * under mu): wait for their submitters to return before the trail goes
@@ -503,6 +620,7 @@ void cf_trail_stop(cf_trail *t)
 	}
 	cf_note_signer_free(t->signer);
 	pthread_cond_destroy(&t->work);
+	pthread_cond_destroy(&t->watch);
 	pthread_condattr_destroy(&t->cattr);
 	pthread_mutex_destroy(&t->mu);
 	pthread_mutex_destroy(&t->sign_mu);
@@ -537,7 +655,7 @@ static bool wait_done(cf_trail *t, job *j)
 	struct timespec dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 
 	for (;;) {
-		bool withdrawn = false;
+		bool withdrawn;
 		if (sem_clockwait(&j->done, CLOCK_MONOTONIC, &dl) == 0)
 			return true;
 		if (errno == EINTR)
@@ -545,20 +663,7 @@ static bool wait_done(cf_trail *t, job *j)
 		if (errno != ETIMEDOUT)
 			CF_BUG("sem_clockwait failed on a job's semaphore");
 		pthread_mutex_lock(&t->mu);
-		if (!j->taken) {
-			job **pp = &t->head, *prev = NULL;
-			while (*pp != NULL && *pp != j) {
-				prev = *pp;
-				pp = &(*pp)->next;
-			}
-			if (*pp == j) {
-				*pp = j->next;
-				if (t->tail == j)
-					t->tail = prev;
-				unqueue(t, j);
-			}
-			withdrawn = true;
-		}
+		withdrawn = withdraw(t, j);
 		pthread_mutex_unlock(&t->mu);
 		if (withdrawn) {
 			cf_log(CF_LOG_ERROR, "audit: the writer did not take an entry within %d ms", t->o.wait_timeout_ms);
@@ -566,6 +671,50 @@ static bool wait_done(cf_trail *t, job *j)
 		}
 		dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
 	}
+}
+
+/* Fills j for entry (taken: released here on failure); an entry without work is encoded now. */
+static cf_rc job_prepare(job *j, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
+			 cf_err *err)
+{
+	j->entry = entry;
+	j->apply = apply;
+	j->given = apply != NULL ? enc : NULL;
+	j->ctx = ctx;
+	j->index = -1;
+	if (entry == NULL)
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
+	/* work may change the entry (its outcome): only an entry without work is final now */
+	if (apply == NULL && cf_audit_encode(entry, &j->enc, err) != CF_OK) {
+		json_decref(entry);
+		j->entry = NULL;
+		return CF_EAUDIT;
+	}
+	return CF_OK;
+}
+
+/* Queues j, counted in flight from now on; refused (j untouched) once stop has begun. */
+static cf_rc job_enqueue(cf_trail *t, job *j, cf_err *err)
+{
+	pthread_mutex_lock(&t->mu);
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->mu);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
+	}
+	atomic_fetch_add_explicit(&t->inflight, 1, memory_order_relaxed);
+	if (t->tail != NULL)
+		t->tail->next = j;
+	else
+		t->head = j;
+	t->tail = j;
+	t->queued++;
+	if (j->apply != NULL)
+		t->queued_work++;
+	/* a busy writer takes the queue when its batch ends: only a sleeping or holding one needs the signal */
+	if (t->writer_waiting || (atomic_load(&t->holding) && hold_over(t)))
+		pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	return CF_OK;
 }
 
 cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
@@ -576,52 +725,24 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 	cf_rc rc;
 
 	memset(&j, 0, sizeof(j));
-	j.entry = entry;
-	j.apply = apply;
-	j.given = apply != NULL ? enc : NULL;
-	j.ctx = ctx;
-	j.index = -1;
-	if (entry == NULL)
-		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
-	/* work may change the entry (its outcome): only an entry without work is final now */
-	if (apply == NULL && cf_audit_encode(entry, &j.enc, err) != CF_OK) {
-		json_decref(entry);
-		return CF_EAUDIT;
-	}
-	pthread_mutex_lock(&t->mu);
-	if (t->stopping) {
-		pthread_mutex_unlock(&t->mu);
-		cf_audit_encoded_free(&j.enc);
-		json_decref(entry);
-		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "the audit writer is stopping");
-	}
-	atomic_fetch_add_explicit(&t->inflight, 1, memory_order_relaxed);
+	if ((rc = job_prepare(&j, entry, enc, apply, ctx, err)) != CF_OK)
+		return rc;
 	if (sem_init(&j.done, 0, 0) != 0)
 		CF_BUG("sem_init failed on a private semaphore");
-	if (t->tail != NULL)
-		t->tail->next = &j;
-	else
-		t->head = &j;
-	t->tail = &j;
-	t->queued++;
-	if (apply != NULL)
-		t->queued_work++;
-	/* a busy writer takes the queue when its batch ends: only a sleeping or holding one needs the signal */
-	if (t->writer_waiting || (atomic_load(&t->holding) && hold_over(t)))
-		pthread_cond_signal(&t->work);
-	pthread_mutex_unlock(&t->mu);
+	if ((rc = job_enqueue(t, &j, err)) != CF_OK) {
+		sem_destroy(&j.done);
+		cf_audit_encoded_free(&j.enc);
+		json_decref(entry);
+		return rc;
+	}
 	taken = wait_done(t, &j);
 	sem_destroy(&j.done);
 	/* the last touch of the trail: stop may free it once every submit is out */
 	atomic_fetch_sub_explicit(&t->inflight, 1, memory_order_release);
-	if (!taken) {
-		cf_audit_encoded_free(&j.enc);
-		json_decref(entry);
-		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE,
-				  "the audit trail did not answer in time; nothing was done");
-	}
 	cf_audit_encoded_free(&j.enc);
 	json_decref(entry);
+	if (!taken)
+		set_not_in_time(&j);
 	rc = j.rc;
 	if (rc != CF_OK) {
 		if (err != NULL)
@@ -633,6 +754,31 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 	if (index_out != NULL)
 		*index_out = j.index;
 	return CF_OK;
+}
+
+cf_rc cf_trail_submit_async(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, cf_trail_done_fn done,
+			    void *done_ctx, cf_err *err)
+{
+	job *j = calloc(1, sizeof(*j));
+	cf_rc rc;
+
+	if (j == NULL) {
+		json_decref(entry);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "out of memory for an audit entry");
+	}
+	if ((rc = job_prepare(j, entry, NULL, apply, ctx, err)) != CF_OK) {
+		free(j);
+		return rc;
+	}
+	j->on_done = done;
+	j->done_ctx = done_ctx;
+	j->deadline_us = mono_us() + (int64_t)t->o.wait_timeout_ms * 1000;
+	if ((rc = job_enqueue(t, j, err)) != CF_OK) {
+		cf_audit_encoded_free(&j->enc);
+		json_decref(entry);
+		free(j);
+	}
+	return rc;
 }
 
 void cf_trail_request_begin(cf_trail *t)

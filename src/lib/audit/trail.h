@@ -71,6 +71,26 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 			      int64_t *index_out, cf_err *err) CF_MUST_CHECK;
 
 /*
+ * The end of an asynchronous submit: rc as cf_trail_submit's, err its
+ * detail (never NULL; err->rc is rc), index the entry's (-1 on failure). Called once, on the writer's thread (or the watchdog's, for a
+ * job not taken within the wait timeout), with no lock held: it must be
+ * short, must not block and must not submit.
+ */
+typedef void (*cf_trail_done_fn)(void *done_ctx, cf_rc rc, const cf_err *err, int64_t index);
+
+/*
+ * Submits entry (consumed) with optional work and returns at once: done
+ * is called when the entry is durable, with what cf_trail_submit would
+ * have returned, so that a submitter need not sleep for each entry. The
+ * job is withdrawn (done gets CF_EAUDIT, nothing was done) when the
+ * writer has not taken it within 1.25 times the wait timeout. Returns
+ * CF_OK when queued (done will be called exactly once), else the error,
+ * and done is never called. ctx must live until done is called.
+ */
+cf_rc cf_trail_submit_async(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, cf_trail_done_fn done,
+			    void *done_ctx, cf_err *err) CF_MUST_CHECK;
+
+/*
  * A request that may submit an entry begins, or ends (it submitted or
  * never will). While requests have begun and not all of them are queued,
  * the writer holds a batch of entries without work for up to
