@@ -527,6 +527,44 @@ static void test_append_encoded(void **state)
 	assert_int_equal(audit_count(f), 14);
 }
 
+/*
+ * An encoding owns what the append needs: its entry may be released first
+ * (on the submitter's thread, before the writer appends it), and the row
+ * is still filed under the entry's organizations and subject.
+ */
+static void test_encoded_outlives_its_entry(void **state)
+{
+	fx *f = *state;
+	cf_audit_encoded enc;
+	json_t *e = cf_audit_entry_new(&f->env, &f->actor, "record.read"), *other, *got = NULL;
+	cf_err err = {0};
+	int64_t idx = -1;
+	cf_tx *tx;
+
+	cf_audit_set_resource(e, "acme", "patients", "rec-1", "psn-9f2c");
+	cf_audit_outcome(e, true, NULL);
+	assert_int_equal(cf_audit_encode(e, &enc, &err), CF_OK);
+	json_decref(e);
+	/* what the entry's memory now holds is someone else's */
+	other = cf_audit_entry_new(&f->env, &f->actor, "record.read");
+	cf_audit_set_resource(other, "zeta", "patients", "rec-2", "psn-0000");
+	assert_string_equal(enc.meta.resource_org, "acme");
+	assert_string_equal(enc.meta.subject, "psn-9f2c");
+	tx = begin(f, true);
+	assert_int_equal(cf_audit_append_encoded(tx, &enc, &idx, &err), CF_OK);
+	assert_int_equal(idx, 0);
+	assert_int_equal(cf_st_audit_by_subject(tx, "acme", "psn-9f2c", 10, &got, &err), CF_OK);
+	assert_int_equal(json_array_size(got), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(got, 0), "index")), 0);
+	json_decref(got);
+	assert_int_equal(cf_st_audit_by_subject(tx, "zeta", "psn-0000", 10, &got, &err), CF_OK);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+	commit(tx);
+	json_decref(other);
+	cf_audit_encoded_free(&enc);
+}
+
 static void test_append_encoded_refused(void **state)
 {
 	fx *f = *state;
@@ -590,6 +628,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_rolled_back, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_append_refused, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_append_encoded, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_encoded_outlives_its_entry, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_append_encoded_refused, setup_store, teardown),
 	};
 

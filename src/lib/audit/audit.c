@@ -98,6 +98,37 @@ static bool at_top_level(const char *bytes, size_t at)
 	return depth == 1 && !in_string;
 }
 
+/*
+ * Copies the entry's metadata after the bytes' terminating NUL, and points
+ * out->meta there: the encoding borrows nothing from the entry, which its
+ * maker may then release on its own thread.
+ */
+static cf_rc keep_meta(cf_audit_encoded *out, const char *actor_org, const char *resource_org, const char *subject)
+{
+	const char *v[3] = {actor_org, resource_org, subject};
+	const char **dst[3] = {&out->meta.actor_org, &out->meta.resource_org, &out->meta.subject};
+	size_t n[3], total = out->len + 1, at = out->len + 1;
+	char *b;
+
+	for (int i = 0; i < 3; i++) {
+		n[i] = v[i] != NULL ? strlen(v[i]) + 1 : 0;
+		total += n[i];
+	}
+	b = realloc(out->bytes, total);
+	if (b == NULL)
+		return CF_ENOMEM;
+	out->bytes = b;
+	for (int i = 0; i < 3; i++) {
+		*dst[i] = NULL;
+		if (v[i] != NULL) {
+			memcpy(b + at, v[i], n[i]);
+			*dst[i] = b + at;
+			at += n[i];
+		}
+	}
+	return CF_OK;
+}
+
 cf_rc cf_audit_encode(json_t *entry, cf_audit_encoded *out, cf_err *err)
 {
 	static const char key[] = "\"index\":";
@@ -125,9 +156,11 @@ cf_rc cf_audit_encode(json_t *entry, cf_audit_encoded *out, cf_err *err)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
 	}
 	out->slot = (size_t)(at - out->bytes) + sizeof(key) - 1;
-	out->meta.actor_org = member(entry, "actor", "org");
-	out->meta.resource_org = member(entry, "resource", "org");
-	out->meta.subject = member(entry, "resource", "subject");
+	if (keep_meta(out, member(entry, "actor", "org"), member(entry, "resource", "org"),
+		      member(entry, "resource", "subject")) != CF_OK) {
+		cf_audit_encoded_free(out);
+		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be encoded");
+	}
 	return CF_OK;
 }
 

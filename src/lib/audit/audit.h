@@ -40,10 +40,10 @@ void cf_audit_outcome(json_t *entry, bool allowed, const char *reason);
  * must outlive the encoding). The append only writes the index in.
  */
 typedef struct cf_audit_encoded {
-	char *bytes; /* malloc'd, NUL-terminated */
+	char *bytes; /* malloc'd, NUL-terminated; the meta's strings follow the NUL */
 	size_t len;
 	size_t slot; /* bytes[slot] is the index's single digit 0 */
-	cf_audit_meta meta;
+	cf_audit_meta meta; /* points into bytes: the encoding owns everything it needs */
 } cf_audit_encoded;
 
 /*

@@ -673,10 +673,20 @@ static bool wait_done(cf_trail *t, job *j)
 	}
 }
 
-/* Fills j for entry (taken: released here on failure); an entry without work is encoded now. */
+/*
+ * Fills j for entry (taken). Work may change the entry (its outcome): an
+ * entry without work is final now, so it is encoded and released here,
+ * on the submitter's thread, and the writer only ever sees its bytes (a
+ * tree of allocations freed by another thread than the one that made them
+ * costs glibc's allocator a lock on the maker's arena per block: measured
+ * with asynchronous submits, 15 to 20 % of the process's samples).
+ * j->entry is then NULL; it is the caller's to release otherwise.
+ */
 static cf_rc job_prepare(job *j, json_t *entry, cf_audit_encoded *enc, cf_trail_apply_fn apply, void *ctx,
 			 cf_err *err)
 {
+	cf_rc rc = CF_OK;
+
 	j->entry = entry;
 	j->apply = apply;
 	j->given = apply != NULL ? enc : NULL;
@@ -684,13 +694,13 @@ static cf_rc job_prepare(job *j, json_t *entry, cf_audit_encoded *enc, cf_trail_
 	j->index = -1;
 	if (entry == NULL)
 		return cf_err_set(err, CF_EAUDIT, CF_P_AUDIT_UNAVAILABLE, "audit entry could not be built");
-	/* work may change the entry (its outcome): only an entry without work is final now */
-	if (apply == NULL && cf_audit_encode(entry, &j->enc, err) != CF_OK) {
-		json_decref(entry);
-		j->entry = NULL;
-		return CF_EAUDIT;
-	}
-	return CF_OK;
+	if (apply != NULL)
+		return CF_OK;
+	if (cf_audit_encode(entry, &j->enc, err) != CF_OK)
+		rc = CF_EAUDIT;
+	json_decref(entry);
+	j->entry = NULL;
+	return rc;
 }
 
 /* Queues j, counted in flight from now on; refused (j untouched) once stop has begun. */
@@ -732,7 +742,7 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 	if ((rc = job_enqueue(t, &j, err)) != CF_OK) {
 		sem_destroy(&j.done);
 		cf_audit_encoded_free(&j.enc);
-		json_decref(entry);
+		json_decref(j.entry);
 		return rc;
 	}
 	taken = wait_done(t, &j);
@@ -740,7 +750,7 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 	/* the last touch of the trail: stop may free it once every submit is out */
 	atomic_fetch_sub_explicit(&t->inflight, 1, memory_order_release);
 	cf_audit_encoded_free(&j.enc);
-	json_decref(entry);
+	json_decref(j.entry);
 	if (!taken)
 		set_not_in_time(&j);
 	rc = j.rc;
@@ -775,7 +785,7 @@ cf_rc cf_trail_submit_async(cf_trail *t, json_t *entry, cf_trail_apply_fn apply,
 	j->deadline_us = mono_us() + (int64_t)t->o.wait_timeout_ms * 1000;
 	if ((rc = job_enqueue(t, j, err)) != CF_OK) {
 		cf_audit_encoded_free(&j->enc);
-		json_decref(entry);
+		json_decref(j->entry);
 		free(j);
 	}
 	return rc;
