@@ -398,6 +398,16 @@ static void hold_batch(cf_trail *t)
 	atomic_store(&t->holding, false);
 }
 
+/* A done job's answer as its submitter gets it: a failure's err names its rc, a failure has no index. */
+static void settle(job *j)
+{
+	if (j->rc == CF_OK)
+		return;
+	j->index = -1;
+	if (j->err.rc == CF_OK)
+		cf_err_set(&j->err, j->rc, CF_P_NONE, NULL);
+}
+
 /*
  * An asynchronous job's end: its submitter's callback, then the job is
  * freed, then it stops counting as in flight (the last touch of the trail
@@ -405,10 +415,8 @@ static void hold_batch(cf_trail *t)
  */
 static void finish_async(cf_trail *t, job *j)
 {
-	int64_t index = j->rc == CF_OK ? j->index : -1;
-	if (j->rc != CF_OK && j->err.rc == CF_OK)
-		cf_err_set(&j->err, j->rc, CF_P_NONE, NULL);
-	j->on_done(j->done_ctx, j->rc, &j->err, index);
+	settle(j);
+	j->on_done(j->done_ctx, j->rc, &j->err, j->index);
 	cf_audit_encoded_free(&j->enc);
 	json_decref(j->entry);
 	free(j);
@@ -753,17 +761,12 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 	json_decref(j.entry);
 	if (!taken)
 		set_not_in_time(&j);
-	rc = j.rc;
-	if (rc != CF_OK) {
-		if (err != NULL)
-			*err = j.err;
-		if (err != NULL && err->rc == CF_OK)
-			cf_err_set(err, rc, CF_P_NONE, NULL);
-		return rc;
-	}
-	if (index_out != NULL)
+	settle(&j);
+	if (j.rc != CF_OK && err != NULL)
+		*err = j.err;
+	if (j.rc == CF_OK && index_out != NULL)
 		*index_out = j.index;
-	return CF_OK;
+	return j.rc;
 }
 
 cf_rc cf_trail_submit_async(cf_trail *t, json_t *entry, cf_trail_apply_fn apply, void *ctx, cf_trail_done_fn done,

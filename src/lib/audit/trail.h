@@ -72,9 +72,10 @@ cf_rc cf_trail_submit_encoded(cf_trail *t, json_t *entry, cf_audit_encoded *enc,
 
 /*
  * The end of an asynchronous submit: rc as cf_trail_submit's, err its
- * detail (never NULL; err->rc is rc), index the entry's (-1 on failure). Called once, on the writer's thread (or the watchdog's, for a
- * job not taken within the wait timeout), with no lock held: it must be
- * short, must not block and must not submit.
+ * detail (never NULL; err->rc is rc), index the entry's (-1 on failure).
+ * Called once, on the writer's thread (or the watchdog's, for a job not
+ * taken within the wait timeout), with no lock held: it must be short,
+ * must not block and must not submit.
  */
 typedef void (*cf_trail_done_fn)(void *done_ctx, cf_rc rc, const cf_err *err, int64_t index);
 
