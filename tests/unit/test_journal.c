@@ -8,7 +8,9 @@
  * earlier round's frame end the journal), refuses a journal that does not
  * follow the tables, and verifies; a failed journal write leaves nothing
  * acknowledged and the next append at the same index; a second opener of
- * the same store does not own the journal.
+ * the same store does not own the journal. A move (cf_store_move_journal)
+ * holds the database connection, not the journal: appends are synced
+ * while it waits, and what it did not take stays for the next.
  *
  * Each test works in its own mkdtemp directory, removed afterwards; it
  * looks at the files with sqlite3 and stat directly where it must see
@@ -22,7 +24,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -670,6 +674,93 @@ static void test_a_round_goes_over_the_one_before(void **state)
 	verify_ok(f, 13);
 }
 
+/* A move of the whole backlog on a thread of its own. */
+typedef struct mover {
+	cf_store *s;
+	size_t moved;
+	cf_rc rc;
+	cf_err err;
+	atomic_bool done;
+} mover;
+
+static void *move_all(void *arg)
+{
+	mover *m = arg;
+	m->rc = cf_store_move_journal(m->s, CF_STORE_FLUSH_ALL, true, &m->moved, &m->err);
+	atomic_store(&m->done, true);
+	return NULL;
+}
+
+/*
+ * A move waiting for the database (another connection holds its write
+ * lock, as `coffre` run beside the daemon would) holds the store's
+ * connection: journal appends are synced meanwhile, and the move then
+ * takes them too. Were the move holding the journal as well, the appends
+ * would wait for it, and it for the lock released only after them.
+ */
+static void test_appends_go_on_during_a_move(void **state)
+{
+	fx *f = *state;
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	mover m = {.s = f->s};
+	sqlite3 *db = NULL;
+	pthread_t th;
+
+	append_ok(f, true, 0, 3);
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pthread_create(&th, NULL, move_all, &m), 0);
+	nanosleep(&pause, NULL); /* the move is in its transaction, waiting for the lock */
+	append_ok(f, true, 3, 2);
+	assert_false(atomic_load(&m.done));
+	assert_int_equal(cf_store_journal_backlog(f->s), 5);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	if (m.rc != CF_OK)
+		fail_msg("move: %d %s", m.rc, m.err.detail);
+	assert_int_equal(m.moved, 5);
+	assert_int_equal(cf_store_journal_backlog(f->s), 0);
+	assert_int_equal(table_count(f), 5);
+	entries_match(f, 5);
+	verify_ok(f, 5);
+}
+
+/*
+ * A move of part of the backlog says how much it took; the rest and the
+ * appends after it stay in the journal, which goes on at its end until
+ * the tables hold everything, and starts over only then.
+ */
+static void test_a_partial_move_keeps_the_rest(void **state)
+{
+	fx *f = *state;
+	cf_err err = {0};
+	size_t moved = 0;
+	off_t five;
+
+	append_ok(f, true, 0, 3);
+	assert_int_equal(cf_store_move_journal(f->s, 2, true, &moved, &err), CF_OK);
+	assert_int_equal(moved, 2);
+	assert_int_equal(table_count(f), 2);
+	assert_int_equal(cf_store_journal_backlog(f->s), 1);
+	append_ok(f, true, 3, 2);
+	five = file_size(f->journal);
+	assert_int_equal(cf_store_journal_backlog(f->s), 3);
+	assert_int_equal(cf_store_move_journal(f->s, CF_STORE_FLUSH_ALL, true, &moved, &err), CF_OK);
+	assert_int_equal(moved, 3);
+	assert_int_equal(cf_store_journal_backlog(f->s), 0);
+	/* nothing left to move: nothing moved */
+	assert_int_equal(cf_store_move_journal(f->s, CF_STORE_FLUSH_ALL, true, &moved, &err), CF_OK);
+	assert_int_equal(moved, 0);
+	/* the next round starts at offset 0: the file keeps its size */
+	append_ok(f, true, 5, 1);
+	assert_int_equal(file_size(f->journal), five);
+	entries_match(f, 5);
+	cf_store_close(f->s);
+	f->s = NULL;
+	reopen_holds(f, 6);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -692,6 +783,8 @@ int main(void)
 		T(test_a_move_in_parts),
 		T(test_a_crash_after_a_move_in_parts),
 		T(test_a_round_goes_over_the_one_before),
+		T(test_appends_go_on_during_a_move),
+		T(test_a_partial_move_keeps_the_rest),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

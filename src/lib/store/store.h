@@ -78,10 +78,13 @@ void cf_store_set_keystore_sync_for_tests(const char *setting);
 cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err) CF_MUST_CHECK;
 /*
  * Begin a transaction that only appends audit entries (cf_st_audit_append;
- * reads are allowed, writes are not). Its commit writes the entries to the
- * audit journal with one write and one sync: they are durable then, and
- * the next write transaction inserts them into the tables before anything
- * else. Fails at commit in a process that does not hold the journal.
+ * it reads and writes no table: the tree's edge is kept in memory). Its
+ * commit writes the entries to the audit journal with one write and one
+ * sync: they are durable then, and a move (cf_store_move_journal) or the
+ * next write transaction inserts them into the tables before anything
+ * else. It does not hold the database connection, so a move on another
+ * thread runs meanwhile. Fails at commit in a process that does not hold
+ * the journal.
  */
 cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err) CF_MUST_CHECK;
 /*
@@ -93,6 +96,13 @@ cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err) CF_MUST_CHECK
  */
 #define CF_STORE_FLUSH_ALL SIZE_MAX
 cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err) CF_MUST_CHECK;
+/*
+ * The same move of at most max entries (their number in *moved), in a
+ * transaction that lets journal appends (cf_store_begin_append) run
+ * meanwhile, on other threads: the entries appended during it stay in the
+ * journal for the next move. A write transaction still waits for it.
+ */
+cf_rc cf_store_move_journal(cf_store *s, size_t max, bool wait, size_t *moved, cf_err *err) CF_MUST_CHECK;
 /* Entries in the journal not yet in the tables. */
 size_t cf_store_journal_backlog(cf_store *s);
 /* Checkpoints of the write-ahead log the store's own thread completed (-1: no such thread: no readers). */

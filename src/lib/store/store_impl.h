@@ -206,16 +206,27 @@ typedef struct cf_jlist {
 
 struct cf_store {
 	sqlite3 *db;
-	pthread_mutex_t mu; /* held by the one open cf_tx */
+	pthread_mutex_t mu; /* the connection: held by the one open cf_tx that uses it */
+	/*
+	 * The journal's lock, on the writer's store: guards tree, tree_valid,
+	 * the backlog, joff and jcut. A transaction on the writer's connection
+	 * holds it from its beginning to its end, after mu, and so does a
+	 * journal append, which holds mu only to reload the tree's edge from
+	 * the tables. A move (cf_store_move_journal) holds mu alone, and this
+	 * lock only while it reads the backlog's head and while it drops what
+	 * it inserted: a move runs while the next entries are synced to the
+	 * journal. Order: mu, then jmu.
+	 */
+	pthread_mutex_t jmu;
 	int busy_timeout_ms;
 	const cf_env *env;
 	sqlite3_stmt *stmts[STI__COUNT]; /* prepared lazily, finalized at close */
 	/*
 	 * The audit tree's right edge (the perfect subtrees the trail's size
 	 * decomposes into) and its size, so that an append needs neither a
-	 * count nor a node lookup (store_audit.c). Guarded by mu like the rest;
-	 * loaded from the tables when not valid, and made not valid by the end
-	 * of any transaction that appended without committing.
+	 * count nor a node lookup (store_audit.c). Guarded by jmu; loaded from
+	 * the tables when not valid, and made not valid by the end of any
+	 * transaction that appended without committing.
 	 */
 	cf_merkle_builder tree;
 	bool tree_valid;
@@ -227,8 +238,9 @@ struct cf_store {
 	/*
 	 * The audit journal, on the writer's connection of the process that
 	 * holds its lock (jfd -1 otherwise). backlog: entries synced to the
-	 * journal and not yet in the tables, inserted by the next write
-	 * transaction before anything else. joff: where the next frame goes.
+	 * journal and not yet in the tables, inserted by a move or by the next
+	 * write transaction before anything else. joff: where the next frame
+	 * goes. All three guarded by jmu.
 	 */
 	struct cf_sti_ckpt *ckpt; /* the checkpoint thread (store_checkpoint.c), writer's connection with readers only */
 	int jfd;
@@ -242,6 +254,8 @@ struct cf_store {
 struct cf_tx {
 	cf_store *s;
 	bool write;
+	bool locked;  /* holds s->mu: the connection (a journal append only to reload the tree) */
+	bool jlocked; /* holds s->jmu (every transaction on the writer's connection but a move) */
 	bool appended; /* an audit entry was appended: s->tree follows this transaction */
 	bool savepoint; /* "cf_job" is open (write transactions only, never nested) */
 	/*

@@ -6,11 +6,17 @@
  * entries. Its commit encodes them as frames, writes them to
  * `audit.journal` at the current offset with one call and syncs the file;
  * the entries and the tree nodes they complete then wait in memory, in
- * index order, as the backlog. The next write transaction, whoever begins
- * it, first inserts the backlog into the audit tables, in the same SQLite
- * transaction; once that commits, the journal starts over at offset 0.
- * So an audited read costs one append to a file and a share of one sync,
- * and leaves the database (and every reader's page cache) alone.
+ * index order, as the backlog. A move (cf_store_move_journal), or the next
+ * write transaction, whoever begins it, first inserts the backlog into the
+ * audit tables, in its SQLite transaction; once a commit leaves the
+ * backlog empty, the journal starts over at offset 0. So an audited read
+ * costs one append to a file and a share of one sync, and leaves the
+ * database (and every reader's page cache) alone.
+ *
+ * An append holds the journal's lock (jmu), not the database connection
+ * (mu): a move, which holds the connection, takes the journal's lock only
+ * to look at the backlog's head and to drop what it inserted, so the
+ * entries of the next batches are written and synced while it inserts.
  *
  * Starting over writes over the round before instead of truncating the
  * file: a sync of bytes inside the file writes the data and flushes the
@@ -357,25 +363,59 @@ static int64_t node_last_leaf(const cf_jnode *n)
 	return ((n->idx + 1) << n->level) - 1;
 }
 
+/*
+ * The backlog's first rows and the nodes they complete are inserted as
+ * they stand when the transaction looks: a move (a transaction without
+ * the journal's lock) looks under it and inserts without it. The rows it
+ * saw stay where they are until its commit drops them (only a holder of
+ * the connection drops rows, and it holds the connection), and each is
+ * complete: an append sets a row's next before it publishes the row under
+ * the lock, and only the last row seen has its next set meanwhile, which
+ * is never read here. The nodes' array may move with an append: the ones
+ * seen are copied.
+ */
 cf_rc cf_sti_journal_flush(cf_tx *tx, size_t max_rows, cf_err *err)
 {
-	const cf_jlist *b = &tx->s->backlog;
-	const cf_jrow *r = b->head;
+	cf_store *s = tx->s;
+	const cf_jlist *b = &s->backlog;
+	const cf_jrow *head, *r;
+	cf_jnode *nodes = NULL;
 	int64_t last = -1;
-	size_t rows = 0, nodes = 0;
+	size_t rows, n_nodes = 0;
 	cf_rc rc = CF_OK;
 
-	for (; r != NULL && rows < max_rows && rc == CF_OK; r = r->next, rows++) {
+	if (!tx->jlocked)
+		pthread_mutex_lock(&s->jmu);
+	head = b->head;
+	rows = b->n < max_rows ? b->n : max_rows;
+	r = head;
+	for (size_t i = 1; i < rows; i++)
+		r = r->next;
+	if (rows > 0)
+		last = r->idx;
+	/* nodes are kept in the order their last leaf was pushed */
+	while (n_nodes < b->n_nodes && node_last_leaf(&b->nodes[n_nodes]) <= last)
+		n_nodes++;
+	if (n_nodes > 0 && (nodes = malloc(n_nodes * sizeof(*nodes))) != NULL)
+		memcpy(nodes, b->nodes, n_nodes * sizeof(*nodes));
+	if (!tx->jlocked)
+		pthread_mutex_unlock(&s->jmu);
+	if (n_nodes > 0 && nodes == NULL)
+		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+
+	r = head;
+	for (size_t i = 0; i < rows && rc == CF_OK; i++) {
 		cf_audit_meta meta = {r->actor_org, r->resource_org, r->subject};
 		rc = cf_sti_audit_insert(tx, r->idx, r->entry, r->len, r->leaf, &meta, err);
-		last = r->idx;
+		if (i + 1 < rows)
+			r = r->next;
 	}
-	/* nodes are kept in the order their last leaf was pushed */
-	for (; nodes < b->n_nodes && node_last_leaf(&b->nodes[nodes]) <= last && rc == CF_OK; nodes++)
-		rc = cf_st_audit_node_put(tx, b->nodes[nodes].level, b->nodes[nodes].idx, b->nodes[nodes].hash, err);
+	for (size_t i = 0; i < n_nodes && rc == CF_OK; i++)
+		rc = cf_st_audit_node_put(tx, nodes[i].level, nodes[i].idx, nodes[i].hash, err);
+	free(nodes);
 	if (rc == CF_OK) {
 		tx->flushed_rows = rows;
-		tx->flushed_nodes = nodes;
+		tx->flushed_nodes = n_nodes;
 	}
 	return rc;
 }
@@ -385,6 +425,8 @@ void cf_sti_journal_flushed(cf_tx *tx)
 	cf_store *s = tx->s;
 	cf_jlist *b = &s->backlog;
 
+	if (!tx->jlocked)
+		pthread_mutex_lock(&s->jmu);
 	for (size_t i = 0; i < tx->flushed_rows && b->head != NULL; i++) {
 		cf_jrow *r = b->head;
 		b->head = r->next;
@@ -398,15 +440,19 @@ void cf_sti_journal_flushed(cf_tx *tx)
 		memmove(b->nodes, b->nodes + tx->flushed_nodes, (b->n_nodes - tx->flushed_nodes) * sizeof(*b->nodes));
 	b->n_nodes -= tx->flushed_nodes;
 	publish_backlog(s);
-	if (b->n > 0)
-		return; /* the journal still holds entries the tables lack */
-	cf_sti_journal_free(b);
 	/*
-	 * The next frames go over this round's from offset 0; a replay stops
-	 * at the first old frame after them (its index does not follow), and
-	 * finds the old frames before it already in the tables.
+	 * All in the tables: the next frames go over this round's from offset
+	 * 0; a replay stops at the first old frame after them (its index does
+	 * not follow), and finds the old frames before it already in the
+	 * tables. No append is between its write and its backlog meanwhile:
+	 * it holds the lock from one to the other.
 	 */
-	s->joff = 0;
+	if (b->n == 0) {
+		cf_sti_journal_free(b);
+		s->joff = 0;
+	}
+	if (!tx->jlocked)
+		pthread_mutex_unlock(&s->jmu);
 }
 
 /* ---- opening ---- */

@@ -366,7 +366,7 @@ static cf_rc prepare(cf_store *s, cf_sti_id id, sqlite3_stmt **out, cf_err *err)
  */
 static bool tx_lost(cf_tx *tx)
 {
-	if (!tx->lost && sqlite3_get_autocommit(tx->s->db))
+	if (!tx->lost && tx->locked && sqlite3_get_autocommit(tx->s->db))
 		tx->lost = true;
 	return tx->lost;
 }
@@ -384,6 +384,9 @@ cf_rc cf_sti_stmt(cf_tx *tx, cf_sti_id id, sqlite3_stmt **out, cf_err *err)
 	*out = NULL;
 	if (tx == NULL || tx->s == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no transaction");
+	/* a journal append does not hold the connection: a move may be using it */
+	if (!tx->locked)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: a journal append reads and writes no table");
 	if (tx_lost(tx))
 		return lost_err(err);
 	rc = prepare(tx->s, id, out, err);
@@ -791,7 +794,7 @@ static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options
 {
 	char vault_path[PATH_MAX], keys_path[PATH_MAX];
 	pthread_mutexattr_t attr;
-	bool attr_ok = false, mu_ok = false;
+	bool attr_ok = false, mu_ok = false, jmu_ok = false;
 	cf_store *s = NULL;
 	mode_t old_umask;
 	cf_rc rc;
@@ -829,6 +832,11 @@ static cf_rc open_one(const char *dir, const cf_env *env, const cf_store_options
 		goto out;
 	}
 	mu_ok = true;
+	if (pthread_mutex_init(&s->jmu, &attr) != 0) {
+		rc = cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: cannot create the journal lock");
+		goto out;
+	}
+	jmu_ok = true;
 
 	/*
 	 * Files are created 0600 (SQLite gives -wal and -shm the mode of their
@@ -854,6 +862,8 @@ out:
 		(void)sqlite3_close(s->db);
 		if (mu_ok)
 			(void)pthread_mutex_destroy(&s->mu);
+		if (jmu_ok)
+			(void)pthread_mutex_destroy(&s->jmu);
 		free(s);
 	}
 	return rc;
@@ -881,13 +891,14 @@ void cf_store_close(cf_store *s)
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		CF_BUG("store closed while in use");
 	(void)pthread_mutex_destroy(&s->mu);
+	(void)pthread_mutex_destroy(&s->jmu);
 	free(s);
 }
 
 /* ---- the store lock and transactions ---- */
 
-/* Takes the store lock, waiting at most the busy timeout. */
-static cf_rc lock_store(cf_store *s, cf_err *err)
+/* Takes one of the store's locks (the connection's or the journal's), waiting at most the busy timeout. */
+static cf_rc lock_timed(cf_store *s, pthread_mutex_t *mu, cf_err *err)
 {
 	struct timespec deadline;
 	int e;
@@ -905,7 +916,7 @@ static cf_rc lock_store(cf_store *s, cf_err *err)
 		deadline.tv_sec += 1;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	e = pthread_mutex_timedlock(&s->mu, &deadline);
+	e = pthread_mutex_timedlock(mu, &deadline);
 	if (e == 0)
 		return CF_OK;
 	if (e == ETIMEDOUT)
@@ -917,11 +928,37 @@ static cf_rc lock_store(cf_store *s, cf_err *err)
 	return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: cannot take the store lock");
 }
 
+static cf_rc lock_store(cf_store *s, cf_err *err)
+{
+	return lock_timed(s, &s->mu, err);
+}
+
 static void unlock_store(cf_store *s)
 {
 	/* Fails only when the tx is finished on another thread than the one that began it: a bug. */
 	if (pthread_mutex_unlock(&s->mu) != 0)
 		CF_BUG("store transaction finished by another thread");
+}
+
+/* The journal's lock (after mu, when both), as the connection's: a transaction may hold it long. */
+static cf_rc lock_journal(cf_store *s, cf_err *err)
+{
+	return lock_timed(s, &s->jmu, err);
+}
+
+static void unlock_journal(cf_store *s)
+{
+	if (pthread_mutex_unlock(&s->jmu) != 0)
+		CF_BUG("store transaction finished by another thread");
+}
+
+/* The end of a transaction's locks, the journal's first. */
+static void tx_unlock(cf_tx *tx)
+{
+	if (tx->jlocked)
+		unlock_journal(tx->s);
+	if (tx->locked)
+		unlock_store(tx->s);
 }
 
 /* A failure to move the journal into the tables is the trail's: CF_EAUDIT, the detail kept. */
@@ -937,9 +974,11 @@ static cf_rc trail_unwritable(cf_err *err)
 /*
  * A write transaction first inserts up to flush_max entries of the
  * journal's backlog. nowait: fail at once rather than wait for another
- * connection's lock on the database.
+ * connection's lock on the database. move: the transaction only moves the
+ * backlog, and leaves the journal's lock to the appends meanwhile.
  */
-static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf_tx **out, cf_err *err)
+static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, bool move, cf_tx **out,
+		      cf_err *err)
 {
 	cf_tx *tx = NULL;
 	cf_rc rc;
@@ -976,6 +1015,16 @@ static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf
 			goto out;
 	}
 	tx->s = s;
+	tx->locked = true;
+	/* the writer's connection: the journal and the tree's edge are this transaction's too, but for a move */
+	if (!s->is_reader && !move) {
+		rc = lock_journal(s, err);
+		if (rc != CF_OK) {
+			unlock_store(s);
+			goto out;
+		}
+		tx->jlocked = true;
+	}
 	tx->write = write;
 	if (nowait)
 		(void)sqlite3_busy_timeout(s->db, 0);
@@ -983,7 +1032,7 @@ static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf
 	if (nowait)
 		(void)sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
 	if (rc != CF_OK) {
-		unlock_store(s);
+		tx_unlock(tx);
 		goto out;
 	}
 	/*
@@ -991,9 +1040,9 @@ static cf_rc begin_tx(cf_store *s, bool write, size_t flush_max, bool nowait, cf
 	 * trail this transaction sees. When they cannot take it, the trail is
 	 * what cannot be written: nothing may be written after it.
 	 */
-	if (write && s->backlog.n > 0 && (rc = cf_sti_journal_flush(tx, flush_max, err)) != CF_OK) {
+	if (write && cf_store_journal_backlog(s) > 0 && (rc = cf_sti_journal_flush(tx, flush_max, err)) != CF_OK) {
 		(void)control(s, STI_ROLLBACK, "rollback", NULL);
-		unlock_store(s);
+		tx_unlock(tx);
 		rc = trail_unwritable(err);
 		goto out;
 	}
@@ -1007,7 +1056,7 @@ out:
 /* The tx is owned by the caller until cf_tx_commit or cf_tx_rollback; it holds the store lock. */
 cf_rc cf_store_begin(cf_store *s, bool write, cf_tx **out, cf_err *err)
 {
-	return begin_tx(s, write, SIZE_MAX, false, out, err);
+	return begin_tx(s, write, SIZE_MAX, false, false, out, err);
 }
 
 cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
@@ -1032,9 +1081,10 @@ cf_rc cf_tx_commit(cf_tx *tx, cf_err *err)
 		goto out;
 	}
 	if (tx->journal) {
-		/* the entries are durable once the journal is synced; the read transaction only ends */
+		/* the entries are durable once the journal is synced; a read transaction (a reload) only ends */
 		rc = cf_sti_journal_commit(tx, err);
-		(void)control(s, STI_ROLLBACK, "rollback", NULL);
+		if (tx->locked)
+			(void)control(s, STI_ROLLBACK, "rollback", NULL);
 		if (rc != CF_OK)
 			s->tree_valid = false;
 		goto out;
@@ -1056,7 +1106,7 @@ out:
 	if (rc != CF_OK && (tx->appended || tx->pending.n > 0))
 		s->tree_valid = false;
 	cf_sti_journal_free(&tx->pending);
-	unlock_store(s);
+	tx_unlock(tx);
 	free(tx);
 	return rc;
 }
@@ -1065,12 +1115,12 @@ void cf_tx_rollback(cf_tx *tx)
 {
 	if (tx == NULL)
 		return;
-	if (!sqlite3_get_autocommit(tx->s->db))
+	if (tx->locked && !sqlite3_get_autocommit(tx->s->db))
 		(void)control(tx->s, STI_ROLLBACK, "rollback", NULL);
 	if (tx->appended || tx->pending.n > 0)
 		tx->s->tree_valid = false;
 	cf_sti_journal_free(&tx->pending);
-	unlock_store(tx->s);
+	tx_unlock(tx);
 	free(tx);
 }
 
@@ -1085,17 +1135,35 @@ cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err)
 	tx = calloc(1, sizeof(*tx));
 	if (tx == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "store: out of memory");
+	tx->s = s;
+	tx->journal = true;
+	rc = lock_journal(s, err);
+	if (rc != CF_OK) {
+		free(tx);
+		return rc;
+	}
+	tx->jlocked = true;
+	if (s->tree_valid) {
+		/* the appends need the edge alone: the connection stays free for a move */
+		*out = tx;
+		return CF_OK;
+	}
+	/* the edge is reloaded from the tables: the connection too, taken first, in a read transaction */
+	unlock_journal(s);
+	tx->jlocked = false;
 	rc = lock_store(s, err);
 	if (rc != CF_OK) {
 		free(tx);
 		return rc;
 	}
-	tx->s = s;
-	tx->journal = true;
-	/* a read transaction on the writer's connection: the edge it loads is consistent, and nothing writes */
-	rc = control(s, STI_BEGIN_READ, "begin", err);
+	tx->locked = true;
+	rc = lock_journal(s, err);
+	if (rc == CF_OK) {
+		tx->jlocked = true;
+		rc = control(s, STI_BEGIN_READ, "begin", err);
+	}
 	if (rc != CF_OK) {
-		unlock_store(s);
+		tx_unlock(tx);
 		free(tx);
 		return rc;
 	}
@@ -1103,22 +1171,40 @@ cf_rc cf_store_begin_append(cf_store *s, cf_tx **out, cf_err *err)
 	return CF_OK;
 }
 
-cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err)
+/* The journal's first max entries into the tables; move: while appends go on (see begin_tx). */
+static cf_rc move_backlog(cf_store *s, size_t max, bool wait, bool move, size_t *moved, cf_err *err)
 {
 	cf_tx *tx = NULL;
+	size_t n = 0;
 	cf_rc rc;
 
+	if (moved != NULL)
+		*moved = 0;
 	if (s == NULL)
 		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: no store");
 	/* the caller's own entries are published before it is told they are durable */
 	if (cf_store_journal_backlog(s) == 0)
 		return CF_OK;
 	/* beginning a write transaction inserts the backlog; committing it makes it the tables' */
-	rc = begin_tx(s, true, max, !wait, &tx, err);
-	if (rc == CF_OK)
+	rc = begin_tx(s, true, max, !wait, move, &tx, err);
+	if (rc == CF_OK) {
+		n = tx->flushed_rows;
 		rc = cf_tx_commit(tx, err);
+	}
+	if (rc == CF_OK && moved != NULL)
+		*moved = n;
 	/* whatever stopped it (a lock, a full disk, damage), what cannot be written is the trail */
 	return rc == CF_OK ? CF_OK : trail_unwritable(err);
+}
+
+cf_rc cf_store_flush_journal(cf_store *s, size_t max, bool wait, cf_err *err)
+{
+	return move_backlog(s, max, wait, false, NULL, err);
+}
+
+cf_rc cf_store_move_journal(cf_store *s, size_t max, bool wait, size_t *moved, cf_err *err)
+{
+	return move_backlog(s, max, wait, true, moved, err);
 }
 
 size_t cf_store_journal_backlog(cf_store *s)
