@@ -761,6 +761,34 @@ static void test_a_partial_move_keeps_the_rest(void **state)
 	reopen_holds(f, 6);
 }
 
+/* A thread with its own journal append open cannot also move the journal: refused, and the append goes on. */
+static void test_a_move_inside_an_append_is_refused(void **state)
+{
+	fx *f = *state;
+	cf_tx *tx = NULL;
+	cf_err err = {0};
+	uint8_t leaf[32];
+	size_t moved = 7;
+	int64_t idx = -1;
+	char e[128];
+
+	append_ok(f, true, 0, 2);
+	assert_int_equal(cf_store_begin_append(f->s, &tx, &err), CF_OK);
+	assert_int_equal(cf_store_move_journal(f->s, CF_STORE_FLUSH_ALL, true, &moved, &err), CF_EAUDIT);
+	assert_int_equal(moved, 0);
+	assert_non_null(strstr(err.detail, "already has a transaction open"));
+	entry_text(2, e, sizeof(e));
+	cf_merkle_leaf_hash(e, strlen(e), leaf);
+	assert_int_equal(cf_st_audit_append(tx, e, strlen(e), leaf, NULL, &idx, &err), CF_OK);
+	assert_int_equal(idx, 2);
+	assert_int_equal(cf_tx_commit(tx, &err), CF_OK);
+	assert_int_equal(cf_store_journal_backlog(f->s), 3);
+	assert_int_equal(cf_store_move_journal(f->s, CF_STORE_FLUSH_ALL, true, &moved, &err), CF_OK);
+	assert_int_equal(moved, 3);
+	entries_match(f, 3);
+	verify_ok(f, 3);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -785,6 +813,7 @@ int main(void)
 		T(test_a_round_goes_over_the_one_before),
 		T(test_appends_go_on_during_a_move),
 		T(test_a_partial_move_keeps_the_rest),
+		T(test_a_move_inside_an_append_is_refused),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -384,8 +384,9 @@ cf_rc cf_sti_journal_flush(cf_tx *tx, size_t max_rows, cf_err *err)
 	size_t rows, n_nodes = 0;
 	cf_rc rc = CF_OK;
 
-	if (!tx->jlocked)
-		pthread_mutex_lock(&s->jmu);
+	/* an error-checking lock: this thread's own journal append, still open, is refused here */
+	if (!tx->jlocked && pthread_mutex_lock(&s->jmu) != 0)
+		return cf_err_set(err, CF_EINTERNAL, CF_P_INTERNAL, "store: this thread already has a transaction open");
 	head = b->head;
 	rows = b->n < max_rows ? b->n : max_rows;
 	r = head;
@@ -425,8 +426,9 @@ void cf_sti_journal_flushed(cf_tx *tx)
 	cf_store *s = tx->s;
 	cf_jlist *b = &s->backlog;
 
-	if (!tx->jlocked)
-		pthread_mutex_lock(&s->jmu);
+	/* taken and released by the same transaction's flush before: it cannot fail now */
+	if (!tx->jlocked && pthread_mutex_lock(&s->jmu) != 0)
+		CF_BUG("store: the journal's lock cannot be taken after a move");
 	for (size_t i = 0; i < tx->flushed_rows && b->head != NULL; i++) {
 		cf_jrow *r = b->head;
 		b->head = r->next;
