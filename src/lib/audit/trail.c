@@ -302,7 +302,9 @@ static void *mover_main(void *arg)
 		more = maybe_move(t);
 		pthread_mutex_lock(&t->mu);
 		pthread_cond_broadcast(&t->moved);
-		if (!more && !t->move_stop) {
+		/* a round ended with the next one already due: it begins at once */
+		if (!more && !t->move_stop &&
+		    (cf_store_journal_backlog(t->store) < JOURNAL_FLUSH_ENTRIES || !t->moves_ok)) {
 			struct timespec dl = deadline_after((int64_t)t->o.checkpoint_interval_ms * 1000);
 			t->mover_waiting = true;
 			(void)pthread_cond_timedwait(&t->move, &t->mu, &dl);
