@@ -1503,7 +1503,6 @@ static void flood_done(void *ctx, cf_rc rc, const cf_err *err, int64_t index)
 
 #define N_FLOOD 12000
 #define FLOOD_WINDOW 1024
-#define BACKLOG_MAX 8192 /* trail.c's JOURNAL_BACKLOG_MAX */
 
 /*
  * The mover moves the journal on its own thread while the writer appends;
@@ -1538,7 +1537,7 @@ static void test_appends_wait_for_a_slow_mover(void **state)
 	assert_int_equal(atomic_load(&fl.failed), 0);
 	assert_int_equal(atomic_load(&fl.ok), N_FLOOD);
 	assert_true(atomic_load(&fl.max_backlog) > 4096); /* the mover fell behind */
-	assert_true(atomic_load(&fl.max_backlog) <= BACKLOG_MAX + 256);
+	assert_true(atomic_load(&fl.max_backlog) <= CF_TRAIL_BACKLOG_MAX + 256);
 	vault_sql(f, "DROP TRIGGER slow");
 	assert_tree_intact(f, N_FLOOD);
 	assert_true(cf_trail_healthy(f->t, NULL, 0));

@@ -37,7 +37,7 @@
  * JOURNAL_FLUSH_ENTRIES entries or is older than the checkpoint interval,
  * while the writer goes on appending (the store's move does not hold the
  * journal); the writer waits for it only when the journal holds
- * JOURNAL_BACKLOG_MAX entries, each kept in memory until it is moved. The
+ * CF_TRAIL_BACKLOG_MAX entries, each kept in memory until it is moved. The
  * writer moves all of it before signing and at its end. Measured with
  * entries submitted without waiting (bench/audit_bench.c): the writer and
  * its syncs, then the moves, one after the other on one thread, left half
@@ -57,7 +57,6 @@
 
 #define JOURNAL_FLUSH_ENTRIES 4096
 #define JOURNAL_FLUSH_CHUNK 1024 /* entries per transaction: a batch with work waits for one chunk at most */
-#define JOURNAL_BACKLOG_MAX (2 * JOURNAL_FLUSH_ENTRIES) /* the writer waits for the mover beyond */
 
 typedef struct job {
 	json_t *entry;
@@ -108,9 +107,8 @@ struct cf_trail {
 	bool mover_waiting;    /* the mover sleeps on move: a full backlog must wake it (guarded by mu) */
 	pthread_cond_t move;   /* wakes the mover */
 	pthread_cond_t moved;  /* a chunk went in: wakes a writer waiting for room */
-	int64_t flushed_at_us; /* the mover's last move (its thread only, as the two below) */
-	bool flushing;         /* a round is under way: the mover moves its chunks one after the other */
-	size_t round_left;     /* entries of the current round not moved yet */
+	int64_t flushed_at_us; /* the mover's last move (its thread only, as the one below) */
+	size_t round_left;     /* entries of the current round not moved yet (0: no round under way) */
 	bool moves_ok;         /* the journal's last move into the tables worked (guarded by mu) */
 	char move_detail[256];
 	pthread_t watchdog;    /* withdraws asynchronous jobs not taken in time */
@@ -253,25 +251,23 @@ static bool maybe_move(cf_trail *t)
 	size_t n = cf_store_journal_backlog(t->store), moved = 0, chunk;
 	cf_err err = {0};
 
-	if (!t->flushing) {
+	if (t->round_left == 0) {
 		if (n == 0 || (n < JOURNAL_FLUSH_ENTRIES &&
 			       mono_us() - t->flushed_at_us < (int64_t)t->o.checkpoint_interval_ms * 1000))
 			return false;
-		t->flushing = true;
 		t->round_left = n;
 	}
 	chunk = t->round_left < JOURNAL_FLUSH_CHUNK ? t->round_left : JOURNAL_FLUSH_CHUNK;
 	if (cf_store_move_journal(t->store, chunk, false, &moved, &err) != CF_OK) {
 		set_moves(t, false, err.detail[0] ? err.detail : "store unavailable");
-		t->flushing = false; /* tried again after the interval */
+		t->round_left = 0; /* tried again after the interval */
 	} else {
 		set_moves(t, true, NULL);
 		/* fewer than asked: a write transaction moved the rest of the round before it */
 		t->round_left = moved >= t->round_left || moved < chunk ? 0 : t->round_left - moved;
-		t->flushing = t->round_left > 0;
 	}
 	t->flushed_at_us = mono_us();
-	return t->flushing;
+	return t->round_left > 0;
 }
 
 /* All of the journal into the tables now, waiting for locks (the trail's end). */
@@ -317,7 +313,7 @@ static void *mover_main(void *arg)
 
 /*
  * After a batch, under mu: wakes the mover when the journal holds a round,
- * and waits while it holds JOURNAL_BACKLOG_MAX entries (each waits in
+ * and waits while it holds CF_TRAIL_BACKLOG_MAX entries (each waits in
  * memory until it is moved): appends faster than the moves are held back
  * to their pace. Not while the moves fail: the entries are durable in the
  * journal, and reads go on as the journal grows (writes fail meanwhile).
@@ -331,7 +327,7 @@ static void make_room(cf_trail *t)
 	if (t->mover_waiting)
 		pthread_cond_signal(&t->move);
 	dl = deadline_after((int64_t)t->o.wait_timeout_ms * 1000);
-	while (cf_store_journal_backlog(t->store) >= JOURNAL_BACKLOG_MAX && t->moves_ok && !t->stopping) {
+	while (cf_store_journal_backlog(t->store) >= CF_TRAIL_BACKLOG_MAX && t->moves_ok && !t->stopping) {
 		if (t->mover_waiting)
 			pthread_cond_signal(&t->move);
 		if (pthread_cond_timedwait(&t->moved, &t->mu, &dl) == ETIMEDOUT)

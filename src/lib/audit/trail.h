@@ -26,6 +26,12 @@
 
 typedef struct cf_trail cf_trail;
 
+/*
+ * Entries the audit journal holds in memory, synced but not yet moved
+ * into the tables, beyond which the writer waits for the journal's mover.
+ */
+#define CF_TRAIL_BACKLOG_MAX 8192
+
 typedef struct cf_trail_options {
 	int wait_timeout_ms;        /* longest wait for a job to be taken (default 5000) */
 	int max_batch;              /* jobs per transaction (default 256) */
