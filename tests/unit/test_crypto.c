@@ -56,6 +56,30 @@ static cf_key *known_key(void)
 	return k;
 }
 
+/* A generator whose stream is 0, 1, 2, ... (mod 256), counting its calls. */
+typedef struct counting_rng {
+	unsigned next;
+	int calls;
+	size_t last_len;
+} counting_rng;
+
+static void counting_random(void *ctx, void *buf, size_t len)
+{
+	counting_rng *r = ctx;
+	uint8_t *b = buf;
+	r->calls++;
+	r->last_len = len;
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(r->next++);
+}
+
+/* n bytes of counting_random's stream from position at */
+static void assert_stream(const uint8_t *got, size_t n, unsigned at)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(got[i], (uint8_t)(at + i));
+}
+
 /* A fingerprint of a key through the public API (keys are opaque). */
 static void fingerprint(const cf_key *k, char out[CF_HEX256_LEN])
 {
@@ -992,6 +1016,88 @@ static void test_seal_refusals(void **state)
 	cf_key_free(k);
 }
 
+/* ---- random pool ------------------------------------------------------- */
+
+static void test_random_pool_serves_the_stream_in_one_call(void **state)
+{
+	counting_rng rng = {0};
+	const cf_env base = {fixed_now, NULL, counting_random, &rng};
+	cf_random_pool pool;
+	uint8_t a[24], b[12], c[32];
+	const cf_env *env = cf_random_pool_begin(&pool, &base);
+
+	assert_int_equal(rng.calls, 0); /* drawn at the first use */
+	assert_int_equal(cf_now_us(env), fixed_now(NULL));
+	cf_random(env, a, sizeof(a));
+	cf_random(env, b, sizeof(b));
+	cf_random(env, c, sizeof(c));
+	assert_int_equal(rng.calls, 1);
+	assert_int_equal(rng.last_len, CF_RANDOM_POOL_BYTES);
+	assert_stream(a, sizeof(a), 0);
+	assert_stream(b, sizeof(b), 24);
+	assert_stream(c, sizeof(c), 36);
+	/* what was served is no longer in the pool */
+	for (size_t i = 0; i < 68; i++)
+		assert_int_equal(pool.buf[i], 0);
+	assert_int_equal(pool.buf[68], 68);
+	cf_random_pool_end(&pool);
+	for (size_t i = 0; i < sizeof(pool.buf); i++)
+		assert_int_equal(pool.buf[i], 0);
+	assert_int_equal(pool.left, 0);
+}
+
+static void test_random_pool_never_serves_a_byte_twice(void **state)
+{
+	counting_rng rng = {0};
+	const cf_env base = {fixed_now, NULL, counting_random, &rng};
+	cf_random_pool pool;
+	uint8_t a[CF_RANDOM_POOL_BYTES - 12], b[24], c[CF_RANDOM_POOL_BYTES + 1], d[8];
+	const cf_env *env = cf_random_pool_begin(&pool, &base);
+
+	cf_random(env, a, sizeof(a));
+	/* 12 bytes left: a draw of 24 refills, the 12 are dropped, never served */
+	cf_random(env, b, sizeof(b));
+	assert_int_equal(rng.calls, 2);
+	assert_stream(a, sizeof(a), 0);
+	assert_stream(b, sizeof(b), CF_RANDOM_POOL_BYTES);
+	/* larger than the pool: straight from the base, the pool untouched */
+	cf_random(env, c, sizeof(c));
+	assert_int_equal(rng.calls, 3);
+	assert_int_equal(rng.last_len, sizeof(c));
+	assert_stream(c, sizeof(c), 2 * CF_RANDOM_POOL_BYTES);
+	cf_random(env, d, sizeof(d));
+	assert_int_equal(rng.calls, 3);
+	assert_stream(d, sizeof(d), CF_RANDOM_POOL_BYTES + 24);
+	cf_random_pool_end(&pool);
+	/* ended, it begins empty again */
+	env = cf_random_pool_begin(&pool, &base);
+	cf_random_pool_end(&pool);
+	assert_int_equal(rng.calls, 3);
+}
+
+static void test_random_pool_over_the_system_generator(void **state)
+{
+	cf_random_pool pool;
+	const cf_env *env = cf_random_pool_begin(&pool, cf_env_system());
+	cf_key *k = known_key();
+	const uint8_t pt[] = "same plaintext";
+	uint8_t *ct[2] = {NULL, NULL}, *back = NULL;
+	size_t len[2] = {0, 0}, blen = 0;
+
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(cf_aead_seal(env, k, pt, sizeof(pt) - 1, NULL, 0, &ct[i], &len[i]), CF_OK);
+	cf_random_pool_end(&pool);
+	/* two seals, two nonces */
+	assert_int_not_equal(memcmp(ct[0], ct[1], CF_AEAD_NONCE_LEN), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cf_aead_open(k, ct[i], len[i], NULL, 0, &back, &blen), CF_OK);
+		assert_memory_equal(back, pt, sizeof(pt) - 1);
+		cf_wipe_free(back, blen + 1);
+		free(ct[i]);
+	}
+	cf_key_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1023,6 +1129,9 @@ int main(void)
 		cmocka_unit_test(test_unseal_damaged),
 		cmocka_unit_test(test_unseal_tampered_ciphertext),
 		cmocka_unit_test(test_seal_refusals),
+		cmocka_unit_test(test_random_pool_serves_the_stream_in_one_call),
+		cmocka_unit_test(test_random_pool_never_serves_a_byte_twice),
+		cmocka_unit_test(test_random_pool_over_the_system_generator),
 		cmocka_unit_test(test_process_harden), /* last: leaves the test process undumpable */
 	};
 

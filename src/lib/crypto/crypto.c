@@ -63,6 +63,42 @@ static void system_random(void *ctx, void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+static void pool_random(void *ctx, void *out, size_t len)
+{
+	cf_random_pool *p = ctx;
+	uint8_t *at;
+
+	if (len > sizeof(p->buf)) {
+		cf_random(p->base, out, len);
+		return;
+	}
+	if (len > p->left) {
+		/* the rest is never served: a refill draws the whole pool anew */
+		cf_random(p->base, p->buf, sizeof(p->buf));
+		p->left = sizeof(p->buf);
+	}
+	at = p->buf + sizeof(p->buf) - p->left;
+	memcpy(out, at, len);
+	sodium_memzero(at, len);
+	p->left -= len;
+}
+
+const cf_env *cf_random_pool_begin(cf_random_pool *p, const cf_env *base)
+{
+	p->env = *base;
+	p->env.random = pool_random;
+	p->env.rng_ctx = p;
+	p->base = base;
+	p->left = 0; /* drawn at the first use: a pool never used costs no call */
+	return &p->env;
+}
+
+void cf_random_pool_end(cf_random_pool *p)
+{
+	sodium_memzero(p->buf, sizeof(p->buf));
+	p->left = 0;
+}
+
 static const cf_env system_env = {
 	.now_us = system_now_us,
 	.clock_ctx = NULL,

@@ -74,6 +74,32 @@ cf_rc cf_random_token(const cf_env *env, size_t nbytes, char *out, size_t outsiz
 cf_rc cf_prefixed_token(const cf_env *env, const uint8_t *prefix, size_t plen, size_t nbytes, char *out,
 			size_t outsize) CF_MUST_CHECK;
 
+/*
+ * Random bytes for one operation that draws several times (a create: two
+ * ids, a data key and its wrapping's nonce, a nonce per field), taken from
+ * base's generator CF_RANDOM_POOL_BYTES at a time instead of one call per
+ * draw: each call is a system call (getrandom), a few microseconds on a
+ * virtual machine, some ten of them per create (whose draws, with six
+ * fields, take 248 bytes). The pool lives on its
+ * operation's stack, for that operation only: a byte it hands out is wiped
+ * from it at once, and cf_random_pool_end wipes what is left, so that no
+ * drawn byte outlives the operation in it (nothing for a fork or a copied
+ * machine to replay later). A draw that the rest of the pool cannot serve
+ * refills it (the rest wiped, never served); one larger than the pool goes
+ * to base. The pool must not move between begin and end.
+ */
+#define CF_RANDOM_POOL_BYTES 256 /* libsodium's getrandom calls draw at most 256 bytes each */
+typedef struct cf_random_pool {
+	cf_env env;         /* base's clock; its random serves from buf */
+	const cf_env *base;
+	size_t left;        /* bytes not yet served, at the end of buf */
+	uint8_t buf[CF_RANDOM_POOL_BYTES];
+} cf_random_pool;
+
+/* Empties p over base; returns the environment to draw from (p's). */
+const cf_env *cf_random_pool_begin(cf_random_pool *p, const cf_env *base);
+void cf_random_pool_end(cf_random_pool *p); /* wipes; p may begin again */
+
 bool cf_ct_equal(const void *a, const void *b, size_t n);
 void cf_wipe(void *p, size_t n);
 void cf_wipe_free(void *p, size_t n); /* wipe then free; NULL is fine */

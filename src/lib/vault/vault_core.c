@@ -107,11 +107,11 @@ static const cf_key *published(_Atomic(cf_key *) *slot)
 	return atomic_load_explicit(slot, memory_order_acquire);
 }
 
-cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1])
+cf_rc vault_new_local_id(cf_vault *v, const cf_env *env, const char *prefix, char out[CF_ID_MAX + 1])
 {
 	char hex[CF_HEX256_LEN], label[40], tok[48];
 	uint8_t head[ID_SHARED_BYTES + ID_TICK_BYTES], keyed[ID_SHARED_BYTES + ID_TICK_BYTES];
-	int64_t now = cf_now_us(v->env);
+	int64_t now = cf_now_us(env);
 	const cf_key *uk = published(&v->user_key);
 	unsigned tick;
 	cf_rc rc;
@@ -131,7 +131,7 @@ cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1
 	head[1] = keyed[1];
 	head[2] = (uint8_t)(tick >> 8);
 	head[3] = (uint8_t)tick;
-	rc = cf_prefixed_token(v->env, head, sizeof(head), ID_BYTES, tok, sizeof(tok));
+	rc = cf_prefixed_token(env, head, sizeof(head), ID_BYTES, tok, sizeof(tok));
 	if (rc != CF_OK)
 		return rc;
 	return cf_snprintf(out, CF_ID_MAX + 1, "%s%s", prefix, tok);

@@ -101,8 +101,12 @@ bool vault_org_id_valid(const char *s);
 bool vault_username_valid(const char *s);
 /* Opaque random identifier with a prefix, e.g. "r_" + 22 base64url chars. */
 cf_rc vault_new_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
-/* The same for records and subjects: ids made in the same minute share a keyed two-byte prefix (vault_core.c). */
-cf_rc vault_new_local_id(cf_vault *v, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
+/*
+ * The same for records and subjects: ids made in the same minute share a
+ * keyed two-byte prefix (vault_core.c). The clock and the random bytes are
+ * env's (v->env, or an operation's random pool over it).
+ */
+cf_rc vault_new_local_id(cf_vault *v, const cf_env *env, const char *prefix, char out[CF_ID_MAX + 1]) CF_MUST_CHECK;
 
 /* Collections and grants as stored (vault_admin.c). */
 #include "policy/policy.h"

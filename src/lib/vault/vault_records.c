@@ -26,6 +26,7 @@
 /* The state of one personal-data operation. */
 typedef struct op {
 	cf_vault *v;
+	const cf_env *env; /* its clock and random bytes: v->env, or a pool over it (op_pool_begin) */
 	cf_request *r;
 	const char *org;
 	cf_tx *tx;
@@ -83,6 +84,21 @@ static void op_release(op *o)
 	cf_decision_release(&o->dec);
 }
 
+/*
+ * The operation's random draws (ids, keys, nonces) come from pool until
+ * op_pool_end: one call into the generator for all of them.
+ */
+static void op_pool_begin(op *o, cf_random_pool *pool)
+{
+	o->env = cf_random_pool_begin(pool, o->v->env);
+}
+
+static void op_pool_end(op *o, cf_random_pool *pool)
+{
+	cf_random_pool_end(pool);
+	o->env = o->v->env;
+}
+
 /* Refuses: rolls back, audits the refusal in its own transaction. */
 static cf_rc op_deny(op *o, cf_rc rc, cf_problem p, const char *reason, cf_err *err)
 {
@@ -111,6 +127,7 @@ static cf_rc op_begin(op *o, cf_vault *v, cf_request *r, const char *org, const 
 	o->tx = r->tx;
 	r->tx = NULL;
 	o->v = v;
+	o->env = v->env;
 	o->r = r;
 	o->org = org;
 	o->rec_id = id;
@@ -416,18 +433,19 @@ static cf_rc blind_index(op *o, const char *nid_in, char nid[CF_NID_LEN], char b
  * the normalized identifier sealed under it. *dek, *wrapped and *enc are the
  * caller's (cf_key_free, free).
  */
-static cf_rc new_subject_keys(cf_vault *v, const cf_key *kek, const char *org, const char *pseudonym, const char *nid,
-			      cf_key **dek, uint8_t **wrapped, size_t *wlen, uint8_t **enc, size_t *elen, cf_err *err)
+static cf_rc new_subject_keys(const cf_env *env, const cf_key *kek, const char *org, const char *pseudonym,
+			      const char *nid, cf_key **dek, uint8_t **wrapped, size_t *wlen, uint8_t **enc, size_t *elen,
+			      cf_err *err)
 {
 	char ad[256];
 
-	*dek = cf_key_new_random(v->env);
+	*dek = cf_key_new_random(env);
 	if (*dek == NULL)
 		return cf_err_set(err, CF_ENOMEM, CF_P_INTERNAL, "out of memory");
 	if (cf_snprintf(ad, sizeof(ad), DEK_AD "%s|%s", org, pseudonym) != CF_OK ||
-	    cf_key_wrap(v->env, kek, *dek, ad, wrapped, wlen) != CF_OK ||
+	    cf_key_wrap(env, kek, *dek, ad, wrapped, wlen) != CF_OK ||
 	    cf_snprintf(ad, sizeof(ad), NID_AD "%s|%s", org, pseudonym) != CF_OK ||
-	    cf_aead_seal(v->env, *dek, (const uint8_t *)nid, strlen(nid), (const uint8_t *)ad, strlen(ad), enc, elen) !=
+	    cf_aead_seal(env, *dek, (const uint8_t *)nid, strlen(nid), (const uint8_t *)ad, strlen(ad), enc, elen) !=
 		    CF_OK)
 		return cf_err_set(err, CF_ECRYPTO, CF_P_INTERNAL, "cannot protect the subject's key");
 	return CF_OK;
@@ -459,11 +477,11 @@ static cf_rc subject_find_or_create(op *o, const char *nid_in, char pseudonym[CF
 	rc = cf_st_subject_find(o->tx, o->org, bidx_hex, pseudonym, err);
 	if (rc != CF_ENOTFOUND)
 		goto out;
-	if ((rc = vault_new_local_id(o->v, "s_", pseudonym)) != CF_OK)
+	if ((rc = vault_new_local_id(o->v, o->env, "s_", pseudonym)) != CF_OK)
 		goto out;
 	if ((rc = vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, err)) != CF_OK)
 		goto out;
-	rc = new_subject_keys(o->v, kek, o->org, pseudonym, nid, &dek, &wrapped, &wlen, &enc, &elen, err);
+	rc = new_subject_keys(o->env, kek, o->org, pseudonym, nid, &dek, &wrapped, &wlen, &enc, &elen, err);
 	if (rc == CF_OK)
 		rc = store_subject(o, pseudonym, bidx_hex, wrapped, wlen, enc, elen, err);
 out:
@@ -499,7 +517,7 @@ static cf_rc seal_fields(op *o, const cf_key *dek, const cf_record_row *row, jso
 		cts[i].name = cf_strdup(name);
 		rc = field_ad(row->org, row->collection, row->id, row->version, name, ad, sizeof(ad));
 		if (rc == CF_OK)
-			rc = cf_aead_seal(o->v->env, dek, (const uint8_t *)pt, strlen(pt), (const uint8_t *)ad, strlen(ad),
+			rc = cf_aead_seal(o->env, dek, (const uint8_t *)pt, strlen(pt), (const uint8_t *)ad, strlen(ad),
 					  &cts[i].ct, &cts[i].len);
 		cf_wipe_free(pt, strlen(pt));
 		i++;
@@ -653,25 +671,28 @@ static create_prep *prepare_create(op *o)
 	char nid[CF_NID_LEN];
 	const cf_key *kek = NULL, *bk = NULL;
 	create_prep *p = calloc(1, sizeof(*p));
+	cf_random_pool pool;
 	cf_err e = {0};
 	bool ok;
 
 	if (p == NULL)
 		return NULL;
+	op_pool_begin(o, &pool);
 	ok = blind_index(o, o->nid, nid, p->bidx_hex, &e) == CF_OK &&
 	     vault_org_keys_get(o->v, o->tx, o->org, &kek, &bk, &e) == CF_OK &&
-	     vault_new_local_id(o->v, "s_", p->pseudonym) == CF_OK &&
-	     new_subject_keys(o->v, kek, o->org, p->pseudonym, nid, &p->dek, &p->wrapped, &p->wlen, &p->enc, &p->elen,
-			      &e) == CF_OK &&
-	     vault_new_local_id(o->v, "r_", p->row.id) == CF_OK;
+	     vault_new_local_id(o->v, o->env, "s_", p->pseudonym) == CF_OK &&
+	     new_subject_keys(o->env, kek, o->org, p->pseudonym, nid, &p->dek, &p->wrapped, &p->wlen, &p->enc,
+			      &p->elen, &e) == CF_OK &&
+	     vault_new_local_id(o->v, o->env, "r_", p->row.id) == CF_OK;
 	cf_wipe(nid, sizeof(nid));
 	if (ok) {
 		memcpy(p->row.org, o->org, strlen(o->org) + 1);
 		memcpy(p->row.collection, o->coll_name, strlen(o->coll_name) + 1);
 		p->row.version = 1;
-		p->row.created_us = p->row.updated_us = cf_now_us(o->v->env);
+		p->row.created_us = p->row.updated_us = cf_now_us(o->env);
 		ok = seal_fields(o, p->dek, &p->row, o->values, &p->cts, &p->n_cts, &e) == CF_OK;
 	}
+	op_pool_end(o, &pool);
 	if (!ok) {
 		create_prep_free(p);
 		return NULL;
@@ -741,9 +762,11 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 	cf_field_ct *cts = NULL;
 	size_t n_cts = 0;
 	cf_key *dek = NULL;
+	cf_random_pool pool;
 	cf_rc rc;
 
 	o->tx = tx;
+	op_pool_begin(o, &pool);
 	if (o->prep != NULL) {
 		bool used = false;
 		if ((rc = apply_prepared(o, tx, &used, err)) != CF_OK)
@@ -753,7 +776,7 @@ static cf_rc apply_create(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 		if (used)
 			goto audited; /* done_entry could not be made: the entry says it */
 	} else if ((rc = subject_find_or_create(o, o->nid, o->row.subject, err)) != CF_OK ||
-		   (rc = vault_new_local_id(o->v, "r_", o->row.id)) != CF_OK) {
+		   (rc = vault_new_local_id(o->v, o->env, "r_", o->row.id)) != CF_OK) {
 		goto out;
 	}
 	memcpy(o->row.org, o->org, strlen(o->org) + 1);
@@ -771,6 +794,7 @@ audited:
 	cf_audit_encoded_free(&o->enc);
 	create_audited(o, entry, o->row.id, o->row.subject);
 out:
+	op_pool_end(o, &pool);
 	o->tx = NULL;
 	cf_field_cts_free(cts, n_cts);
 	cf_key_free(dek);
@@ -790,6 +814,7 @@ cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_coll
 	size_t n_cts = 0;
 	cf_key *dek = NULL;
 	const char *name = cf_collection_name(coll);
+	cf_random_pool pool;
 	cf_rc rc;
 
 	memset(&o, 0, sizeof(o));
@@ -799,9 +824,10 @@ cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_coll
 	o.org = org;
 	if (strlen(org) > CF_ID_MAX || strlen(name) > CF_ID_MAX)
 		return cf_err_set(err, CF_EINVAL, CF_P_INVALID_VALUE, "identifier too long");
+	op_pool_begin(&o, &pool);
 	if ((rc = subject_find_or_create(&o, nid, row->subject, err)) != CF_OK)
 		goto out;
-	if ((rc = vault_new_local_id(v, "r_", row->id)) != CF_OK)
+	if ((rc = vault_new_local_id(v, o.env, "r_", row->id)) != CF_OK)
 		goto out;
 	memcpy(row->org, org, strlen(org) + 1);
 	memcpy(row->collection, name, strlen(name) + 1);
@@ -813,6 +839,7 @@ cf_rc vault_record_import(cf_vault *v, cf_tx *tx, const char *org, const cf_coll
 		goto out;
 	rc = cf_st_record_insert(tx, row, cts, n_cts, err);
 out:
+	op_pool_end(&o, &pool);
 	cf_field_cts_free(cts, n_cts);
 	cf_key_free(dek);
 	return rc;
@@ -971,9 +998,11 @@ static cf_rc apply_patch(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 	cf_field_ct *cts = NULL;
 	size_t n = 0;
 	cf_key *dek = NULL;
+	cf_random_pool pool;
 	cf_rc rc;
 
 	o->tx = tx;
+	op_pool_begin(o, &pool);
 	if ((rc = subject_key(o, o->row.subject, &dek, err)) != CF_OK)
 		goto out;
 	if ((rc = seal_fields(o, dek, &o->row, o->values, &cts, &n, err)) != CF_OK)
@@ -986,6 +1015,7 @@ static cf_rc apply_patch(void *ctx, cf_tx *tx, json_t *entry, cf_err *err)
 		cf_audit_outcome(entry, true, NULL);
 	}
 out:
+	op_pool_end(o, &pool);
 	o->tx = NULL;
 	cf_field_cts_free(cts, n);
 	cf_key_free(dek);
