@@ -80,13 +80,13 @@ cf_rc cf_prefixed_token(const cf_env *env, const uint8_t *prefix, size_t plen, s
  * base's generator CF_RANDOM_POOL_BYTES at a time instead of one call per
  * draw: each call is a system call (getrandom), a few microseconds on a
  * virtual machine, some ten of them per create (whose draws, with six
- * fields, take 248 bytes). The pool lives on its
- * operation's stack, for that operation only: a byte it hands out is wiped
- * from it at once, and cf_random_pool_end wipes what is left, so that no
- * drawn byte outlives the operation in it (nothing for a fork or a copied
- * machine to replay later). A draw that the rest of the pool cannot serve
- * refills it (the rest wiped, never served); one larger than the pool goes
- * to base. The pool must not move between begin and end.
+ * fields, take 248 bytes). The pool lives on its operation's stack, for
+ * that operation only: a byte it hands out is wiped from it at once, and
+ * cf_random_pool_end wipes what is left, so that no drawn byte outlives
+ * the operation in it (nothing for a fork or a copied machine to replay
+ * later). A draw that the rest of the pool cannot serve refills it (the
+ * rest overwritten, never served); one larger than the pool goes to base.
+ * The pool must not move between begin and end.
  */
 #define CF_RANDOM_POOL_BYTES 256 /* libsodium's getrandom calls draw at most 256 bytes each */
 typedef struct cf_random_pool {
