@@ -223,12 +223,14 @@ class Bench:
         self.server = srv
         token = self.login("agent_cpas", "cpas")
         env = {"BENCH_TOKEN": token, "BENCH_ORG": "cpas", "BENCH_COLLECTION": "social_aid",
-               "BENCH_IDS": str(self.tmp / "ids_cpas_social_aid.txt"), "BENCH_SUBJECTS": str(self.subjects)}
+               "BENCH_IDS": str(self.tmp / "ids_cpas_social_aid.txt"), "BENCH_SUBJECTS": str(self.subjects),
+               "BENCH_WRK_THREADS": str(self.a.wrk_threads)}
         script = ROOT / "bench/wrk/coffre.lua"
-        for mode in ("read", "write", "lookup", "mixed", "denied"):
+        # each scenario writes its new subjects in a region of its own (coffre.lua); the soak takes the next
+        for region, mode in enumerate(("read", "write", "lookup", "mixed", "denied")):
             cpu0 = srv.cpu()
-            res = wrk(self.url, self.a.seconds, self.a.connections, self.a.wrk_threads, {**env, "BENCH_MODE": mode},
-                      script)
+            res = wrk(self.url, self.a.seconds, self.a.connections, self.a.wrk_threads,
+                      {**env, "BENCH_MODE": mode, "BENCH_REGION": str(region)}, script)
             res["cpu_seconds"] = round(srv.cpu() - cpu0, 2)
             res["peak_rss_mib"] = round(srv.hwm_mib(), 1)
             expect_refused = mode == "denied"
@@ -253,8 +255,8 @@ class Bench:
                 samples.append((round(time.monotonic() - t0), round(srv.rss_mib(), 1)))
         th = threading.Thread(target=sample)
         th.start()
-        res = wrk(self.url, self.a.soak, self.a.connections, self.a.wrk_threads, {**env, "BENCH_MODE": "mixed"},
-                  script)
+        res = wrk(self.url, self.a.soak, self.a.connections, self.a.wrk_threads,
+                  {**env, "BENCH_MODE": "mixed", "BENCH_REGION": "5"}, script)
         stop.set()
         th.join()
         n = len(samples)

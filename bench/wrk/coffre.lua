@@ -8,12 +8,21 @@
 -- BENCH_TOKEN, BENCH_ORG, BENCH_COLLECTION, BENCH_IDS (a file of record
 -- ids, one per line) and BENCH_SUBJECTS (subjects 0..N-1 exist) describe
 -- the data set; bench_nid() is bench/bench_gen.c's formula.
+-- New subjects for writes are numbered from 30,000,000 (bench_nid of
+-- them differs from every generated subject's, all below 29,000,000) in
+-- seven regions of 497,000: BENCH_REGION (0..6) names the run's, so that
+-- the harness gives each scenario its own and no run writes for a subject
+-- another one made (a random region when unset). Thread t of
+-- BENCH_WRK_THREADS (wrk's -t, 2 when unset) takes the region's numbers t,
+-- t + T, t + 2T, ...: the threads never meet, however many writes each
+-- makes.
 
 local mode = os.getenv("BENCH_MODE") or "read"
 local token = os.getenv("BENCH_TOKEN")
 local org = os.getenv("BENCH_ORG") or "cpas"
 local coll = os.getenv("BENCH_COLLECTION") or "social_aid"
 local subjects = tonumber(os.getenv("BENCH_SUBJECTS") or "1")
+local stride = tonumber(os.getenv("BENCH_WRK_THREADS") or "2")
 local ids = {}
 local next_subject = 0
 
@@ -36,21 +45,28 @@ local function headers(purpose, body)
   return h
 end
 
--- setup runs in wrk's main state: seeded there, or every run would draw the same threads' ranges
+-- setup runs in wrk's main state, once per thread in order: it numbers them and draws the region
 math.randomseed(os.time())
+local threads_set = 0
+local run_region = tonumber(os.getenv("BENCH_REGION") or tostring(math.random(0, 6)))
+assert(run_region >= 0 and run_region <= 6, "BENCH_REGION is 0 to 6")
 
+-- tid and region become globals of each thread's own state (not locals: a local would shadow them)
 function setup(thread)
-  thread:set("tid", tostring(math.random(0, 115)))
+  assert(threads_set < stride, "more wrk threads than BENCH_WRK_THREADS")
+  thread:set("tid", tostring(threads_set))
+  thread:set("region", tostring(run_region))
+  threads_set = threads_set + 1
 end
 
 function init(args)
-  math.randomseed(os.time() + tonumber(tid or "0"))
+  local t = tonumber(tid or "0")
+  math.randomseed(os.time() + t)
   local f = assert(io.open(os.getenv("BENCH_IDS"), "r"))
   for line in f:lines() do ids[#ids + 1] = line end
   f:close()
-  -- new subjects for writes: bench_nid(30,000,000 ..) to bench_nid(33,480,000) are distinct from
-  -- the generated subjects' (below 29,000,000), in 116 ranges of 30,000; each thread draws one
-  next_subject = 30000000 + tonumber(tid or "0") * 30000
+  -- write() steps before it writes: the thread's first number is the region's start + t
+  next_subject = 30000000 + tonumber(region or "0") * 497000 + t - stride
 end
 
 local function read(purpose)
@@ -59,7 +75,7 @@ local function read(purpose)
 end
 
 local function write()
-  next_subject = next_subject + 1
+  next_subject = next_subject + stride
   local body = '{"subject":{"national_id":"' .. bench_nid(next_subject) .. '"},"fields":{"first_name":"Bench",' ..
                '"last_name":"Writer","birth_date":"1980-05-17","aid_kind":"ris","aid_amount":1250,' ..
                '"notes":"written by the benchmark"}}'
