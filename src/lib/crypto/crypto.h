@@ -78,9 +78,9 @@ cf_rc cf_prefixed_token(const cf_env *env, const uint8_t *prefix, size_t plen, s
  * Random bytes for one operation that draws several times (a create: two
  * ids, a data key and its wrapping's nonce, a nonce per field), taken from
  * base's generator CF_RANDOM_POOL_BYTES at a time instead of one call per
- * draw: each call is a system call (getrandom), a few microseconds on a
- * virtual machine, some ten of them per create (whose draws, with six
- * fields, take 248 bytes). The pool lives on its operation's stack, for
+ * draw: each call is a system call (getrandom), 1.2 to 1.4 µs in a loop
+ * on the virtual machine of docs/performance.md and more under load, some
+ * ten of them per create (whose draws, with six fields, take 248 bytes). The pool lives on its operation's stack, for
  * that operation only: a byte it hands out is wiped from it at once, and
  * cf_random_pool_end wipes what is left, so that no drawn byte outlives
  * the operation in it (nothing for a fork or a copied machine to replay
